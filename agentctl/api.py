@@ -1,0 +1,181 @@
+"""What the commands do, as plain functions returning results. The CLI only parses and prints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentctl.compile.compiler import compile_pipeline
+from agentctl.compile.definitions import compile_prompt_file
+from agentctl.compile.ir import CompiledPipeline
+from agentctl.compile.project import LOCK_FILE, Project, display_path, find_root
+from agentctl.diagnostics import Diagnostic, SourceSpan, error
+from agentctl.errors import AgentctlError, UsageError
+from agentctl.lockfile import lock_key, read_lock, write_lock
+from agentctl.spec.load import validate_model
+from agentctl.spec.models import Pipeline
+from agentctl.spec.source_file import read_text
+from agentctl.spec.yaml_source import YamlLoadError, load_yaml
+
+PIPELINE_SUFFIXES = (".yaml", ".yml")
+PROMPT_SUFFIX = ".prompt"
+
+
+@dataclass
+class ValidationResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    pipelines: dict[str, CompiledPipeline] = field(default_factory=dict)
+    files: int = 0
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.diagnostics if d.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return len(self.diagnostics) - self.errors
+
+
+def validate(paths: list[str] | None = None, cwd: Path | None = None) -> ValidationResult:
+    """Check every pipeline and prompt in `paths` (default: the project's), all in one pass."""
+    cwd = cwd or Path.cwd()
+    if paths:
+        files = _expand([cwd / p for p in paths])
+        root = find_root(files[0].parent if files else cwd)
+    else:
+        root = find_root(cwd)
+        files = _expand([root / "pipelines", root / "prompts"])
+        if not files:
+            raise UsageError(f"no pipelines or prompts found in {display_path(root)}",
+                             "pass paths to check, or run `agentctl init` to start a project")
+    project = Project(root)
+    lock = read_lock(root / LOCK_FILE)
+    result = ValidationResult(files=len(files))
+    found: list[Diagnostic] = []
+    for file in files:
+        if file.suffix == PROMPT_SUFFIX:
+            found.extend(_check_prompt(project, file, lock))
+        else:
+            compiled, diags = _compile(project, file, lock)
+            found.extend(diags)
+            if compiled is not None:
+                result.pipelines[compiled.path] = compiled
+    result.diagnostics = sorted(dict.fromkeys(found), key=Diagnostic.sort_key)
+    return result
+
+
+def compile_file(path: str, cwd: Path | None = None) -> tuple[CompiledPipeline | None, ValidationResult]:
+    """One pipeline compiled, with every diagnostic for it and the prompts it uses."""
+    file = (cwd or Path.cwd()) / path
+    if file.suffix not in PIPELINE_SUFFIXES and file.exists():
+        raise UsageError(f"{path} is not a pipeline (expected a .yaml file)")
+    project = Project(find_root(file.parent))
+    compiled, diags = _compile(project, file, read_lock(project.root / LOCK_FILE))
+    result = ValidationResult(sorted(dict.fromkeys(diags), key=Diagnostic.sort_key), files=1)
+    if compiled is not None:
+        result.pipelines[compiled.path] = compiled
+    return compiled, result
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = [p for p in path.rglob("*") if p.suffix in PIPELINE_SUFFIXES + (PROMPT_SUFFIX,) and p.is_file()]
+            files.extend(sorted(found))
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files))
+
+
+def _compile(project: Project, file: Path, lock: dict | None) -> tuple[CompiledPipeline | None, list[Diagnostic]]:
+    display = display_path(file)
+    text, diag = read_text(file, display)
+    if diag is not None:
+        return None, [diag]
+    try:
+        data, smap = load_yaml(text, display)
+    except YamlLoadError as exc:
+        return None, [exc.diagnostic]
+    if not isinstance(data, dict):
+        return None, [error("E108", "a pipeline file is a YAML mapping", SourceSpan(display, 1, 1),
+                            "start it with 'apiVersion: agentctl/v1'")]
+    spec, diags = validate_model(Pipeline, data, smap)
+    if spec is None:
+        return None, diags
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return compile_pipeline(spec, smap, project, source_sha256=digest, lock=lock)
+
+
+def _check_prompt(project: Project, file: Path, lock: dict | None) -> list[Diagnostic]:
+    key = file.resolve()
+    if key not in project.prompts:
+        project.prompts[key] = compile_prompt_file(file, display_path(file), lock)
+    return project.prompts[key][1]
+
+
+@dataclass
+class LockResult:
+    path: Path
+    added: list[str]
+    unchanged: int
+
+
+def lock_prompts(cwd: Path | None = None, force: bool = False) -> LockResult:
+    """Record the hash of every prompt version; refuse to re-record a changed version."""
+    from agentctl.compile.prompts import prompt_hash
+    from agentctl.spec.prompt_file import parse_prompt
+
+    root = find_root(cwd or Path.cwd())
+    lock_path = root / LOCK_FILE
+    entries = read_lock(lock_path) or {}
+    added, unchanged, problems = [], 0, []
+    for file in sorted((root / "prompts").rglob("*" + PROMPT_SUFFIX)):
+        text, diag = read_text(file, display_path(file))
+        source, diags = parse_prompt(text, display_path(file)) if text is not None else (None, [diag])
+        if source is None:
+            problems.append(f"{display_path(file)}: {diags[0].message}")
+            continue
+        key, digest = lock_key(source.front.name, str(source.front.version)), prompt_hash(source)
+        if entries.get(key) == digest:
+            unchanged += 1
+        elif key in entries and not force:
+            problems.append(f"{display_path(file)}: {key} changed since it was locked; bump its version")
+        else:
+            entries[key] = digest
+            added.append(key)
+    if problems:
+        raise AgentctlError("agentctl.lock was not written:\n  " + "\n  ".join(problems),
+                            "fix the prompts above (or pass --force to re-record changed versions)")
+    write_lock(lock_path, entries)
+    return LockResult(lock_path, added, unchanged)
+
+
+def json_schemas() -> dict[str, dict]:
+    """The editor schemas for pipeline files and prompt front matter."""
+    from agentctl.spec.models import PromptFrontMatter
+
+    out = {}
+    for name, model, title in (("pipeline.schema.json", Pipeline, "agentctl pipeline (apiVersion agentctl/v1)"),
+                               ("prompt.schema.json", PromptFrontMatter, "agentctl prompt front matter")):
+        schema = model.model_json_schema(by_alias=True)
+        out[name] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, **schema}
+    return out
+
+
+def schema_files(directory: Path) -> dict[Path, str]:
+    return {directory / name: json.dumps(schema, indent=2, sort_keys=True) + "\n"
+            for name, schema in json_schemas().items()}
+
+
+def write_schemas(directory: Path, check: bool = False) -> list[Path]:
+    """Write the schemas; with check, return the stale ones instead of writing."""
+    stale = [path for path, text in schema_files(directory).items()
+             if not path.is_file() or path.read_text(encoding="utf-8") != text]
+    if not check:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, text in schema_files(directory).items():
+            path.write_text(text, encoding="utf-8")
+    return stale

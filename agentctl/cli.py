@@ -1,0 +1,156 @@
+"""Command-line entry point: parse arguments, call api, hand results to console.
+
+Exit codes are a contract (errors.py): 0 success, 1 failed run or invalid spec, 2 usage error,
+3 budget exceeded, 4 paused for approval, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from agentctl import __version__
+from agentctl.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError
+
+app = typer.Typer(
+    name="agentctl",
+    help="Compile declarative YAML pipelines and Jinja prompts into a checked graph of LLM agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class DiagnosticFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+class GraphFormat(str, Enum):
+    tree = "tree"
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"agentctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version and exit.")) -> None:
+    """agentctl: declarative, checked, budgeted LLM pipelines."""
+
+
+@app.command(epilog="Examples:  agentctl validate  ·  agentctl validate pipelines/ --format github --strict")
+def validate(
+    paths: Optional[List[str]] = typer.Argument(None, help="Pipeline (.yaml) and prompt (.prompt) files or "
+                                                "folders. Default: the project's pipelines/ and prompts/."),
+    format: DiagnosticFormat = typer.Option(DiagnosticFormat.text, "--format", "-f", help="Output format."),
+    strict: bool = typer.Option(False, "--strict", help="Fail on warnings too."),
+) -> None:
+    """Check pipelines and prompts without calling any model: exit 0 clean, 1 on errors."""
+    from agentctl import api, console, report
+
+    result = api.validate(paths or None)
+    if format is DiagnosticFormat.text:
+        console.print_diagnostics(result.diagnostics, result.files)
+    elif format is DiagnosticFormat.json:
+        console.print_plain(report.to_json(result.diagnostics, result.files))
+    elif format is DiagnosticFormat.github:
+        console.print_plain(report.to_github(result.diagnostics) or "")
+    else:
+        console.print_plain(report.to_sarif(result.diagnostics))
+    failed = result.errors > 0 or (strict and result.warnings > 0)
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+@app.command(epilog="Examples:  agentctl graph pipelines/travel.yaml  ·  agentctl graph pipelines/travel.yaml -f mermaid")
+def graph(
+    pipeline: str = typer.Argument(..., help="The pipeline file."),
+    format: GraphFormat = typer.Option(GraphFormat.tree, "--format", "-f", help="Output format."),
+) -> None:
+    """Show the compiled graph with worst-case bounds per step and for the run."""
+    from agentctl import api, console
+    from agentctl.graph_render import RENDERERS
+
+    compiled, result = api.compile_file(pipeline)
+    if compiled is None:
+        console.print_diagnostics(result.diagnostics, result.files)
+        raise typer.Exit(EXIT_FAILED)
+    console.print_plain(RENDERERS[format.value](compiled))
+
+
+@app.command(epilog="Examples:  agentctl schema  ·  agentctl schema --check   (exit 1 when stale)")
+def schema(
+    directory: Path = typer.Option(Path("schemas"), "--dir", help="Where to write the schemas."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if the files are stale."),
+) -> None:
+    """Write schemas/pipeline.schema.json and schemas/prompt.schema.json for editors."""
+    from agentctl import api, console
+
+    stale = api.write_schemas(directory, check=check)
+    if check:
+        for path in stale:
+            console.print_info(f"stale: {path} (run `agentctl schema`)")
+        raise typer.Exit(EXIT_FAILED if stale else EXIT_OK)
+    console.print_info(f"wrote {directory / 'pipeline.schema.json'} and {directory / 'prompt.schema.json'}")
+
+
+@app.command(epilog="Example:  agentctl init my-agents && cd my-agents && agentctl validate")
+def init(directory: Path = typer.Argument(..., help="The new project's folder (created; must be empty).")) -> None:
+    """Start a new project that validates clean."""
+    from agentctl import console, scaffold
+
+    written = scaffold.init_project(directory)
+    console.print_info(f"created {len(written)} files in {directory}; next: cd {directory} && agentctl validate")
+
+
+@app.command(epilog="Example:  agentctl lock   (after bumping a prompt's version)")
+def lock(force: bool = typer.Option(False, "--force", help="Re-record versions whose text changed.")) -> None:
+    """Record the content hash of every prompt version in agentctl.lock."""
+    from agentctl import api, console
+
+    result = api.lock_prompts(force=force)
+    added = ", ".join(result.added) if result.added else "nothing new"
+    console.print_info(f"{result.path}: recorded {added}; {result.unchanged} unchanged")
+
+
+def main() -> None:
+    """The one boundary that maps errors to exit codes; bad input never shows a traceback."""
+    try:
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except AgentctlError as exc:
+        from agentctl import console
+
+        console.print_error(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(EXIT_INTERRUPTED)
+        if os.environ.get("AGENTCTL_DEBUG"):
+            raise
+        from agentctl import console
+
+        console.print_internal_error(exc)
+        sys.exit(EXIT_FAILED)

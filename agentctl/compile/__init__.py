@@ -1,0 +1,1 @@
+"""The compile layer: validated spec models to a frozen, checked execution graph (ir.py)."""

@@ -1,0 +1,231 @@
+"""The compiled graph: the only thing the runner sees.
+
+Everything here is frozen and resolved: model aliases carry their whole fallback chain with
+prices, agents carry their compiled prompt and output schema, steps carry their dependencies,
+their compiled expressions and their worst-case bounds. Values that may contain expressions
+(`with:`, outputs, approval context) are "templates": plain data where strings holding `${{ }}`
+have been replaced by `Expr` objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, Mapping
+
+from agentctl.compile.expressions import Expr
+from agentctl.diagnostics import SourceSpan
+
+Template = Any  # plain data with Expr in place of expression strings
+StepKind = Literal["agent", "tool", "gate", "approval", "loop"]
+
+
+def frozen(mapping: Mapping) -> Mapping:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Budget limits; None means no limit in that dimension."""
+
+    max_steps: int | None = None
+    max_llm_calls: int | None = None
+    max_tool_calls: int | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    max_wall_s: float | None = None
+
+    DIMENSIONS = ("max_steps", "max_llm_calls", "max_tool_calls", "max_tokens", "max_cost_usd", "max_wall_s")
+
+    def items(self) -> list[tuple[str, float]]:
+        return [(d, getattr(self, d)) for d in self.DIMENSIONS if getattr(self, d) is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Worst-case usage; None means unbounded or unknown in that dimension."""
+
+    steps: int = 0
+    llm_calls: int = 0
+    tool_calls: int | None = 0
+    tokens: int | None = 0
+    cost_usd: float | None = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    input_per_token: float
+    output_per_token: float
+    source: Literal["declared", "litellm"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelTarget:
+    model: str
+    price: Price | None
+    max_input_tokens: int | None
+    max_output_tokens: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int
+    initial_s: float
+    max_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    failures: int
+    reset_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRoute:
+    alias: str
+    chain: tuple[ModelTarget, ...]  # primary first, then fallbacks in declared order
+    params: Mapping[str, Any]
+    timeout_s: float
+    retry: RetryPolicy
+    breaker: BreakerPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class PromptTemplate:
+    name: str
+    version: str
+    path: str
+    sha256: str
+    inputs: Mapping[str, Any]  # name -> PromptInput spec (type, default)
+    required_inputs: frozenset[str]
+    sections: tuple[tuple[str, str, int], ...]  # (role, jinja source, first line in file)
+
+
+@dataclass(frozen=True, slots=True)
+class McpServerDef:
+    name: str
+    command: tuple[str, ...]
+    env: Mapping[str, str]  # values may hold ${env:NAME}, resolved at run time
+    cwd: str | None
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDef:
+    name: str
+    kind: Literal["python", "http", "mcp"]
+    target: str  # module:function, URL, or MCP server name
+    remote_name: str | None
+    method: str | None
+    headers: Mapping[str, str]
+    description: str | None
+    input_schema: Mapping[str, Any] | None
+    output_schema: Mapping[str, Any] | None
+    side_effects: bool
+    permission: Literal["allow", "ask", "deny"]
+    approval: bool | Expr
+    timeout_s: float
+    rate_limit: tuple[int, float] | None
+    retry: RetryPolicy | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDef:
+    name: str
+    model: str  # a key of CompiledPipeline.models
+    prompt: PromptTemplate
+    tools: tuple[str, ...]
+    output_schema: Mapping[str, Any] | None
+    reasks: int
+    max_iterations: int
+    parallel_tool_calls: int
+    max_input_tokens: int | None
+    limits: Limits
+
+
+@dataclass(frozen=True, slots=True)
+class GateDef:
+    check: bool | Expr
+    message: str | None
+    on_fail: Literal["fail", "warn", "approve"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalTierDef:
+    when: bool | Expr
+    approver: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDef:
+    message: str
+    context: Template
+    tiers: tuple[ApprovalTierDef, ...]
+    approver: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoopDef:
+    max_iterations: int
+    until: bool | Expr
+    body: tuple[str, ...]  # step ids in execution order
+
+
+@dataclass(frozen=True, slots=True)
+class ForEach:
+    items: Expr
+    name: str
+    max_items: int
+    max_concurrency: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepNode:
+    id: str
+    kind: StepKind
+    span: SourceSpan
+    parent: str | None  # the enclosing loop step, if any
+    needs: tuple[str, ...]  # steps in the same scope that must finish first
+    args: Template  # the `with:` mapping
+    when: bool | Expr | None
+    allow_skipped: bool
+    for_each: ForEach | None
+    limits: Limits
+    bounds: Bounds
+    agent: str | None = None
+    tool: str | None = None
+    gate: GateDef | None = None
+    approval: ApprovalDef | None = None
+    loop: LoopDef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputDef:
+    name: str
+    type: str
+    required: bool
+    default: Any
+    enum: tuple | None
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPipeline:
+    name: str
+    version: str
+    path: str
+    root: str
+    source_sha256: str
+    description: str | None
+    inputs: Mapping[str, InputDef]
+    env: Mapping[str, bool]  # declared variable -> is secret
+    models: Mapping[str, ModelRoute]
+    tools: Mapping[str, ToolDef]
+    mcp_servers: Mapping[str, McpServerDef]
+    agents: Mapping[str, AgentDef]
+    steps: Mapping[str, StepNode]
+    order: tuple[str, ...]  # top-level steps in a valid execution order
+    outputs: Template
+    limits: Limits
+    bounds: Bounds
+    prompt_versions: Mapping[str, str] = field(default_factory=dict)  # prompt name -> version

@@ -1,0 +1,62 @@
+"""Model prices and token limits from litellm's bundled price file, read without importing litellm.
+
+Importing litellm takes about 3 s, so `validate` and `graph` read its JSON data file directly.
+A zero price is treated as unknown: litellm's map has silently-zero entries for some models.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+PRICE_FILE = "model_prices_and_context_window_backup.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    input_per_token: float | None
+    output_per_token: float | None
+    max_input_tokens: int | None
+    max_output_tokens: int | None
+
+
+class PriceTable:
+    def __init__(self, entries: dict) -> None:
+        self.entries = entries
+
+    @classmethod
+    def from_litellm_package(cls) -> "PriceTable":
+        spec = importlib.util.find_spec("litellm")  # locates the package without running it
+        if spec is None or not spec.submodule_search_locations:
+            return cls({})
+        path = Path(list(spec.submodule_search_locations)[0]) / PRICE_FILE
+        try:
+            return cls(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return cls({})
+
+    def lookup(self, model: str) -> ModelInfo | None:
+        entry = self.entries.get(model)
+        if entry is None and "/" in model:
+            provider, rest = model.split("/", 1)
+            candidate = self.entries.get(rest)
+            if isinstance(candidate, dict) and str(candidate.get("litellm_provider", "")).startswith(provider):
+                entry = candidate
+        if not isinstance(entry, dict):
+            return None
+        return ModelInfo(
+            _positive(entry.get("input_cost_per_token")),
+            _positive(entry.get("output_cost_per_token")),
+            _count(entry.get("max_input_tokens")),
+            _count(entry.get("max_output_tokens") or entry.get("max_tokens")),
+        )
+
+
+def _positive(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def _count(value: object) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and value > 0 else None

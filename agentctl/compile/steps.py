@@ -1,0 +1,277 @@
+"""Compiling `steps:`: what each step does, what it reads, and the order the graph allows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentctl.compile import ir
+from agentctl.compile.context import Ctx, exprs_in
+from agentctl.compile.definitions import check_tool_use, limits
+from agentctl.compile.expressions import Expr
+from agentctl.compile.graph import descendants, topological_order
+from agentctl.compile.references import UNTIL, Reader, RefChecker, StepInfo, edge
+from agentctl.diagnostics import SourceSpan, suggest
+from agentctl.spec.models import Step
+
+KINDS = ("agent", "tool", "gate", "approval", "loop")
+BASE_ROOTS = frozenset({"inputs", "steps", "env"})
+_BOOL = {"type": "boolean"}
+STATUS_SCHEMAS = {
+    "gate": {"type": "object", "properties": {"passed": _BOOL}},
+    "approval": {"type": "object", "properties": {"approved": _BOOL, "approver": {"type": "string"}}},
+    "loop": {"type": "object", "properties": {"iterations": {"type": "integer"}, "passed": _BOOL}},
+}
+
+
+@dataclass
+class StepGraph:
+    nodes: dict[str, ir.StepNode] = field(default_factory=dict)
+    order: tuple[str, ...] = ()
+    unreachable: set[str] = field(default_factory=set)
+
+
+def collect(ctx: Ctx) -> dict[str, StepInfo]:
+    infos: dict[str, StepInfo] = {}
+    pending: list[tuple[list[Step], tuple, tuple]] = [(list(ctx.spec.steps), ("steps",), ())]
+    while pending:
+        steps, path, chain = pending.pop(0)
+        for i, step in enumerate(steps):
+            step_path = path + (i,)
+            if step.id in infos:
+                first = ctx.smap.value(infos[step.id].path + ("id",))
+                ctx.sink.error("E207", f"duplicate step id '{step.id}'", ctx.smap.value(step_path + ("id",)),
+                               f"'{step.id}' is first used at line {first.line}; step ids are unique in a pipeline")
+                continue
+            infos[step.id] = StepInfo(step, step_path, chain + (step.id,), len(infos))
+            if step.loop is not None:
+                pending.append((list(step.loop.steps), step_path + ("loop", "steps"), chain + (step.id,)))
+    return infos
+
+
+def kind_of(ctx: Ctx, info: StepInfo) -> str | None:
+    step = info.spec
+    kinds = [k for k in KINDS if getattr(step, k) is not None]
+    span = ctx.smap.value(info.path + ("id",))
+    if len(kinds) != 1:
+        what = "none" if not kinds else ", ".join(kinds)
+        ctx.sink.error("E206", f"step '{step.id}' needs exactly one of agent:, tool:, gate:, approval:, loop: "
+                       f"(has {what})", span)
+        return None
+    kind = kinds[0]
+    if step.with_ and kind not in ("agent", "tool"):
+        ctx.sink.error("E206", f"with: applies to agent and tool steps, not to a {kind} step",
+                       ctx.smap.key(info.path + ("with",)))
+    if step.for_each is not None and kind not in ("agent", "tool"):
+        ctx.sink.error("E206", f"for_each: applies to agent and tool steps, not to a {kind} step",
+                       ctx.smap.key(info.path + ("for_each",)))
+    if step.for_each is not None and step.max_items is None:
+        ctx.sink.error("E502", f"step '{step.id}' fans out over a list with no bound", ctx.smap.key(info.path + ("for_each",)),
+                       "add max_items: N (the longest list the step accepts)")
+    if kind == "loop" and step.loop.max_iterations is None:
+        ctx.sink.error("E502", f"loop '{step.id}' has no max_iterations", ctx.smap.key(info.path + ("loop",)),
+                       "every loop declares its bound, e.g. max_iterations: 3")
+    return kind
+
+
+def output_schema(info: StepInfo, kind: str | None, agents: dict, tools: dict) -> dict | None:
+    step = info.spec
+    if kind == "agent":
+        agent = agents.get(step.agent)
+        schema = (agent.output_schema or {"type": "string"}) if agent else None
+    elif kind == "tool":
+        tool = tools.get(step.tool)
+        schema = tool.output_schema if tool else None
+    else:
+        schema = STATUS_SCHEMAS.get(kind or "")
+    if step.for_each is not None:
+        return {"type": "array", "items": schema or {}}
+    return schema
+
+
+class StepCompiler:
+    def __init__(self, ctx: Ctx, agents: dict[str, ir.AgentDef], tools: dict[str, ir.ToolDef]) -> None:
+        self.ctx = ctx
+        self.agents = agents
+        self.tools = tools
+        self.infos = collect(ctx)
+        self.kinds = {sid: kind_of(ctx, info) for sid, info in self.infos.items()}
+        schemas = {sid: output_schema(info, self.kinds[sid], agents, tools) for sid, info in self.infos.items()}
+        self.refs = RefChecker(ctx, self.infos, schemas)
+        self.deps: dict[str, dict[str, tuple[SourceSpan, str]]] = {sid: {} for sid in self.infos}
+
+    def compile(self) -> StepGraph:
+        fields = {sid: self.step_fields(info) for sid, info in self.infos.items()}
+        graph = StepGraph()
+        orders = self.order_scopes()
+        for sid, info in self.infos.items():
+            f = fields[sid]
+            if f is None or self.kinds[sid] is None:
+                continue
+            graph.nodes[sid] = ir.StepNode(
+                id=sid, kind=self.kinds[sid], span=self.ctx.smap.value(info.path + ("id",)), parent=info.parent,
+                needs=tuple(self.deps[sid]), limits=limits(info.spec.budgets), bounds=ir.Bounds(),
+                allow_skipped=info.spec.allow_skipped, **f)
+            if f.get("loop") is not None:
+                graph.nodes[sid] = _with_body(graph.nodes[sid], orders.get(sid, ()))
+        graph.order = tuple(orders.get(None, ()))
+        graph.unreachable = self.unreachable()
+        return graph
+
+    def reader(self, info: StepInfo, with_item: bool = False) -> Reader:
+        roots = BASE_ROOTS | ({"previous"} if info.parent else set())
+        return Reader(info.lineage, frozenset(roots), info.spec.as_ if with_item else None)
+
+    def read(self, info: StepInfo, value: Any, reader: Reader) -> None:
+        for expr in exprs_in(value):
+            for producer, ref in self.refs.check(expr, reader):
+                pair = edge(reader.lineage, self.infos[producer].lineage)
+                if pair is not None:
+                    self.deps[pair[0]].setdefault(pair[1], (ref.span, f"reads {ref}"))
+
+    def refs_in(self, value: Any, reader: Reader) -> None:
+        """Check references made outside any step (outputs, tool approvals): no edges."""
+        for expr in exprs_in(value):
+            self.refs.check(expr, reader)
+
+    def step_fields(self, info: StepInfo) -> dict | None:
+        step, path, ctx = info.spec, info.path, self.ctx
+        for i, need in enumerate(step.needs):
+            self.need(info, need, path + ("needs", i))
+        when = ctx.expr(step.when, path + ("when",))
+        self.read(info, when, self.reader(info))
+        for_each = None
+        if step.for_each is not None:
+            items = ctx.expr(step.for_each, path + ("for_each",))
+            self.read(info, items, self.reader(info))
+            if isinstance(items, Expr) and step.max_items is not None:
+                for_each = ir.ForEach(items, step.as_, step.max_items, step.max_concurrency)
+            elif not isinstance(items, Expr):
+                ctx.sink.error("E401", "for_each: takes an expression such as ${{ steps.search.output.items }}",
+                               ctx.smap.value(path + ("for_each",)))
+        args = ctx.template(dict(step.with_), path + ("with",))
+        self.read(info, args, self.reader(info, with_item=step.for_each is not None))
+        kind = self.kinds[info.lineage[-1]]
+        specific = getattr(self, f"kind_{kind}", None) if kind else None
+        extra = specific(info) if specific else {}
+        if extra is None:
+            return None
+        return {"args": args, "when": when, "for_each": for_each, **extra}
+
+    def need(self, info: StepInfo, need: str, path: tuple) -> None:
+        if need not in self.infos:
+            self.ctx.sink.error("E306", f"step '{need}' is not defined", self.ctx.smap.value(path),
+                                suggest(need, self.infos))
+            return
+        pair = edge(info.lineage, self.infos[need].lineage)
+        if pair is None:
+            self.ctx.sink.error("E310", f"step '{info.spec.id}' cannot need '{need}', which encloses it or is itself",
+                                self.ctx.smap.value(path))
+            return
+        self.deps[pair[0]].setdefault(pair[1], (self.ctx.smap.value(path), "needs"))
+
+    def kind_agent(self, info: StepInfo) -> dict | None:
+        name = info.spec.agent
+        self.ctx.used["agents"].add(name)
+        if name not in self.ctx.spec.agents:
+            self.ctx.sink.error("E303", f"agent '{name}' is not defined", self.ctx.smap.value(info.path + ("agent",)),
+                                suggest(name, self.ctx.spec.agents))
+            return None
+        agent = self.agents.get(name)
+        if agent is not None:
+            self.check_arguments(info, set(agent.prompt.inputs), agent.prompt.required_inputs,
+                                 f"prompt {agent.prompt.path}")
+        return {"agent": name}
+
+    def kind_tool(self, info: StepInfo) -> dict | None:
+        name = info.spec.tool
+        if not check_tool_use(self.ctx, name, info.path + ("tool",), f"step '{info.spec.id}'"):
+            return None
+        tool = self.tools.get(name)
+        props = (tool.input_schema or {}).get("properties") if tool else None
+        if isinstance(props, dict):
+            required = set((tool.input_schema or {}).get("required") or [])
+            self.check_arguments(info, set(props), frozenset(required), f"tool '{name}' input schema")
+        return {"tool": name}
+
+    def check_arguments(self, info: StepInfo, declared: set[str], required: frozenset[str], where: str) -> None:
+        passed = info.spec.with_
+        for key in passed:
+            if key not in declared:
+                self.ctx.sink.error("E605", f"'{key}' is passed to {where}, which does not declare it",
+                                    self.ctx.smap.key(info.path + ("with", key)), suggest(key, declared))
+        for key in sorted(required - set(passed)):
+            self.ctx.sink.error("E604", f"step '{info.spec.id}' does not pass '{key}', which {where} requires",
+                                self.ctx.smap.value(info.path + ("id",)),
+                                f"add it under with:, e.g. {key}: ${{{{ inputs.{key} }}}}")
+
+    def kind_gate(self, info: StepInfo) -> dict:
+        gate = info.spec.gate
+        check = self.ctx.expr(gate.check, info.path + ("gate", "check"))
+        self.read(info, check, self.reader(info))
+        return {"gate": ir.GateDef(check, gate.message, gate.on_fail)}
+
+    def kind_approval(self, info: StepInfo) -> dict:
+        spec = info.spec.approval
+        path = info.path + ("approval",)
+        context = self.ctx.template(dict(spec.context), path + ("context",))
+        self.read(info, context, self.reader(info))
+        tiers = []
+        for i, tier in enumerate(spec.tiers):
+            when = self.ctx.expr(tier.when, path + ("tiers", i, "when"))
+            self.read(info, when, self.reader(info))
+            tiers.append(ir.ApprovalTierDef(when, tier.approver))
+        return {"approval": ir.ApprovalDef(spec.message, context, tuple(tiers), spec.approver)}
+
+    def kind_loop(self, info: StepInfo) -> dict:
+        loop = info.spec.loop
+        until = self.ctx.expr(loop.until, info.path + ("loop", "until"))
+        reader = Reader(info.lineage + (UNTIL,), BASE_ROOTS)
+        self.read(info, until, reader)
+        return {"loop": ir.LoopDef(loop.max_iterations or 1, until, ())}
+
+    def order_scopes(self) -> dict[str | None, list[str]]:
+        scopes: dict[str | None, list[str]] = {}
+        for sid, info in self.infos.items():
+            scopes.setdefault(info.parent, []).append(sid)
+        orders = {}
+        for scope, members in scopes.items():
+            order, cycle = topological_order(members, self.deps)
+            if cycle:
+                self.report_cycle(cycle)
+            orders[scope] = order
+        return orders
+
+    def report_cycle(self, cycle: list[str]) -> None:
+        reader, producer = cycle[0], cycle[1]
+        span, why = self.deps[reader][producer]
+        path = " → ".join(cycle)
+        if why == "needs":
+            self.ctx.sink.error("E501", f"dependency cycle: {path}", span, "remove one of the needs: entries")
+        else:
+            self.ctx.sink.error("E310", f"step '{reader}' {why}, but '{producer}' runs after it ({path})", span,
+                                "inside a loop, read the previous iteration with previous.<id>.output")
+
+    def unreachable(self) -> set[str]:
+        """Steps that can never run: a constant-false `when`, and everything that waits on one."""
+        never = [sid for sid, info in self.infos.items() if _never_runs(info.spec.when)]
+        dependents: dict[str, list[str]] = {}
+        for sid, info in self.infos.items():
+            if info.parent is not None:
+                dependents.setdefault(info.parent, []).append(sid)
+            if not info.spec.allow_skipped:
+                for dep in self.deps[sid]:
+                    dependents.setdefault(dep, []).append(sid)
+        return descendants(never, dependents)
+
+
+def _never_runs(when: Any) -> bool:
+    if isinstance(when, str):
+        return when.replace(" ", "") in ("${{false}}", "${{False}}")
+    return when is False
+
+
+def _with_body(node: ir.StepNode, body: list[str]) -> ir.StepNode:
+    from dataclasses import replace
+
+    return replace(node, loop=replace(node.loop, body=tuple(body)))

@@ -1,0 +1,124 @@
+"""The only module that talks to the terminal (and the only one that imports rich).
+
+Colour follows rich's rules: off when output is not a terminal and when NO_COLOR is set.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+from rich.console import Console
+from rich.text import Text
+
+from agentctl.diagnostics import Diagnostic
+from agentctl.errors import AgentctlError
+
+STYLES = {"error": "bold red", "warning": "bold yellow"}
+
+
+@lru_cache(maxsize=1)
+def out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+@lru_cache(maxsize=1)
+def err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class SourceLines:
+    """Source lines for carets, read once per file (what a diagnostic points at is small)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, list[str] | None] = {}
+
+    def line(self, path: str, number: int) -> str | None:
+        if path not in self.files:
+            self.files[path] = _read_lines(path)
+        lines = self.files[path]
+        if lines is None or not 0 < number <= len(lines):
+            return None
+        return lines[number - 1]
+
+
+def _read_lines(path: str) -> list[str] | None:
+    try:
+        file = Path(path)
+        if file.stat().st_size > 5 * 1024 * 1024:
+            return None
+        return file.read_bytes().decode("utf-8", errors="replace").split("\n")
+    except OSError:
+        return None
+
+
+def render_diagnostic(d: Diagnostic, sources: SourceLines) -> Text:
+    """Compiler-style: the message, the location, the source line, a caret, the hint."""
+    text = Text()
+    text.append(f"{d.severity.value}[{d.code}]", style=STYLES[d.severity.value])
+    text.append(f": {d.message}\n", style="bold")
+    gutter = " " * len(str(d.span.line))
+    text.append(f"{gutter}--> ", style="blue")
+    text.append(f"{d.span}\n")
+    line = sources.line(d.span.path, d.span.line)
+    if line is not None:
+        line = line.rstrip("\r").replace("\t", " ")
+        width = 1
+        if d.span.end_line == d.span.line and d.span.end_col and d.span.end_col > d.span.col:
+            width = d.span.end_col - d.span.col
+        width = max(1, min(width, len(line) - d.span.col + 1))
+        text.append(f"{gutter} |\n", style="blue")
+        text.append(f"{d.span.line} | ", style="blue")
+        text.append(line[:300] + "\n")
+        text.append(f"{gutter} | ", style="blue")
+        text.append(" " * (d.span.col - 1) + "^" * width + "\n", style=STYLES[d.severity.value])
+    if d.hint:
+        text.append(f"{gutter} = ", style="blue")
+        text.append("hint: ", style="bold")
+        text.append(f"{d.hint}\n")
+    return text
+
+
+def summary_line(errors: int, warnings: int, files: int) -> str:
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    if not errors and not warnings:
+        return f"{plural(files, 'file')} checked: no problems"
+    return f"{plural(files, 'file')} checked: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
+
+
+def print_diagnostics(diagnostics: Sequence[Diagnostic], files: int) -> None:
+    sources = SourceLines()
+    console = out()
+    for d in diagnostics:
+        console.print(render_diagnostic(d, sources))
+    errors = sum(1 for d in diagnostics if d.is_error)
+    style = "bold red" if errors else ("bold yellow" if diagnostics else "bold green")
+    console.print(Text(summary_line(errors, len(diagnostics) - errors, files), style=style))
+
+
+def print_plain(text: str) -> None:
+    """Machine-readable output: no markup, no wrapping, no colour."""
+    out().file.write(text + ("\n" if not text.endswith("\n") else ""))
+    out().file.flush()
+
+
+def print_info(message: str) -> None:
+    out().print(Text(message))
+
+
+def print_error(exc: AgentctlError) -> None:
+    text = Text()
+    text.append("error", style="bold red")
+    text.append(f": {exc.message}")
+    if exc.hint:
+        text.append("\n  hint: ", style="bold")
+        text.append(exc.hint)
+    err().print(text)
+
+
+def print_internal_error(exc: BaseException) -> None:
+    err().print(Text(f"internal error: {type(exc).__name__}: {exc}", style="bold red"))
+    err().print(Text("This is a bug in agentctl. Set AGENTCTL_DEBUG=1 to see the traceback, and please report it."))

@@ -1,0 +1,1 @@
+"""The spec layer: files on disk to validated pydantic models, with every error located."""

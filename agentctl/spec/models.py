@@ -1,0 +1,217 @@
+"""The pipeline format `apiVersion: agentctl/v1` as pydantic models.
+
+These models check shape only (keys, types, ranges); everything that needs more than one node
+(references, graph, budgets, prompts) is the compiler's job, where errors can be located well.
+Unknown keys are rejected everywhere. Strings may hold `${{ expression }}` templates.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+ToolName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$", max_length=64)]
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Expr = Annotated[str, Field(description="A `${{ expression }}` evaluated in a sandbox")]
+PositiveInt = Annotated[int, Field(ge=1)]
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
+SchemaRef = Annotated[
+    str | dict[str, Any],
+    Field(description="A JSON Schema: a path relative to the project root, or the schema inline"),
+]
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=False)
+
+
+class InputSpec(Spec):
+    type: Literal["string", "number", "integer", "boolean", "object", "array"] = "string"
+    description: str | None = None
+    default: Any = Field(None, description="Makes the input optional")
+    enum: list[Any] | None = None
+
+
+class EnvVar(Spec):
+    """An environment variable the pipeline may read. Secrets are redacted from every record."""
+
+    description: str | None = None
+    secret: bool = True
+    required: bool = True
+
+
+class Price(Spec):
+    """USD per million tokens; declared prices override litellm's price data."""
+
+    input_per_mtok: Annotated[float, Field(ge=0)]
+    output_per_mtok: Annotated[float, Field(ge=0)]
+
+
+class Retry(Spec):
+    """Capped exponential backoff with full jitter, on retryable errors only."""
+
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    initial_s: Annotated[float, Field(gt=0, le=600)] = 1.0
+    max_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+
+class CircuitBreaker(Spec):
+    failures: Annotated[int, Field(ge=1, le=1000)] = 5
+    reset_s: Seconds = 60.0
+
+
+class ModelAlias(Spec):
+    model: str = Field(description="A litellm model name, e.g. openai/gpt-4o-mini")
+    fallbacks: list[str] = Field(default_factory=list, description="Tried in order when `model` fails")
+    params: dict[str, Any] = Field(default_factory=dict, description="temperature, max_tokens, ...")
+    timeout_s: Seconds = 60.0
+    retry: Retry = Retry()
+    circuit_breaker: CircuitBreaker = CircuitBreaker()
+
+
+class Budgets(Spec):
+    """Hard limits. Checked before each call, not only after."""
+
+    max_steps: PositiveInt | None = None
+    max_llm_calls: PositiveInt | None = None
+    max_tool_calls: Annotated[int, Field(ge=0)] | None = None
+    max_tokens: PositiveInt | None = None
+    max_cost_usd: Annotated[float, Field(gt=0)] | None = None
+    max_wall_s: Seconds | None = None
+
+
+class McpServer(Spec):
+    command: Annotated[list[str], Field(min_length=1)]
+    env: dict[EnvName, str] = Field(default_factory=dict, description="Values may use ${env:NAME}")
+    cwd: str | None = None
+    timeout_s: Seconds = 30.0
+
+
+class HttpEndpoint(Spec):
+    url: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict, description="Values may use ${env:NAME}")
+
+
+class RateLimit(Spec):
+    calls: PositiveInt
+    per_s: Seconds
+
+
+class Tool(Spec):
+    """Exactly one of python, http or mcp says where the tool lives."""
+
+    description: str | None = None
+    python: str | None = Field(None, description="module:function, importable from the project root")
+    http: HttpEndpoint | None = None
+    mcp: Name | None = Field(None, description="Name of an entry in mcp_servers")
+    mcp_tool: str | None = Field(None, description="The tool's name on the MCP server (default: this key)")
+    input_schema: SchemaRef | None = None
+    output_schema: SchemaRef | None = None
+    side_effects: bool = Field(False, description="Gets an idempotency key; never retried blindly")
+    permission: Literal["allow", "ask", "deny"] = Field(
+        "allow", description="deny: no agent or step may use it; ask: a human approves every call")
+    approval: bool | Expr = Field(False, description="Ask a human before the call when true")
+    timeout_s: Seconds = 30.0
+    rate_limit: RateLimit | None = None
+    retry: Retry | None = None
+
+
+class Agent(Spec):
+    model: Name = Field(description="A key of `models`")
+    prompt: str = Field(description="Path of a .prompt file, relative to the project root")
+    description: str | None = None
+    tools: list[ToolName] = Field(default_factory=list, description="The only tools the agent may call")
+    output_schema: SchemaRef | None = None
+    reasks: Annotated[int, Field(ge=0, le=10)] = 0
+    max_iterations: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None, description="Bound of the tool-calling loop; required when the agent has tools")
+    parallel_tool_calls: Annotated[int, Field(ge=1, le=32)] = 1
+    max_input_tokens: PositiveInt | None = None
+    budgets: Budgets | None = None
+
+
+class Gate(Spec):
+    check: bool | Expr
+    message: str | None = None
+    on_fail: Literal["fail", "warn", "approve"] = "fail"
+
+
+class ApprovalTier(Spec):
+    """The first tier whose `when` holds decides who approves; `auto` approves without asking."""
+
+    when: bool | Expr = True
+    approver: Name = Field(description="`auto`, or a role such as manager or director")
+
+
+class Approval(Spec):
+    message: str
+    context: dict[str, Any] = Field(default_factory=dict, description="Values shown to the approver")
+    tiers: list[ApprovalTier] = Field(default_factory=list)
+    approver: Name = "human"
+
+
+class Loop(Spec):
+    """Repeat the body until `until` holds, at most `max_iterations` times."""
+
+    max_iterations: Annotated[int, Field(ge=1, le=1000)] | None = None
+    until: bool | Expr
+    steps: Annotated[list["Step"], Field(min_length=1)]
+
+
+class Step(Spec):
+    """Exactly one of agent, tool, gate, approval or loop says what the step does."""
+
+    id: Name
+    description: str | None = None
+    agent: Name | None = None
+    tool: ToolName | None = None
+    gate: Gate | None = None
+    approval: Approval | None = None
+    loop: Loop | None = None
+    with_: dict[Name, Any] = Field(default_factory=dict, alias="with")
+    when: bool | Expr | None = None
+    needs: list[Name] = Field(default_factory=list)
+    allow_skipped: bool = Field(False, description="Run even when a step it needs was skipped")
+    for_each: Expr | None = None
+    as_: Name = Field("item", alias="as")
+    max_items: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    max_concurrency: Annotated[int, Field(ge=1, le=1000)] = 4
+    budgets: Budgets | None = None
+
+
+class Pipeline(Spec):
+    api_version: Literal["agentctl/v1"] = Field(alias="apiVersion")
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
+    version: str | int
+    description: str | None = None
+    inputs: dict[Name, InputSpec] = Field(default_factory=dict)
+    env: dict[EnvName, EnvVar] = Field(default_factory=dict)
+    models: dict[Name, ModelAlias] = Field(default_factory=dict)
+    prices: dict[str, Price] = Field(default_factory=dict, description="USD per million tokens, by model")
+    budgets: Budgets = Budgets()
+    mcp_servers: dict[Name, McpServer] = Field(default_factory=dict)
+    tools: dict[ToolName, Tool] = Field(default_factory=dict)
+    agents: dict[Name, Agent] = Field(default_factory=dict)
+    steps: Annotated[list[Step], Field(min_length=1)]
+    outputs: dict[Name, Any] = Field(default_factory=dict)
+
+
+Loop.model_rebuild()
+
+
+class PromptInput(Spec):
+    type: Literal["string", "number", "integer", "boolean", "object", "array"] = "string"
+    description: str | None = None
+    default: Any = None
+
+
+class PromptFrontMatter(Spec):
+    name: Name
+    version: str | int
+    description: str | None = None
+    model: str | None = Field(None, description="Informational: the model this prompt was written for")
+    inputs: dict[Name, PromptInput] = Field(default_factory=dict)
+    sample: dict[str, Any] = Field(default_factory=dict, description="Used by diff and render")
