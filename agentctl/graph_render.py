@@ -10,7 +10,7 @@ def fmt_bounds(b: Bounds) -> str:
         return "?" if value is None else f"{value:,}"
 
     cost = "$?" if b.cost_usd is None else f"${b.cost_usd:.4f}"
-    return f"{n(b.steps)} steps · {n(b.llm_calls)} LLM calls · {n(b.tool_calls)} tool calls · {n(b.tokens)} tokens · {cost}"
+    return f"{n(b.steps)} steps, {n(b.llm_calls)} LLM calls, {n(b.tool_calls)} tool calls, {n(b.tokens)} tokens, {cost}"
 
 
 def fmt_limits(limits: Limits) -> str:

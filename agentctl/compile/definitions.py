@@ -7,7 +7,7 @@ from typing import Any
 
 from agentctl.compile import ir
 from agentctl.compile.context import Ctx
-from agentctl.compile.project import display_path
+from agentctl.compile.project import display_path, python_target_problem
 from agentctl.compile.prompts import compile_prompt
 from agentctl.compile.schemas import load_schema
 from agentctl.diagnostics import suggest
@@ -113,6 +113,9 @@ def _tool_target(ctx: Ctx, name: str, spec: m.Tool, kind: str) -> str | None:
         if not _PYTHON_TARGET.match(spec.python or ""):
             ctx.sink.error("E204", f"tools.{name}.python: '{spec.python}' is not module:function",
                            ctx.smap.value(path), "e.g. python: tools.booking:book_hotel")
+        elif (problem := python_target_problem(ctx.project.root, spec.python)) is not None:
+            ctx.sink.error("E315", f"tool '{name}': {problem}", ctx.smap.value(path),
+                           "python: names module:function, importable from the project root")
         return spec.python
     if kind == "http":
         url = spec.http.url

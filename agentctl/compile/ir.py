@@ -146,7 +146,7 @@ class AgentDef:
 @dataclass(frozen=True, slots=True)
 class GateDef:
     check: bool | Expr
-    message: str | None
+    message: str | Expr | None
     on_fail: Literal["fail", "warn", "approve"]
 
 
@@ -158,7 +158,7 @@ class ApprovalTierDef:
 
 @dataclass(frozen=True, slots=True)
 class ApprovalDef:
-    message: str
+    message: str | Expr
     context: Template
     tiers: tuple[ApprovalTierDef, ...]
     approver: str

@@ -67,3 +67,26 @@ class Project:
             return None, error("E304", f"{what} file '{relative}' does not exist", span,
                                f"paths are relative to the project root {display_path(self.root)}")
         return full, None
+
+
+def python_target_problem(root: Path, target: str) -> str | None:
+    """Why `module:function` cannot be found, without importing (or running) any user code."""
+    import ast
+    import importlib.util
+
+    module, _, function = target.partition(":")
+    relative = Path(*module.split("."))
+    for candidate in (root / relative.with_suffix(".py"), root / relative / "__init__.py"):
+        if candidate.is_file():
+            try:
+                tree = ast.parse(candidate.read_text(encoding="utf-8"))
+            except (SyntaxError, UnicodeDecodeError, ValueError) as exc:
+                return f"{candidate.relative_to(root)} cannot be parsed: {exc}"
+            names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            if function not in names:
+                return f"{candidate.relative_to(root)} defines no function '{function}'"
+            return None
+    top = module.split(".")[0]
+    if (root / top).is_dir() or importlib.util.find_spec(top) is None:
+        return f"module '{module}' is not in the project ({relative}.py) or installed"
+    return None

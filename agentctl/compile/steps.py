@@ -208,20 +208,22 @@ class StepCompiler:
     def kind_gate(self, info: StepInfo) -> dict:
         gate = info.spec.gate
         check = self.ctx.expr(gate.check, info.path + ("gate", "check"))
-        self.read(info, check, self.reader(info))
-        return {"gate": ir.GateDef(check, gate.message, gate.on_fail)}
+        message = self.ctx.expr(gate.message, info.path + ("gate", "message"))
+        self.read(info, [check, message], self.reader(info))
+        return {"gate": ir.GateDef(check, message, gate.on_fail)}
 
     def kind_approval(self, info: StepInfo) -> dict:
         spec = info.spec.approval
         path = info.path + ("approval",)
         context = self.ctx.template(dict(spec.context), path + ("context",))
-        self.read(info, context, self.reader(info))
+        message = self.ctx.expr(spec.message, path + ("message",))
+        self.read(info, [context, message], self.reader(info))
         tiers = []
         for i, tier in enumerate(spec.tiers):
             when = self.ctx.expr(tier.when, path + ("tiers", i, "when"))
             self.read(info, when, self.reader(info))
             tiers.append(ir.ApprovalTierDef(when, tier.approver))
-        return {"approval": ir.ApprovalDef(spec.message, context, tuple(tiers), spec.approver)}
+        return {"approval": ir.ApprovalDef(message, context, tuple(tiers), spec.approver)}
 
     def kind_loop(self, info: StepInfo) -> dict:
         loop = info.spec.loop
