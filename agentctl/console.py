@@ -16,6 +16,7 @@ from agentctl.diagnostics import Diagnostic
 from agentctl.errors import AgentctlError
 
 STYLES = {"error": "bold red", "warning": "bold yellow"}
+UNREADABLE = {"E105", "E106"}  # too large, binary or not UTF-8: showing the line would not help
 
 
 @lru_cache(maxsize=1)
@@ -61,9 +62,9 @@ def render_diagnostic(d: Diagnostic, sources: SourceLines) -> Text:
     gutter = " " * len(str(d.span.line))
     text.append(f"{gutter}--> ", style="blue")
     text.append(f"{d.span}\n")
-    line = sources.line(d.span.path, d.span.line)
+    line = None if d.code in UNREADABLE else sources.line(d.span.path, d.span.line)
     if line is not None:
-        line = line.rstrip("\r").replace("\t", " ")
+        line = "".join(c if c.isprintable() else "?" for c in line.rstrip("\r").replace("\t", " "))
         width = 1
         if d.span.end_line == d.span.line and d.span.end_col and d.span.end_col > d.span.col:
             width = d.span.end_col - d.span.col

@@ -82,9 +82,14 @@ def _check_section(source: PromptSource, text: str, first_line: int, declared: s
             span = _locate(source.path, lines, first_line, node.lineno, node.name)
             diags.append(error("E603", f"prompt uses '{node.name}' but does not declare it", span,
                                f"add it under inputs: in the front matter, e.g. {node.name}: {{type: string}}"))
+    refused: dict[int, Diagnostic] = {}
     for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Test)):
-        diags.extend(_refusals(source.path, lines, first_line, node))
-    return diags
+        for diag in _refusals(source.path, lines, first_line, node):
+            if diag.code != "E606":
+                diags.append(diag)
+            elif diag.span.line not in refused or diag.span.col < refused[diag.span.line].span.col:
+                refused[diag.span.line] = diag  # `''.__class__.__mro__` is one mistake: keep the first
+    return diags + list(refused.values())
 
 
 def _refusals(path: str, lines: list[str], first_line: int, node: Any) -> list[Diagnostic]:
