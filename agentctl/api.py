@@ -46,7 +46,7 @@ def validate(paths: list[str] | None = None, cwd: Path | None = None) -> Validat
         root = find_root(files[0].parent if files else cwd)
     else:
         root = find_root(cwd)
-        files = _expand([root / "pipelines", root / "prompts"])
+        files = _expand([d for d in (root / "pipelines", root / "prompts") if d.is_dir()])
         if not files:
             raise UsageError(f"no pipelines or prompts found in {display_path(root)}",
                              "pass paths to check, or run `agentctl init` to start a project")

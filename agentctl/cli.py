@@ -127,12 +127,12 @@ def lock(force: bool = typer.Option(False, "--force", help="Re-record versions w
 
 
 def main() -> None:
-    """The one boundary that maps errors to exit codes; bad input never shows a traceback."""
+    """The one boundary that maps errors to exit codes; bad input never shows a traceback.
+
+    typer (which vendors its own click) reports usage errors itself, with exit code 2.
+    """
     try:
-        code = app(standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else EXIT_OK)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        app()
     except AgentctlError as exc:
         from agentctl import console
 
@@ -141,13 +141,6 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(EXIT_INTERRUPTED)
         if os.environ.get("AGENTCTL_DEBUG"):
             raise
         from agentctl import console

@@ -90,8 +90,8 @@ def check_prices(ctx: Ctx, models: dict[str, ir.ModelRoute], agents: dict[str, i
             path = ("models", alias, "model") if i == 0 else ("models", alias, "fallbacks", i - 1)
             if target.price is None:
                 ctx.sink.error("E702", f"no known price for model '{target.model}', and a USD budget applies",
-                               ctx.smap.value(path), f"declare it: prices: {{{target.model}: "
-                               "{input_per_mtok: 0.15, output_per_mtok: 0.60}} (USD per million tokens)")
+                               ctx.smap.value(path), f"declare it under prices:, e.g. prices: {{{target.model}: "
+                               "{input_per_mtok: <USD>, output_per_mtok: <USD>}} (per million tokens)")
             elif target.max_output_tokens is None:
                 ctx.sink.error("E703", f"no output-token limit for model '{target.model}' under a USD budget",
                                ctx.smap.value(path), f"set models.{alias}.params.max_tokens")
@@ -107,6 +107,8 @@ def warn_unused(ctx: Ctx) -> None:
     spec = ctx.spec
     tables = {"models": spec.models, "tools": spec.tools, "agents": spec.agents, "mcp_servers": spec.mcp_servers,
               "inputs": spec.inputs, "env": spec.env, "prices": spec.prices}
+    if ctx.unparsed:  # cannot tell what a broken expression meant to read
+        del tables["inputs"], tables["env"]
     for kind, table in tables.items():
         for name in table:
             if name not in ctx.used[kind]:

@@ -24,6 +24,7 @@ class Ctx:
     project: Project
     sink: DiagnosticSink = field(default_factory=DiagnosticSink)
     used: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    unparsed: bool = False  # an expression failed to parse: what it read is unknown
 
     def expr(self, value: Any, path: YamlPath) -> Any:
         """A string with `${{ }}` becomes an Expr (None when it does not parse); others pass through."""
@@ -31,6 +32,7 @@ class Ctx:
             return value
         parsed, diags = parse_template(value, lambda offset: self.smap.in_string(path, offset))
         self.sink.extend(diags)
+        self.unparsed = self.unparsed or parsed is None
         return parsed
 
     def template(self, value: Any, path: YamlPath) -> Any:

@@ -65,7 +65,7 @@ class Project:
             return None, error("E311", f"{what} path '{relative}' {leaves} outside the project", span, hint)
         if not real.is_file():
             return None, error("E304", f"{what} file '{relative}' does not exist", span,
-                               f"paths are relative to the project root {display_path(self.root)}")
+                               f"paths are relative to the project root, {self.root}")
         return full, None
 
 

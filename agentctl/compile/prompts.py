@@ -70,10 +70,23 @@ def _check_section(source: PromptSource, text: str, first_line: int, declared: s
     except TemplateSyntaxError as exc:
         line = (exc.lineno or 1)
         col = _column_of_tag(lines[line - 1] if 0 < line <= len(lines) else "")
+        used.update(declared)  # what the section uses is unknown; do not also warn about it
         return [error("E602", f"Jinja syntax error: {exc.message}",
                       SourceSpan(source.path, first_line + line - 1, col), None)]
     diags: list[Diagnostic] = []
-    undeclared = meta.find_undeclared_variables(ast)
+    refused: dict[int, Diagnostic] = {}
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Test)):
+        for diag in _refusals(source.path, lines, first_line, node):
+            if diag.code != "E606":
+                diags.append(diag)
+            elif diag.span.line not in refused or diag.span.col < refused[diag.span.line].span.col:
+                refused[diag.span.line] = diag  # `''.__class__.__mro__` is one mistake: keep the first
+    diags += refused.values()
+    try:
+        undeclared = meta.find_undeclared_variables(ast)
+    except TemplateSyntaxError:  # an unknown filter or test, reported above
+        used.update(declared)
+        return diags
     used.update(undeclared & declared)
     seen: set[str] = set()
     for node in ast.find_all(nodes.Name):
@@ -82,14 +95,7 @@ def _check_section(source: PromptSource, text: str, first_line: int, declared: s
             span = _locate(source.path, lines, first_line, node.lineno, node.name)
             diags.append(error("E603", f"prompt uses '{node.name}' but does not declare it", span,
                                f"add it under inputs: in the front matter, e.g. {node.name}: {{type: string}}"))
-    refused: dict[int, Diagnostic] = {}
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Test)):
-        for diag in _refusals(source.path, lines, first_line, node):
-            if diag.code != "E606":
-                diags.append(diag)
-            elif diag.span.line not in refused or diag.span.col < refused[diag.span.line].span.col:
-                refused[diag.span.line] = diag  # `''.__class__.__mro__` is one mistake: keep the first
-    return diags + list(refused.values())
+    return diags
 
 
 def _refusals(path: str, lines: list[str], first_line: int, node: Any) -> list[Diagnostic]:

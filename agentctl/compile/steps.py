@@ -180,7 +180,7 @@ class StepCompiler:
         agent = self.agents.get(name)
         if agent is not None:
             self.check_arguments(info, set(agent.prompt.inputs), agent.prompt.required_inputs,
-                                 f"prompt {agent.prompt.path}")
+                                 f"prompt {agent.prompt.path}", "which")
         return {"agent": name}
 
     def kind_tool(self, info: StepInfo) -> dict | None:
@@ -191,14 +191,15 @@ class StepCompiler:
         props = (tool.input_schema or {}).get("properties") if tool else None
         if isinstance(props, dict):
             required = set((tool.input_schema or {}).get("required") or [])
-            self.check_arguments(info, set(props), frozenset(required), f"tool '{name}' input schema")
+            self.check_arguments(info, set(props), frozenset(required), f"tool '{name}'", "whose input_schema")
         return {"tool": name}
 
-    def check_arguments(self, info: StepInfo, declared: set[str], required: frozenset[str], where: str) -> None:
+    def check_arguments(self, info: StepInfo, declared: set[str], required: frozenset[str], where: str,
+                        which: str) -> None:
         passed = info.spec.with_
         for key in passed:
             if key not in declared:
-                self.ctx.sink.error("E605", f"'{key}' is passed to {where}, which does not declare it",
+                self.ctx.sink.error("E605", f"'{key}' is passed to {where}, {which} does not declare it",
                                     self.ctx.smap.key(info.path + ("with", key)), suggest(key, declared))
         for key in sorted(required - set(passed)):
             self.ctx.sink.error("E604", f"step '{info.spec.id}' does not pass '{key}', which {where} requires",

@@ -1,0 +1,131 @@
+"""The command line as users and CI see it: exit codes, output formats, help, init, schema."""
+
+import json
+import shutil
+
+import pytest
+
+from agentctl import api
+from tests.conftest import GOLDEN, REPO, run_cli
+
+
+def test_validate_the_examples_exits_0():
+    result = run_cli("validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no problems" in result.stdout
+
+
+def test_text_output_shows_the_line_and_a_caret():
+    result = run_cli("validate", "cases/undefined_agent.yaml", cwd=GOLDEN)
+    assert result.returncode == 1
+    assert result.stdout == (
+        "error[E303]: agent 'echoo' is not defined\n"
+        "  --> cases/undefined_agent.yaml:16:12\n"
+        "   |\n"
+        "16 |     agent: echoo\n"
+        "   |            ^^^^^\n"
+        "   = hint: did you mean 'echo'?\n"
+        "\n"
+        "1 file checked: 1 error, 0 warnings\n"
+    )
+
+
+def test_json_output_is_machine_readable():
+    result = run_cli("validate", "cases/undefined_model.yaml", "--format", "json", cwd=GOLDEN)
+    payload = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert payload["errors"] == 1 and payload["warnings"] == 1
+    first = next(d for d in payload["diagnostics"] if d["code"] == "E301")
+    assert (first["file"], first["line"], first["column"]) == ("cases/undefined_model.yaml", 10, 17)
+
+
+def test_github_output_is_workflow_commands():
+    result = run_cli("validate", "cases/undefined_input.yaml", "-f", "github", cwd=GOLDEN)
+    assert result.stdout.strip() == (
+        "::error file=cases/undefined_input.yaml,line=14,col=23,endColumn=33,title=E307::"
+        "input 'txt' is not declared (hint: did you mean 'text'?)"
+    )
+
+
+def test_sarif_output_is_valid_sarif_2_1_0():
+    result = run_cli("validate", "cases/needs_cycle.yaml", "-f", "sarif", cwd=GOLDEN)
+    sarif = json.loads(result.stdout)
+    assert sarif["version"] == "2.1.0"
+    (found,) = sarif["runs"][0]["results"]
+    assert found["ruleId"] == "E501" and found["level"] == "error"
+    assert found["locations"][0]["physicalLocation"]["region"]["startLine"] == 13
+
+
+def test_warnings_fail_only_with_strict():
+    assert run_cli("validate", "cases/warn_unused_model.yaml", cwd=GOLDEN).returncode == 0
+    assert run_cli("validate", "cases/warn_unused_model.yaml", "--strict", cwd=GOLDEN).returncode == 1
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("validate", "--format", "xml").returncode == 2
+    assert run_cli("nonsense").returncode == 2
+    assert run_cli("graph").returncode == 2
+
+
+def test_validate_in_a_folder_without_a_project_is_a_usage_error(tmp_path):
+    result = run_cli("validate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no pipelines or prompts found" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "graph", "schema", "init", "lock"])
+def test_every_command_has_help_with_an_example(command):
+    result = run_cli(command, "--help")
+    assert result.returncode == 0
+    assert "Example" in result.stdout
+
+
+@pytest.mark.parametrize("fmt, marker", [("tree", "worst case for the run"), ("mermaid", "flowchart TD"),
+                                         ("dot", "digraph")])
+def test_graph_formats(fmt, marker):
+    result = run_cli("graph", "pipelines/article_review.yaml", "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    assert marker in result.stdout and "review" in result.stdout
+
+
+def test_graph_of_an_invalid_pipeline_prints_diagnostics_and_exits_1():
+    result = run_cli("graph", "cases/needs_cycle.yaml", cwd=GOLDEN)
+    assert result.returncode == 1 and "E501" in result.stdout
+
+
+def test_committed_schemas_are_current(tmp_path):
+    assert api.write_schemas(REPO / "schemas", check=True) == []
+    assert run_cli("schema", "--check", cwd=REPO).returncode == 0
+    stale = tmp_path / "schemas"
+    stale.mkdir()
+    (stale / "pipeline.schema.json").write_text("{}")
+    assert run_cli("schema", "--check", "--dir", str(stale)).returncode == 1
+
+
+def test_init_creates_a_project_that_validates_clean(tmp_path):
+    target = tmp_path / "new"
+    assert run_cli("init", str(target)).returncode == 0
+    result = run_cli("validate", "--strict", cwd=target)
+    assert result.returncode == 0, result.stdout
+    assert run_cli("init", str(target)).returncode == 2  # never overwrites
+
+
+def test_lock_refuses_a_changed_prompt_without_a_bump(tmp_path):
+    project = tmp_path / "p"
+    run_cli("init", str(project))
+    prompt = project / "prompts" / "summarize.prompt"
+    prompt.write_text(prompt.read_text().replace("one sentence", "two sentences"))
+    assert "E607" in run_cli("validate", cwd=project).stdout
+    refused = run_cli("lock", cwd=project)
+    assert refused.returncode == 1 and "bump its version" in refused.stderr
+    prompt.write_text(prompt.read_text().replace("version: 1", "version: 2"))
+    assert run_cli("lock", cwd=project).returncode == 0
+    assert run_cli("validate", "--strict", cwd=project).returncode == 0
+
+
+def test_validate_reports_every_file_in_one_pass(tmp_path):
+    shutil.copytree(GOLDEN, tmp_path / "g")
+    result = run_cli("validate", "cases/undefined_model.yaml", "cases/needs_cycle.yaml",
+                     "cases/prompt_undeclared_variable.prompt", "-f", "json", cwd=tmp_path / "g")
+    codes = {d["code"] for d in json.loads(result.stdout)["diagnostics"]}
+    assert {"E301", "E501", "E603"} <= codes

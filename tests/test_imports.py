@@ -1,0 +1,35 @@
+"""validate and graph must not import litellm, mcp or OpenTelemetry exporters (start-up time)."""
+
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+HEAVY = ("litellm", "mcp", "opentelemetry", "openai", "tenacity")
+PROBE = """
+import sys
+from agentctl.cli import main
+sys.argv = ["agentctl", *{args!r}]
+try:
+    main()
+except SystemExit:
+    pass
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})
+print("HEAVY:" + ",".join(heavy))
+"""
+
+
+def imported_by(*args):
+    code = PROBE.format(args=list(args), heavy=HEAVY)
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    marker = [line for line in out.stdout.splitlines() if line.startswith("HEAVY:")]
+    assert marker, out.stderr
+    return marker[-1].removeprefix("HEAVY:")
+
+
+def test_validate_imports_no_heavy_library():
+    assert imported_by("validate", "-f", "json") == ""
+
+
+def test_graph_imports_no_heavy_library():
+    assert imported_by("graph", "pipelines/travel.yaml") == ""
