@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +40,25 @@ class ValidationResult:
         return len(self.diagnostics) - self.errors
 
 
+@contextmanager
+def _no_gc_pauses():
+    """Compiling builds many small acyclic objects; the collector's full passes over them grow
+    with the heap and made a 10,000-step pipeline cost 2.3x more per step than a 1,000-step one."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def validate(paths: list[str] | None = None, cwd: Path | None = None) -> ValidationResult:
+    with _no_gc_pauses():
+        return _validate(paths, cwd)
+
+
+def _validate(paths: list[str] | None, cwd: Path | None) -> ValidationResult:
     """Check every pipeline and prompt in `paths` (default: the project's), all in one pass."""
     cwd = cwd or Path.cwd()
     if paths:
@@ -72,7 +92,8 @@ def compile_file(path: str, cwd: Path | None = None) -> tuple[CompiledPipeline |
     if file.suffix not in PIPELINE_SUFFIXES and file.exists():
         raise UsageError(f"{path} is not a pipeline (expected a .yaml file)")
     project = Project(find_root(file.parent))
-    compiled, diags = _compile(project, file, read_lock(project.root / LOCK_FILE))
+    with _no_gc_pauses():
+        compiled, diags = _compile(project, file, read_lock(project.root / LOCK_FILE))
     result = ValidationResult(sorted(dict.fromkeys(diags), key=Diagnostic.sort_key), files=1)
     if compiled is not None:
         result.pipelines[compiled.path] = compiled

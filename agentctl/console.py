@@ -1,31 +1,71 @@
 """The only module that talks to the terminal (and the only one that imports rich).
 
-Colour follows rich's rules: off when output is not a terminal and when NO_COLOR is set.
+Colour follows rich's rules: off when output is not a terminal and when NO_COLOR is set. When
+stdout is not a terminal (CI, pipes) text is written plainly and rich is not even imported:
+it costs 16 ms of a 0.3 s `agentctl validate`.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, Sequence
 
 from agentctl.diagnostics import Diagnostic
 from agentctl.errors import AgentctlError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class Text:
+    """Styled text as (text, style) segments; rendered by rich only on a colour terminal."""
+
+    def __init__(self, text: str = "", style: str | None = None) -> None:
+        self.segments: list[tuple[str, str | None]] = [(text, style)] if text else []
+
+    def append(self, text: str, style: str | None = None) -> None:
+        self.segments.append((text, style))
+
+    @property
+    def plain(self) -> str:
+        return "".join(t for t, _ in self.segments)
+
+
+def _colour(stream) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _emit(text: Text, stderr: bool = False) -> None:
+    stream = sys.stderr if stderr else sys.stdout
+    if not _colour(stream):
+        stream.write(text.plain + "\n")
+        stream.flush()
+        return
+    from rich.text import Text as RichText
+
+    rich_text = RichText()
+    for segment, style in text.segments:
+        rich_text.append(segment, style=style)
+    (err() if stderr else out()).print(rich_text)
 
 STYLES = {"error": "bold red", "warning": "bold yellow"}
 UNREADABLE = {"E105", "E106"}  # too large, binary or not UTF-8: showing the line would not help
 
 
 @lru_cache(maxsize=1)
-def out() -> Console:
+def out() -> "Console":
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 
 @lru_cache(maxsize=1)
-def err() -> Console:
+def err() -> "Console":
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -92,22 +132,21 @@ def summary_line(errors: int, warnings: int, files: int) -> str:
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic], files: int) -> None:
     sources = SourceLines()
-    console = out()
     for d in diagnostics:
-        console.print(render_diagnostic(d, sources))
+        _emit(render_diagnostic(d, sources))
     errors = sum(1 for d in diagnostics if d.is_error)
     style = "bold red" if errors else ("bold yellow" if diagnostics else "bold green")
-    console.print(Text(summary_line(errors, len(diagnostics) - errors, files), style=style))
+    _emit(Text(summary_line(errors, len(diagnostics) - errors, files), style=style))
 
 
 def print_plain(text: str) -> None:
     """Machine-readable output: no markup, no wrapping, no colour."""
-    out().file.write(text + ("\n" if not text.endswith("\n") else ""))
-    out().file.flush()
+    sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
+    sys.stdout.flush()
 
 
 def print_info(message: str) -> None:
-    out().print(Text(message))
+    _emit(Text(message))
 
 
 def print_error(exc: AgentctlError) -> None:
@@ -117,9 +156,10 @@ def print_error(exc: AgentctlError) -> None:
     if exc.hint:
         text.append("\n  hint: ", style="bold")
         text.append(exc.hint)
-    err().print(text)
+    _emit(text, stderr=True)
 
 
 def print_internal_error(exc: BaseException) -> None:
-    err().print(Text(f"internal error: {type(exc).__name__}: {exc}", style="bold red"))
-    err().print(Text("This is a bug in agentctl. Set AGENTCTL_DEBUG=1 to see the traceback, and please report it."))
+    _emit(Text(f"internal error: {type(exc).__name__}: {exc}", style="bold red"), stderr=True)
+    _emit(Text("This is a bug in agentctl. Set AGENTCTL_DEBUG=1 to see the traceback, and please report it."),
+          stderr=True)

@@ -4,4 +4,4 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
 cd "$root"
-exec "$root/.venv/bin/python" -m pytest -n 2 "$@"
+exec "$root/.venv/bin/python" -m pytest -q -n 2 "$@"

@@ -101,9 +101,19 @@ def parse_template(source: str, span_at: Callable[[int], SourceSpan]) -> tuple[E
     return Expr(source, tuple(segments), tuple(refs), span_at(0)), []
 
 
+_SIMPLE = re.compile(r"^\s*([A-Za-z]\w*)((?:\.[A-Za-z]\w*|\[\d+\])*)\s*$")
+_PART = re.compile(r"\.(\w+)|\[(\d+)\]")
+
+
 def _parse_inner(inner: str, span_at: Callable[[int], SourceSpan]) -> tuple[list[Ref], list[Diagnostic]]:
     if not inner.strip():
         return [], [error("E401", "empty expression '${{ }}'", span_at(0))]
+    simple = _SIMPLE.match(inner)
+    if simple and simple.group(1) not in ("true", "false", "none", "True", "False", "None"):
+        # The common case, a plain reference such as `steps.plan.output.total`: no need for
+        # Jinja's lexer, which costs ~0.2 ms per expression on a 10,000-step pipeline.
+        parts = tuple(int(i) if i else a for a, i in _PART.findall(simple.group(2)))
+        return [Ref(simple.group(1), parts, span_at(simple.start(1)).with_length(len(simple.group(1))))], []
     try:
         body = _parsed(inner)
     except TemplateSyntaxError as exc:

@@ -24,7 +24,7 @@ def frozen(mapping: Mapping) -> Mapping:
     return MappingProxyType(dict(mapping))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Limits:
     """Budget limits; None means no limit in that dimension."""
 
@@ -41,7 +41,7 @@ class Limits:
         return [(d, getattr(self, d)) for d in self.DIMENSIONS if getattr(self, d) is not None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Bounds:
     """Worst-case usage; None means unbounded or unknown in that dimension."""
 
@@ -52,14 +52,14 @@ class Bounds:
     cost_usd: float | None = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Price:
     input_per_token: float
     output_per_token: float
     source: Literal["declared", "litellm"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ModelTarget:
     model: str
     price: Price | None
@@ -67,20 +67,20 @@ class ModelTarget:
     max_output_tokens: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int
     initial_s: float
     max_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BreakerPolicy:
     failures: int
     reset_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ModelRoute:
     alias: str
     chain: tuple[ModelTarget, ...]  # primary first, then fallbacks in declared order
@@ -90,7 +90,7 @@ class ModelRoute:
     breaker: BreakerPolicy
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PromptTemplate:
     name: str
     version: str
@@ -101,7 +101,7 @@ class PromptTemplate:
     sections: tuple[tuple[str, str, int], ...]  # (role, jinja source, first line in file)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class McpServerDef:
     name: str
     command: tuple[str, ...]
@@ -110,7 +110,7 @@ class McpServerDef:
     timeout_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ToolDef:
     name: str
     kind: Literal["python", "http", "mcp"]
@@ -129,7 +129,7 @@ class ToolDef:
     retry: RetryPolicy | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AgentDef:
     name: str
     model: str  # a key of CompiledPipeline.models
@@ -143,20 +143,20 @@ class AgentDef:
     limits: Limits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GateDef:
     check: bool | Expr
     message: str | Expr | None
     on_fail: Literal["fail", "warn", "approve"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ApprovalTierDef:
     when: bool | Expr
     approver: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ApprovalDef:
     message: str | Expr
     context: Template
@@ -164,14 +164,14 @@ class ApprovalDef:
     approver: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LoopDef:
     max_iterations: int
     until: bool | Expr
     body: tuple[str, ...]  # step ids in execution order
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ForEach:
     items: Expr
     name: str
@@ -179,7 +179,7 @@ class ForEach:
     max_concurrency: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StepNode:
     id: str
     kind: StepKind
@@ -199,7 +199,7 @@ class StepNode:
     loop: LoopDef | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class InputDef:
     name: str
     type: str
@@ -209,7 +209,7 @@ class InputDef:
     description: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CompiledPipeline:
     name: str
     version: str
