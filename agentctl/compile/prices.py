@@ -6,8 +6,10 @@ A zero price is treated as unknown: litellm's map has silently-zero entries for 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +35,29 @@ class PriceTable:
             return cls({})
         path = Path(list(spec.submodule_search_locations)[0]) / PRICE_FILE
         try:
-            return cls(json.loads(path.read_text(encoding="utf-8")))
+            stat = path.stat()
+        except OSError:
+            return cls({})
+        # Parsing the full 1.3 MB file costs 14 ms per run; a compact index of the fields we read,
+        # cached per price-file version, costs a fraction of that.
+        key = hashlib.sha256(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+        cache = _cache_dir() / f"prices-{key}.json"
+        try:
+            return cls(json.loads(cache.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            pass
+        try:
+            entries = _compact(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError):
             return cls({})
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(entries), encoding="utf-8")
+            tmp.replace(cache)
+        except OSError:
+            pass  # a read-only home is fine: we just parse the full file next time
+        return cls(entries)
 
     def lookup(self, model: str) -> ModelInfo | None:
         entry = self.entries.get(model)
@@ -52,6 +74,19 @@ class PriceTable:
             _count(entry.get("max_input_tokens")),
             _count(entry.get("max_output_tokens") or entry.get("max_tokens")),
         )
+
+
+_FIELDS = ("litellm_provider", "input_cost_per_token", "output_cost_per_token", "max_input_tokens",
+           "max_output_tokens", "max_tokens")
+
+
+def _compact(entries: dict) -> dict:
+    return {name: {f: e[f] for f in _FIELDS if f in e} for name, e in entries.items() if isinstance(e, dict)}
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "agentctl"
 
 
 def _positive(value: object) -> float | None:
