@@ -200,3 +200,70 @@ def write_schemas(directory: Path, check: bool = False) -> list[Path]:
         for path, text in schema_files(directory).items():
             path.write_text(text, encoding="utf-8")
     return stale
+
+
+@dataclass
+class RunOptions:
+    inputs: list[str] = field(default_factory=list)
+    input_file: str | None = None
+    concurrency: int = 8
+    record: str | None = None
+    replay: str | None = None
+    approve: bool | None = None  # --approve / --deny
+    interactive: bool = False  # a human at a terminal can answer approvals
+
+
+def prepare_run(pipeline: str, options: RunOptions, cwd: Path | None = None):
+    """Everything checked before the first token: spec, inputs, tools, cassette. Raises on a problem."""
+    from agentctl.run.inputs import collect_inputs
+    from agentctl.tools.registry import build_tools
+
+    compiled, result = compile_file(pipeline, cwd)
+    if compiled is None:
+        return None, result, None, None, None
+    inputs = collect_inputs(compiled.inputs, options.inputs, options.input_file)
+    tools = build_tools(compiled)
+    return compiled, result, inputs, tools, make_model(options)
+
+
+def make_model(options: RunOptions):
+    """Replay needs no network and no litellm; everything else goes through the litellm adapter."""
+    if options.record and options.replay:
+        raise UsageError("--record and --replay cannot be used together")
+    if options.replay:
+        from agentctl.llm.cassette import ReplayModel
+
+        path = Path(options.replay)
+        if not path.is_file():
+            raise UsageError(f"cassette {options.replay} does not exist", "record one with --record")
+        try:
+            return ReplayModel(path)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AgentctlError(f"cannot read cassette {options.replay}: {exc}") from None
+    from agentctl.llm.litellm_client import LitellmModel
+
+    model = LitellmModel()
+    if options.record:
+        from agentctl.llm.cassette import RecordingModel
+
+        return RecordingModel(model, Path(options.record))
+    return model
+
+
+def execute(compiled: CompiledPipeline, model, inputs: dict, tools: dict, approver, events=None,
+            concurrency: int = 8):
+    """Run a prepared pipeline to the end (or to a stop) and return its RunResult.
+
+    Ctrl-C stops the run; the result then says what finished (status `interrupted`).
+    """
+    import asyncio
+
+    from agentctl.run.executor import Executor
+
+    executor = Executor(compiled, model, inputs=inputs, approver=approver, tools=tools, events=events,
+                        concurrency=concurrency)
+    try:
+        return asyncio.run(executor.run())
+    except KeyboardInterrupt:
+        executor._stop("interrupted", "interrupted by Ctrl-C")
+        return executor.result

@@ -15,7 +15,7 @@ from typing import List, Optional
 import typer
 
 from agentctl import __version__
-from agentctl.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError
+from agentctl.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError, UsageError
 
 app = typer.Typer(
     name="agentctl",
@@ -124,6 +124,47 @@ def lock(force: bool = typer.Option(False, "--force", help="Re-record versions w
     result = api.lock_prompts(force=force)
     added = ", ".join(result.added) if result.added else "nothing new"
     console.print_info(f"{result.path}: recorded {added}; {result.unchanged} unchanged")
+
+
+@app.command(epilog="Examples:  agentctl run pipelines/article_review.yaml -i topic=idempotency "
+                        "--replay pipelines/cassettes/article_review.json  ·  agentctl run p.yaml --input-file in.yaml --json")
+def run(
+    pipeline: str = typer.Argument(..., help="The pipeline file."),
+    inputs: Optional[List[str]] = typer.Option(None, "--input", "-i", help="An input as name=value (repeatable)."),
+    input_file: Optional[str] = typer.Option(None, "--input-file", help="A YAML or JSON file of inputs."),
+    json_output: bool = typer.Option(False, "--json", help="Print a machine-readable result."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1000, help="Most steps running at once."),
+    record: Optional[str] = typer.Option(None, "--record", help="Record every model call to this cassette."),
+    replay: Optional[str] = typer.Option(None, "--replay", help="Serve model calls from this cassette (offline)."),
+    approve: bool = typer.Option(False, "--approve", help="Approve every approval gate."),
+    deny: bool = typer.Option(False, "--deny", help="Deny every approval gate."),
+) -> None:
+    """Run a pipeline: live progress, then a summary. Exit 0 ok, 1 failed, 3 budget, 4 paused, 130 Ctrl-C."""
+    from agentctl import api, console, run_display
+    from agentctl.run.approvals import FixedApprover, PromptApprover
+    from agentctl.run.events import EventBus
+
+    if approve and deny:
+        raise UsageError("--approve and --deny cannot be used together")
+    decision = True if approve else False if deny else None
+    options = api.RunOptions(inputs or [], input_file, concurrency, record, replay, decision)
+    compiled, checked, values, tools, model = api.prepare_run(pipeline, options)
+    if compiled is None:
+        console.print_diagnostics(checked.diagnostics, checked.files)
+        raise typer.Exit(EXIT_FAILED)
+    events = EventBus()
+    with run_display.RunDisplay(compiled) as display:
+        events.subscribe(display)
+        if decision is None and sys.stdin.isatty():
+            approver = PromptApprover(display.paused(run_display.ask_approval))
+        else:
+            approver = FixedApprover(decision)
+        result = api.execute(compiled, model, values, tools, approver, events, concurrency)
+    if json_output:
+        console.print_plain(run_display.result_json(result))
+    else:
+        console.print_plain(run_display.summary_text(result, compiled))
+    raise typer.Exit(result.exit_code)
 
 
 def main() -> None:

@@ -1,0 +1,74 @@
+"""Cassettes: record each canonical request with its response; replay them without a network.
+
+Replay serves identical requests in recorded order and fails loudly on a request it has not
+seen (ReplayMiss is not an LlmError: no retry or fallback can hide it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import defaultdict, deque
+from dataclasses import asdict
+from pathlib import Path
+
+from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, ToolCall, estimate_tokens
+
+VERSION = 1
+
+
+class ReplayMiss(Exception):
+    pass
+
+
+def request_key(request: ChatRequest) -> str:
+    canonical = json.dumps(request.canonical(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class RecordingModel:
+    def __init__(self, inner: ChatModel, path: Path) -> None:
+        self.inner = inner
+        self.path = path
+        self.entries: list[dict] = []
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        response = await self.inner.complete(request)
+        self.entries.append({"key": request_key(request), "request": request.canonical(),
+                             "response": {**asdict(response), "tool_calls": [asdict(c) for c in response.tool_calls]}})
+        self._save()  # after every call: an interrupted run keeps what it recorded
+        return response
+
+    def count_tokens(self, request: ChatRequest) -> int:
+        return self.inner.count_tokens(request)
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"version": VERSION, "entries": self.entries}, indent=1, ensure_ascii=False))
+        tmp.replace(self.path)
+
+
+class ReplayModel:
+    def __init__(self, path: Path) -> None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != VERSION:
+            raise ValueError(f"{path}: cassette version {data.get('version')} is not {VERSION}")
+        self.path = path
+        self.responses: dict[str, deque] = defaultdict(deque)
+        for entry in data["entries"]:
+            self.responses[entry["key"]].append(entry["response"])
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        queue = self.responses.get(request_key(request))
+        if not queue:
+            first = next((m.get("content") for m in request.messages if m.get("role") == "user"), "")
+            raise ReplayMiss(f"{self.path} has no recorded response for this request to {request.model} "
+                             f"(user message starts: {str(first)[:60]!r}); record it again with --record")
+        data = dict(queue.popleft())
+        data["tool_calls"] = tuple(ToolCall(**c) for c in data["tool_calls"])
+        return ChatResponse(**data)
+
+    def count_tokens(self, request: ChatRequest) -> int:
+        return estimate_tokens(request)

@@ -1,0 +1,79 @@
+"""The model protocol the runner depends on, and the values that cross it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# HTTP statuses worth another attempt; everything else (400, 401, 403, 404, 422) is final.
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, exactly as the model produced it
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: tuple[dict, ...]
+    tools: tuple[dict, ...] = ()
+    params: dict = field(default_factory=dict)
+    timeout_s: float = 60.0
+
+    def canonical(self) -> dict:
+        """What identifies a request for cassettes: no credentials, endpoints or timeouts."""
+        params = {k: v for k, v in sorted(self.params.items()) if k not in ("api_key", "api_base", "base_url")}
+        return {"model": self.model, "messages": list(self.messages), "tools": list(self.tools), "params": params}
+
+
+@dataclass(frozen=True)
+class ChatResponse:
+    content: str | None
+    tool_calls: tuple[ToolCall, ...]
+    input_tokens: int
+    output_tokens: int
+    model: str  # the model that answered, as reported
+    finish_reason: str | None = None
+
+
+class LlmError(Exception):
+    """A failed model call. `retryable` decides whether the same model is tried again."""
+
+    def __init__(self, message: str, *, kind: str, status: int | None = None, retryable: bool = False,
+                 retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind  # rate_limit, server, timeout, connection, malformed, client, auth, not_found, replay
+        self.status = status
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+
+
+class ChatModel(Protocol):
+    async def complete(self, request: ChatRequest) -> ChatResponse: ...
+
+    def count_tokens(self, request: ChatRequest) -> int: ...
+
+
+def estimate_tokens(request: ChatRequest) -> int:
+    """A cautious token count without a tokenizer: about 3 characters per token."""
+    import json
+
+    size = sum(len(json.dumps(m, ensure_ascii=False)) for m in request.messages)
+    size += sum(len(json.dumps(t)) for t in request.tools)
+    return size // 3 + 8 * len(request.messages) + 16
+
+
+def message_for(response: ChatResponse) -> dict[str, Any]:
+    """The assistant message to append to the conversation after `response`."""
+    message: dict[str, Any] = {"role": "assistant", "content": response.content}
+    if response.tool_calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in response.tool_calls
+        ]
+    return message

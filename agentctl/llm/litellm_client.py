@@ -1,0 +1,96 @@
+"""The only module that imports litellm.
+
+Traps handled here (measured on this machine, see DESIGN.md section 7):
+- litellm fetches its price map over HTTP at import unless LITELLM_LOCAL_MODEL_COST_MAP is set;
+- it prints banners on errors unless suppress_debug_info is set;
+- it and the provider SDK retry on their own: every call passes num_retries=0 and max_retries=0,
+  because agentctl's retry layer (run/retry.py) is the only one;
+- a refused connection surfaces as InternalServerError("Connection error."), not a connection error.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import time
+from typing import Any
+
+from agentctl.llm.client import RETRYABLE_STATUS, ChatRequest, ChatResponse, LlmError, ToolCall, estimate_tokens
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import litellm  # noqa: E402 - the environment above must be set first
+
+litellm.suppress_debug_info = True
+litellm.telemetry = False
+
+_NON_RETRYABLE = {400: "client", 401: "auth", 403: "auth", 404: "not_found", 422: "client"}
+
+
+class LitellmModel:
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        kwargs: dict[str, Any] = dict(request.params)
+        kwargs.update(model=request.model, messages=list(request.messages), timeout=request.timeout_s,
+                      num_retries=0, max_retries=0)
+        if request.tools:
+            kwargs["tools"] = list(request.tools)
+        try:
+            response = await litellm.acompletion(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - every provider failure becomes an LlmError
+            raise translate(exc) from None
+        return _response(response, request.model)
+
+    def count_tokens(self, request: ChatRequest) -> int:
+        try:
+            return int(litellm.token_counter(model=request.model, messages=list(request.messages),
+                                             tools=list(request.tools) or None))
+        except Exception:  # noqa: BLE001 - unknown tokenizer: fall back to a cautious estimate
+            return estimate_tokens(request)
+
+
+def _response(response: Any, model: str) -> ChatResponse:
+    try:
+        choice = response.choices[0]
+        message = choice.message
+        calls = tuple(ToolCall(c.id or f"call_{i}", c.function.name, c.function.arguments or "{}")
+                      for i, c in enumerate(message.tool_calls or []))
+        usage = getattr(response, "usage", None)
+        return ChatResponse(message.content, calls, int(getattr(usage, "prompt_tokens", 0) or 0),
+                            int(getattr(usage, "completion_tokens", 0) or 0), response.model or model,
+                            choice.finish_reason)
+    except (AttributeError, IndexError, TypeError) as exc:
+        raise LlmError(f"malformed response: {exc}", kind="malformed", retryable=True) from None
+
+
+def translate(exc: BaseException) -> LlmError:
+    """A litellm/provider exception as an LlmError that says whether to try again."""
+    status = getattr(exc, "status_code", None)
+    message = str(getattr(exc, "message", None) or exc).removeprefix("litellm.")
+    if isinstance(exc, litellm.Timeout):
+        return LlmError(message, kind="timeout", status=status, retryable=True)
+    if isinstance(exc, litellm.APIConnectionError) or "Connection error" in message:
+        return LlmError(message, kind="connection", status=status, retryable=True)
+    if "Expecting value" in message or "JSONDecodeError" in message or "Unterminated string" in message:
+        return LlmError(message, kind="malformed", status=status, retryable=True)
+    if status in _NON_RETRYABLE:
+        return LlmError(message, kind=_NON_RETRYABLE[status], status=status)
+    if status == 429:
+        return LlmError(message, kind="rate_limit", status=429, retryable=True, retry_after_s=retry_after(exc))
+    if status in RETRYABLE_STATUS or (isinstance(status, int) and status >= 500):
+        return LlmError(message, kind="server", status=status, retryable=True, retry_after_s=retry_after(exc))
+    if isinstance(exc, (ValueError, KeyError)) or "JSON" in message or "json" in message:
+        return LlmError(message, kind="malformed", status=status, retryable=True)
+    return LlmError(message, kind="server" if status is None else "client", status=status, retryable=status is None)
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), wherever litellm kept it."""
+    headers: Any = getattr(exc, "litellm_response_headers", None) or getattr(getattr(exc, "response", None), "headers", None)
+    value = headers.get("retry-after") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None

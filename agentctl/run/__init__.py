@@ -1,0 +1,1 @@
+"""The run engine: executes a CompiledPipeline (never the raw spec) and emits events."""

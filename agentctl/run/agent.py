@@ -1,0 +1,156 @@
+"""One agent step: render the prompt, run the bounded tool-calling loop, validate the output.
+
+The model only ever sees the agent's allowed tools. Bad tool calls (unknown tool, bad
+arguments) are answered with an error message so the model can correct itself, within the
+iteration bound. Output that fails its schema is re-asked at most `reasks` times; it never
+reaches a downstream step.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any, Awaitable, Callable, Mapping
+
+from jinja2 import TemplateError
+
+from agentctl.compile.expressions import sandbox
+from agentctl.compile.ir import AgentDef, PromptTemplate, ToolDef
+from agentctl.llm.client import ChatResponse, message_for
+from agentctl.run.budget import Budgets
+from agentctl.run.events import EventBus
+from agentctl.run.routing import ModelRouter
+from agentctl.tools.base import Tool, ToolContext, ToolError
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
+
+
+class StepError(Exception):
+    """A step failed for a reason the user must fix (or that the model could not)."""
+
+
+@lru_cache(maxsize=256)
+def _template(source: str):
+    return sandbox().from_string(source)
+
+
+def render_prompt(prompt: PromptTemplate, args: Mapping[str, Any]) -> list[dict]:
+    values = {name: spec.default for name, spec in prompt.inputs.items() if name not in prompt.required_inputs}
+    values.update(args)
+    messages = []
+    for role, source, line in prompt.sections:
+        try:
+            messages.append({"role": role, "content": _template(source).render(**values)})
+        except TemplateError as exc:
+            raise StepError(f"{prompt.path}:{line}: cannot render the {role} section: {exc}") from None
+    return messages
+
+
+def parse_output(content: str | None, schema: Mapping[str, Any] | None) -> tuple[Any, str | None]:
+    """(value, problem): the answer as data, or why it does not satisfy the schema."""
+    if schema is None:
+        return content or "", None
+    text = content or ""
+    fenced = _FENCE.match(text)
+    if fenced:
+        text = fenced.group(1)
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return None, f"the answer is not JSON ({exc.msg} at character {exc.pos})"
+    problems = schema_problems(value, schema)
+    return (value, None) if not problems else (None, "; ".join(problems))
+
+
+def schema_problems(value: Any, schema: Mapping[str, Any]) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(dict(schema))
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:5]]
+
+
+ApprovalCheck = Callable[[ToolDef, dict, str], Awaitable[bool]]
+
+
+class AgentRunner:
+    def __init__(self, router: ModelRouter, tools: Mapping[str, Tool], tool_defs: Mapping[str, ToolDef],
+                 events: EventBus, run_id: str, approve_tool: ApprovalCheck) -> None:
+        self.router = router
+        self.tools = tools
+        self.tool_defs = tool_defs
+        self.events = events
+        self.run_id = run_id
+        self.approve_tool = approve_tool
+
+    async def run(self, step: str, agent: AgentDef, args: Mapping[str, Any], budgets: Budgets) -> Any:
+        messages = render_prompt(agent.prompt, args)
+        offered = [self._tool_spec(name) for name in agent.tools]
+        calls_left = agent.max_iterations * (1 + agent.reasks)
+        reasks_left = agent.reasks
+        tool_index = 0
+        tool_rounds = 0
+        last_problem = None
+        while calls_left > 0 and tool_rounds < agent.max_iterations:
+            calls_left -= 1
+            response, _ = await self.router.call(agent.model, messages, offered, step, budgets)
+            messages.append(message_for(response))
+            if response.tool_calls:
+                tool_rounds += 1
+                for result in await self._run_tools(step, agent, response, budgets, tool_index):
+                    messages.append(result)
+                tool_index += len(response.tool_calls)
+                continue
+            value, last_problem = parse_output(response.content, agent.output_schema)
+            if last_problem is None:
+                return value
+            if reasks_left == 0:
+                break
+            reasks_left -= 1
+            self.events.emit("reask", step, problem=last_problem)
+            messages.append({"role": "user", "content": f"Your answer does not match the required JSON "
+                             f"schema: {last_problem}. Answer again with JSON only."})
+        if last_problem is not None:
+            raise StepError(f"agent '{agent.name}' gave no valid output after {agent.reasks} re-asks: {last_problem}")
+        raise StepError(f"agent '{agent.name}' was still calling tools after {agent.max_iterations} iterations "
+                        "(max_iterations)")
+
+    def _tool_spec(self, name: str) -> dict:
+        tool, spec = self.tools[name], self.tool_defs[name]
+        return {"type": "function", "function": {"name": name, "description": spec.description or name,
+                                                 "parameters": tool.input_schema()}}
+
+    async def _run_tools(self, step: str, agent: AgentDef, response: ChatResponse, budgets: Budgets,
+                         first_index: int) -> list[dict]:
+        results = []
+        for offset, call in enumerate(response.tool_calls):
+            if offset >= agent.parallel_tool_calls:
+                content = f"error: at most {agent.parallel_tool_calls} tool call(s) per answer; this one was not run"
+            else:
+                content = await self._one_tool(step, agent, call.name, call.arguments, budgets, first_index + offset)
+            results.append({"role": "tool", "tool_call_id": call.id, "content": content})
+        return results
+
+    async def _one_tool(self, step: str, agent: AgentDef, name: str, raw: str, budgets: Budgets, index: int) -> str:
+        if name not in agent.tools:
+            return f"error: no tool named '{name}' is available; available: {', '.join(agent.tools)}"
+        try:
+            args = json.loads(raw or "{}")
+        except ValueError as exc:
+            return f"error: the arguments are not JSON ({exc.msg}); send a JSON object"
+        problems = schema_problems(args, self.tools[name].input_schema()) if isinstance(args, dict) else ["not an object"]
+        if problems:
+            return f"error: the arguments do not match the schema of {name}: {'; '.join(problems)}"
+        if not await self.approve_tool(self.tool_defs[name], args, step):
+            return f"error: a human denied this call to {name}"
+        budgets.check_before_tool_call(step)
+        ctx = ToolContext(self.run_id, step, index)
+        self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="started")
+        try:
+            result = await self.tools[name].call(args, ctx)
+        except ToolError as exc:
+            self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="failed", error=str(exc))
+            return f"error: {exc}"
+        self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="succeeded")
+        return json.dumps(result, ensure_ascii=False)

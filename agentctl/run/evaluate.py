@@ -1,0 +1,70 @@
+"""Evaluating compiled expressions and templates in the sandbox, at run time."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Mapping
+
+from jinja2 import TemplateError, Undefined
+from jinja2.sandbox import SecurityError
+
+from agentctl.compile.expressions import Expr, sandbox
+
+
+class EvaluationError(Exception):
+    def __init__(self, expr: Expr, problem: str) -> None:
+        super().__init__(f"{expr.span}: cannot evaluate {expr.source!r}: {problem}")
+        self.expr = expr
+
+
+@lru_cache(maxsize=8192)
+def _compiled(code: str):
+    return sandbox().compile_expression(code, undefined_to_none=False)
+
+
+def evaluate(value: Any, context: Mapping[str, Any]) -> Any:
+    """A template (data with Expr in it) evaluated against `context`."""
+    if isinstance(value, Expr):
+        return _expr(value, context)
+    if isinstance(value, dict):
+        return {k: evaluate(v, context) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [evaluate(v, context) for v in value]
+    return value
+
+
+def _expr(expr: Expr, context: Mapping[str, Any]) -> Any:
+    try:
+        if expr.is_whole:
+            return _plain(_compiled(expr.segments[0][1])(**context))
+        parts = []
+        for kind, text in expr.segments:
+            parts.append(text if kind == "text" else _text(_compiled(text)(**context)))
+        return "".join(parts)
+    except SecurityError as exc:
+        raise EvaluationError(expr, f"refused by the sandbox: {exc}") from None
+    except TemplateError as exc:
+        raise EvaluationError(expr, exc.message or str(exc)) from None
+    except (TypeError, ValueError, ArithmeticError, KeyError, IndexError, AttributeError) as exc:
+        raise EvaluationError(expr, f"{type(exc).__name__}: {exc}") from None
+
+
+def _plain(value: Any) -> Any:
+    """Jinja's Undefined never leaks out of an expression: reading it raises UndefinedError."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def truthy(value: Any) -> bool:
+    return bool(value)

@@ -1,0 +1,242 @@
+"""The scheduler: runs a CompiledPipeline's steps in dependency order, independent steps
+concurrently, with skips, fan-out, bounded loops, budgets and fail-fast cancellation.
+
+A finished step's result is kept whatever happens after it (a later failure, a spent budget,
+Ctrl-C): `Executor.result` is always the run as far as it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from agentctl.compile.ir import CompiledPipeline, StepNode
+from agentctl.errors import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PAUSED
+from agentctl.llm.cassette import ReplayMiss
+from agentctl.llm.client import ChatModel
+from agentctl.run.agent import AgentRunner, StepError
+from agentctl.run.approvals import ApprovalPaused, Approver
+from agentctl.run.budget import Budget, BudgetExceeded, Budgets, Usage
+from agentctl.run.evaluate import EvaluationError, evaluate
+from agentctl.run.events import EventBus
+from agentctl.run.routing import ModelCallFailed, ModelRouter
+from agentctl.run.step_kinds import Denied, StepKinds
+from agentctl.tools.base import Tool
+
+_EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "budget_exceeded": EXIT_BUDGET, "paused": EXIT_PAUSED,
+         "interrupted": EXIT_INTERRUPTED}
+_BLOCKING = ("skipped", "denied")
+
+
+@dataclass
+class StepResult:
+    id: str
+    status: str = "pending"  # running, succeeded, failed, skipped, denied, cancelled
+    output: Any = None
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None
+    started: float | None = None
+    finished: float | None = None
+
+    @property
+    def duration_s(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.monotonic()) - self.started
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    pipeline: str
+    status: str = "running"
+    outputs: dict = field(default_factory=dict)
+    steps: dict[str, StepResult] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT.get(self.status, EXIT_FAILED)
+
+
+class Executor:
+    def __init__(self, pipeline: CompiledPipeline, model: ChatModel, *, inputs: Mapping[str, Any],
+                 approver: Approver, tools: Mapping[str, Tool], events: EventBus | None = None,
+                 concurrency: int = 8, run_id: str | None = None, sleep=asyncio.sleep) -> None:
+        self.pipeline = pipeline
+        self.events = events or EventBus()
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.inputs = dict(inputs)
+        self.env = {name: os.environ.get(name) for name in pipeline.env}
+        self.slots = asyncio.Semaphore(concurrency)
+        self.budget = Budget("run", pipeline.limits)
+        self.agent_budgets = {name: Budget(f"agent '{name}'", a.limits) for name, a in pipeline.agents.items()}
+        router = ModelRouter(pipeline.models, model, self.events, sleep=sleep)
+        runner = AgentRunner(router, tools, pipeline.tools, self.events, self.run_id, self._approve_tool)
+        self.kinds = StepKinds(pipeline, runner, tools, approver, self.events, self.run_id)
+        self.result = RunResult(self.run_id, pipeline.name)
+        self.result.steps = {sid: StepResult(sid) for sid in pipeline.steps}
+        self.state: dict[str, dict] = {}  # steps.<id> as expressions see it
+
+    async def _approve_tool(self, spec, args, step) -> bool:
+        return await self.kinds.approve_tool(spec, args, step)
+
+    async def run(self) -> RunResult:
+        result = self.result
+        self.events.emit("run_started", run_id=self.run_id, pipeline=self.pipeline.name, steps=list(self.pipeline.order))
+        try:
+            async with asyncio.timeout(self.pipeline.limits.max_wall_s):
+                await self.run_scope(self.pipeline.order, {}, Budgets((self.budget,)))
+            result.outputs = evaluate(self.pipeline.outputs, self.context({}))
+            result.status = "succeeded"
+        except TimeoutError:
+            self._stop("budget_exceeded", f"run budget max_wall_s ({self.pipeline.limits.max_wall_s:g}) spent")
+        except BudgetExceeded as exc:
+            self._stop("budget_exceeded", str(exc))
+        except ApprovalPaused as exc:
+            self._stop("paused", str(exc))
+        except (StepFailed, EvaluationError) as exc:
+            self._stop("failed", str(exc))
+        except asyncio.CancelledError:
+            self._stop("interrupted", "interrupted")
+            raise
+        finally:
+            result.usage = self.budget.used
+            result.finished = time.monotonic()
+            self.events.emit("run_finished", status=result.status, error=result.error, usage=result.usage.as_dict())
+        return result
+
+    def _stop(self, status: str, error: str) -> None:
+        self.result.status, self.result.error = status, error
+        for step in self.result.steps.values():
+            if step.status == "running":
+                step.status, step.finished = "cancelled", time.monotonic()
+
+    def context(self, extra: Mapping[str, Any]) -> dict:
+        return {"inputs": self.inputs, "steps": self.state, "env": self.env, **extra}
+
+    async def run_scope(self, order: tuple[str, ...], extra: dict, parent: Budgets) -> None:
+        """Run the steps of one scope (the pipeline, or a loop body) as their needs allow."""
+        pending = list(order)
+        running: dict[asyncio.Task, str] = {}
+        done: set[str] = set()
+        try:
+            while pending or running:
+                for sid in [s for s in pending if all(d in done for d in self.pipeline.steps[s].needs)]:
+                    pending.remove(sid)
+                    running[asyncio.ensure_future(self.run_step(self.pipeline.steps[sid], extra, parent))] = sid
+                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    done.add(running.pop(task))
+                    task.result()  # a failure or a spent budget ends the scope here
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+    async def run_step(self, node: StepNode, extra: dict, parent: Budgets) -> None:
+        record = self.result.steps[node.id]
+        blocked = [d for d in node.needs if self.result.steps[d].status in _BLOCKING]
+        if blocked and not node.allow_skipped:
+            return self._finish(record, "skipped", None, f"needs {blocked[0]}, which was {self.result.steps[blocked[0]].status}")
+        context = self.context(extra)
+        if node.when is not None and not evaluate(node.when, context):
+            return self._finish(record, "skipped", None, "its when: is false")
+        record.status, record.started = "running", time.monotonic()
+        self.events.emit("step_started", node.id, step_kind=node.kind, agent=node.agent, tool=node.tool)
+        step_budget = Budget(f"step '{node.id}'", node.limits)
+        budgets = parent.nested(step_budget)
+        if node.agent:
+            budgets = budgets.nested(self.agent_budgets[node.agent])
+        try:
+            output = await self.execute(node, context, extra, budgets)
+        except Denied as denied:
+            return self._finish(record, "denied", denied.output, "denied", step_budget.used)
+        except (StepError, ModelCallFailed, EvaluationError, ReplayMiss) as exc:
+            self._finish(record, "failed", None, str(exc), step_budget.used)
+            raise StepFailed(node.id, str(exc)) from None
+        except StepFailed as exc:  # a step of this loop's body failed
+            self._finish(record, "failed", None, f"step '{exc.step}' failed", step_budget.used)
+            raise
+        except BaseException:
+            record.usage.add(step_budget.used)
+            raise
+        self._finish(record, "succeeded", output, None, step_budget.used)
+
+    def _finish(self, record: StepResult, status: str, output: Any, error: str | None, usage: Usage | None = None) -> None:
+        record.status, record.output, record.error = status, output, error
+        record.usage.add(usage or Usage())
+        record.started = record.started or time.monotonic()
+        record.finished = time.monotonic()
+        self.state[record.id] = {"output": output, "status": status}
+        self.events.emit("step_finished", record.id, status=status, error=error, usage=record.usage.as_dict(),
+                         duration_s=record.duration_s)
+
+    async def execute(self, node: StepNode, context: dict, extra: dict, budgets: Budgets) -> Any:
+        if node.kind == "loop":
+            budgets.check_before_step(node.id)
+            return await self.run_loop(node, extra, budgets)
+        if node.for_each is None:
+            budgets.check_before_step(node.id)
+            return await self.leaf(node, context, budgets)
+        items = evaluate(node.for_each.items, context)
+        if not isinstance(items, list):
+            raise StepError(f"for_each needs a list, got {type(items).__name__}")
+        if len(items) > node.for_each.max_items:
+            raise StepError(f"for_each got {len(items)} items; max_items is {node.for_each.max_items}")
+        gate = asyncio.Semaphore(node.for_each.max_concurrency)
+
+        async def one(index: int, item: Any) -> Any:
+            async with gate:
+                budgets.check_before_step(node.id)
+                return await self.leaf(node, {**context, node.for_each.name: item}, budgets, index)
+
+        return list(await _gather_or_cancel([one(i, item) for i, item in enumerate(items)]))
+
+    async def leaf(self, node: StepNode, context: dict, budgets: Budgets, index: int = 0) -> Any:
+        async with self.slots:
+            if node.kind == "agent":
+                return await self.kinds.agent(node, context, budgets)
+            if node.kind == "tool":
+                return await self.kinds.tool(node, context, budgets, index)
+            if node.kind == "gate":
+                return await self.kinds.gate(node, context, budgets)
+        return await self.kinds.approval(node, context, budgets)  # may wait for a human: holds no slot
+
+    async def run_loop(self, node: StepNode, extra: dict, budgets: Budgets) -> Any:
+        """Body steps run inside the loop's budgets; their rows add up over the iterations."""
+        loop = node.loop
+        previous = {sid: {"output": None, "status": "pending"} for sid in loop.body}
+        for iteration in range(1, loop.max_iterations + 1):
+            for sid in loop.body:
+                self.result.steps[sid].status = "pending"
+            await self.run_scope(loop.body, {**extra, "previous": previous}, budgets)
+            previous = {sid: dict(self.state.get(sid, {})) for sid in loop.body}
+            if evaluate(loop.until, self.context(extra)):
+                return {"iterations": iteration, "passed": True}
+        return {"iterations": loop.max_iterations, "passed": False}
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"step '{step}' failed: {message}")
+        self.step = step
+
+
+async def _gather_or_cancel(coroutines: list) -> list:
+    """gather() that cancels the siblings when one fails (a spent budget, a failed item)."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,102 @@
+"""Run inputs from `-i key=value` and `--input-file`, checked against the declared inputs
+before anything runs. Every problem is reported at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from agentctl.compile.ir import InputDef
+from agentctl.diagnostics import suggest
+from agentctl.errors import UsageError
+
+_TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
+_PY_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict}
+
+
+def collect_inputs(declared: Mapping[str, InputDef], pairs: list[str], file: str | None) -> dict[str, Any]:
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    if file:
+        values.update(_from_file(Path(file), problems))
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            problems.append(f"-i {pair}: write -i name=value")
+            continue
+        if key not in declared:
+            problems.append(f"unknown input '{key}' ({suggest(key, declared)})")
+            continue
+        parsed = _parse(declared[key], raw)
+        if isinstance(parsed, _Bad):
+            problems.append(f"input '{key}': {parsed.reason}")
+        else:
+            values[key] = parsed
+    for key in list(values):
+        if key not in declared:
+            problems.append(f"unknown input '{key}' in {file} ({suggest(key, declared)})")
+            values.pop(key)
+    result = {}
+    for name, spec in declared.items():
+        if name in values:
+            problem = _type_problem(spec, values[name])
+            if problem:
+                problems.append(f"input '{name}': {problem}")
+            result[name] = values[name]
+        elif spec.required:
+            problems.append(f"missing input '{name}' ({spec.type}): pass -i {name}=...")
+        else:
+            result[name] = spec.default
+    if problems:
+        raise UsageError("the inputs are not valid:\n  " + "\n  ".join(problems),
+                         "inputs are declared under inputs: in the pipeline")
+    return result
+
+
+class _Bad:
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _parse(spec: InputDef, raw: str) -> Any:
+    if spec.type == "string":
+        return raw
+    if spec.type == "boolean":
+        low = raw.strip().lower()
+        return True if low in _TRUE else False if low in _FALSE else _Bad(f"'{raw}' is not true or false")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return _Bad(f"'{raw}' is not {'a number' if spec.type in ('number', 'integer') else 'JSON'}")
+    return value
+
+
+def _type_problem(spec: InputDef, value: Any) -> str | None:
+    expected = _PY_TYPES[spec.type]
+    if isinstance(value, bool) and spec.type != "boolean":
+        return f"expected {spec.type}, got a boolean"
+    if not isinstance(value, expected):
+        return f"expected {spec.type}, got {type(value).__name__} {value!r}"
+    if spec.enum and value not in spec.enum:
+        return f"{value!r} is not one of {list(spec.enum)}"
+    return None
+
+
+def _from_file(path: Path, problems: list[str]) -> dict:
+    from agentctl.spec.source_file import read_text
+    from agentctl.spec.yaml_source import YamlLoadError, load_yaml
+
+    text, diag = read_text(path, str(path))
+    if diag is not None:
+        problems.append(f"{diag.span}: {diag.message}")
+        return {}
+    try:
+        data, _ = load_yaml(text, str(path))
+    except YamlLoadError as exc:
+        problems.append(f"{exc.diagnostic.span}: {exc.diagnostic.message}")
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}: an input file is a mapping of input names to values")
+        return {}
+    return data

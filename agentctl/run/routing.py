@@ -1,0 +1,121 @@
+"""Model routing: an alias resolves to a chain of models; each is retried on retryable errors,
+guarded by its circuit breaker, and when its attempts are spent the next one takes over."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Mapping
+
+from agentctl.compile.ir import ModelRoute, ModelTarget
+from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, LlmError
+from agentctl.run.breaker import CircuitBreaker
+from agentctl.run.budget import Budgets, Usage
+from agentctl.run.events import EventBus
+from agentctl.run.retry import with_retries
+
+
+@dataclass(frozen=True)
+class Attempt:
+    model: str
+    number: int
+    error: str | None
+    duration_s: float
+
+
+class ModelCallFailed(Exception):
+    def __init__(self, alias: str, attempts: list[Attempt]) -> None:
+        self.alias = alias
+        self.attempts = attempts
+        lines = [f"  {a.model} attempt {a.number}: {a.error} ({a.duration_s:.2f} s)" for a in attempts]
+        super().__init__(f"every model of '{alias}' failed:\n" + "\n".join(lines))
+
+
+class ModelRouter:
+    def __init__(self, routes: Mapping[str, ModelRoute], model: ChatModel, events: EventBus,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.routes = routes
+        self.model = model
+        self.events = events
+        self.sleep = sleep
+        self.breakers: dict[str, CircuitBreaker] = {}
+
+    def breaker(self, target: str, route: ModelRoute) -> CircuitBreaker:
+        if target not in self.breakers:
+            self.breakers[target] = CircuitBreaker(route.breaker.failures, route.breaker.reset_s)
+        return self.breakers[target]
+
+    async def call(self, alias: str, messages: list[dict], tools: list[dict], step: str,
+                   budgets: Budgets) -> tuple[ChatResponse, ModelTarget]:
+        route = self.routes[alias]
+        attempts: list[Attempt] = []
+        for target in route.chain:
+            breaker = self.breaker(target.model, route)
+            if not breaker.check_before_call():
+                attempts.append(Attempt(target.model, 0, "circuit open: not called", 0.0))
+                continue
+            request = ChatRequest(target.model, tuple(messages), tuple(tools), dict(route.params), route.timeout_s)
+            try:
+                response = await with_retries(
+                    lambda n: self._attempt(request, target, n, step, budgets, breaker, attempts),
+                    route.retry, sleep=self.sleep)
+                return response, target
+            except LlmError:
+                continue  # attempts are recorded; the next model of the chain takes over
+        raise ModelCallFailed(alias, attempts)
+
+    async def _attempt(self, request: ChatRequest, target: ModelTarget, number: int, step: str,
+                       budgets: Budgets, breaker: CircuitBreaker, attempts: list[Attempt]) -> ChatResponse:
+        input_tokens = self.model.count_tokens(request)
+        if target.max_input_tokens and input_tokens > target.max_input_tokens:
+            error = LlmError(f"prompt is about {input_tokens:,} tokens; {target.model} accepts "
+                             f"{target.max_input_tokens:,}", kind="context_window")
+            attempts.append(Attempt(target.model, number, error.message, 0.0))
+            raise error
+        reservation = budgets.reserve(_reservation(target, input_tokens), step)
+        timeout = _timeout(request.timeout_s, budgets.remaining_s())
+        request = ChatRequest(request.model, request.messages, request.tools, request.params, timeout)
+        self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="started")
+        started = time.monotonic()
+        try:
+            # The adapter passes the timeout to the provider; this guard bounds the call regardless.
+            response = await asyncio.wait_for(self.model.complete(request), timeout + 1.0)
+        except (LlmError, asyncio.TimeoutError) as exc:
+            budgets.release(reservation)
+            error = exc if isinstance(exc, LlmError) else LlmError(f"no answer within {timeout:g} s",
+                                                                   kind="timeout", retryable=True)
+            breaker.record_failure()
+            attempts.append(Attempt(target.model, number, f"{error.kind}: {error.message}", time.monotonic() - started))
+            self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="failed",
+                             error=error.message, duration_s=time.monotonic() - started)
+            raise error from None
+        except BaseException:
+            budgets.release(reservation)
+            raise
+        breaker.record_success()
+        actual = Usage(llm_calls=1, tokens=response.input_tokens + response.output_tokens,
+                       cost_usd=_cost(target, response.input_tokens, response.output_tokens))
+        budgets.settle(reservation, actual, step)
+        attempts.append(Attempt(target.model, number, None, time.monotonic() - started))
+        self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="succeeded",
+                         input_tokens=response.input_tokens, output_tokens=response.output_tokens,
+                         cost_usd=actual.cost_usd, duration_s=time.monotonic() - started)
+        return response
+
+
+def _timeout(route_timeout: float, remaining: float | None) -> float:
+    if remaining is None:
+        return route_timeout
+    return max(0.001, min(route_timeout, remaining))
+
+
+def _reservation(target: ModelTarget, input_tokens: int) -> Usage:
+    max_out = target.max_output_tokens or 0
+    return Usage(llm_calls=1, tokens=input_tokens + max_out, cost_usd=_cost(target, input_tokens, max_out))
+
+
+def _cost(target: ModelTarget, input_tokens: int, output_tokens: int) -> float:
+    if target.price is None:
+        return 0.0  # only reachable without a USD budget: the compiler fails closed otherwise
+    return input_tokens * target.price.input_per_token + output_tokens * target.price.output_per_token

@@ -1,0 +1,29 @@
+"""The tool protocol. Every tool call carries a stable idempotency key (run, step, call index)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    run_id: str
+    step: str
+    call_index: int
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.run_id}:{self.step}:{self.call_index}"
+
+
+class ToolError(Exception):
+    """A tool failed. The message is shown to the model (inside an agent) or ends the step."""
+
+
+class Tool(Protocol):
+    name: str
+
+    def input_schema(self) -> dict: ...
+
+    async def call(self, args: dict, ctx: ToolContext) -> Any: ...
