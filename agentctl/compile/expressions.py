@@ -58,12 +58,22 @@ class Expr:
         return None
 
 
+class DataSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, where a mapping's keys win over its methods: with JSON data,
+    `inputs.items` or `steps.x.output.keys` mean the field, never `dict.items` / `dict.keys`."""
+
+    def getattr(self, obj, attribute):  # noqa: A003 - Jinja's hook name
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 @lru_cache(maxsize=1)
-def sandbox() -> ImmutableSandboxedEnvironment:
-    """The one Jinja environment used for expressions, at compile time and at run time."""
+def sandbox() -> DataSandbox:
+    """The one Jinja environment used for expressions and prompts, at compile and run time."""
     from jinja2 import StrictUndefined
 
-    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    return DataSandbox(undefined=StrictUndefined, autoescape=False)
 
 
 def has_expression(value: Any) -> bool:

@@ -1,0 +1,119 @@
+"""Agents: structured output with bounded re-asks, the tool-calling loop, bad tool calls."""
+
+import json
+import time
+
+from tests.support.openai_server import Behaviour, answer
+
+STRUCTURED = """
+agents:
+  a: {model: m, prompt: prompts/p.prompt, output_schema: schemas/answer.json, reasks: 2}
+steps:
+  - id: s
+    agent: a
+  - id: next
+    agent: a
+    with: {text: "${{ steps.s.output.answer }}"}
+"""
+
+TOOLS = """
+tools:
+  lookup: {python: "tools.lookup:lookup"}
+  slow: {python: "tools.lookup:slow"}
+agents:
+  a: {model: m, prompt: prompts/p.prompt, tools: [lookup], max_iterations: 3}
+steps:
+  - id: s
+    agent: a
+"""
+
+
+def test_invalid_output_is_reasked_and_never_reaches_downstream(project, server):
+    server.push(answer("nope"), answer('{"wrong": 1}'), answer('{"answer": "good"}'), answer('{"answer": "next"}'))
+    result = project.run(STRUCTURED)
+    assert result.status == "succeeded" and result.steps["s"].output == {"answer": "good"}
+    reask = server.requests[1][1]["messages"][-1]["content"]
+    assert "not JSON" in reask
+    assert server.requests[3][1]["messages"][-1]["content"] == "good"
+
+
+def test_the_reask_bound(project, server):
+    server.default = answer("never json")
+    result = project.run(STRUCTURED)
+    assert result.status == "failed" and server.count() == 3  # 1 + reasks
+    assert result.steps["next"].status == "pending"
+    assert "after 2 re-asks" in result.error
+
+
+def test_the_tool_loop_feeds_results_back(project, server):
+    server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "paris"}')]), answer("Paris is PARIS"))
+    result = project.run(TOOLS)
+    assert result.outputs == {} and result.steps["s"].output == "Paris is PARIS"
+    tools_offered = [t["function"]["name"] for t in server.requests[0][1]["tools"]]
+    assert tools_offered == ["lookup"]  # only the agent's allowed tools
+    tool_message = server.requests[1][1]["messages"][-1]
+    assert tool_message["role"] == "tool" and json.loads(tool_message["content"]) == {"result": "PARIS"}
+    assert result.usage.tool_calls == 1
+
+
+def test_bad_tool_calls_are_told_to_the_model(project, server):
+    server.push(Behaviour(content=None, tool_calls=[("slow", '{"seconds": 1}')]),
+                Behaviour(content=None, tool_calls=[("lookup", '{"query": 5}')]),
+                answer("gave up nicely"))
+    result = project.run(TOOLS)
+    assert result.status == "succeeded" and result.usage.tool_calls == 0
+    first = server.requests[1][1]["messages"][-1]["content"]
+    second = server.requests[2][1]["messages"][-1]["content"]
+    assert first.startswith("error: no tool named 'slow' is available")
+    assert "do not match the schema of lookup" in second
+
+
+def test_the_tool_loop_is_bounded(project, server):
+    server.default = Behaviour(content=None, tool_calls=[("lookup", '{"query": "again"}')])
+    result = project.run(TOOLS)
+    assert result.status == "failed" and server.count() == 3
+    assert "max_iterations" in result.error
+
+
+def test_parallel_branches_overlap_in_time(project, server):
+    body = """
+agents:
+  a: {model: m, prompt: prompts/p.prompt}
+steps:
+  - {id: left, agent: a}
+  - {id: right, agent: a}
+  - {id: join, agent: a, with: {text: "${{ steps.left.output }} ${{ steps.right.output }}"}}
+"""
+    server.default = Behaviour(content="x", delay_s=0.4)
+    start = time.monotonic()
+    result = project.run(body)
+    elapsed = time.monotonic() - start
+    assert result.status == "succeeded"
+    (a, _), (b, _), (c, _) = server.requests
+    assert abs(a - b) < 0.2 and c - a >= 0.4  # left and right together, then the join
+    assert elapsed < 1.4
+
+
+def test_for_each_caps_concurrency_and_joins_in_order(project, server):
+    body = """
+inputs:
+  items: {type: array}
+agents:
+  a: {model: m, prompt: prompts/p.prompt}
+steps:
+  - id: each
+    agent: a
+    for_each: ${{ inputs.items }}
+    max_items: 10
+    max_concurrency: 2
+    with: {text: "${{ item }}"}
+outputs:
+  all: ${{ steps.each.output }}
+"""
+    server.default = lambda req: Behaviour(content=req["messages"][-1]["content"].upper(), delay_s=0.2)
+    result = project.run(body, inputs={"items": ["a", "b", "c", "d"]})
+    assert result.outputs == {"all": ["A", "B", "C", "D"]}
+    arrivals = sorted(t for t, _ in server.requests)
+    assert arrivals[2] - arrivals[0] >= 0.2  # never more than two at once
+    too_many = project.run(body, inputs={"items": list("abcdefghijk")})
+    assert too_many.status == "failed" and "max_items is 10" in too_many.error
