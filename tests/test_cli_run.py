@@ -1,0 +1,102 @@
+"""`agentctl run` as a user runs it: the README demo, JSON, exit codes, replay, Ctrl-C."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.conftest import REPO, run_cli
+
+DEMO = ["run", "pipelines/article_review.yaml", "-i", "topic=Idempotency keys in payment APIs",
+        "--replay", "pipelines/cassettes/article_review.json"]
+
+
+def test_the_readme_demo_replays_without_a_key_or_network():
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    result = run_cli(*DEMO, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "succeeded" in result.stdout and "rounds: 2" in result.stdout
+    assert "reask" in result.stderr  # one plain progress line per event off-terminal
+
+
+def test_json_result():
+    result = run_cli(*DEMO, "--json")
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "succeeded" and payload["exit_code"] == 0
+    assert payload["usage"]["llm_calls"] == 5 and payload["outputs"]["rounds"] == 2
+    assert payload["steps"]["review"]["usage"]["llm_calls"] == 3
+
+
+def test_replay_refuses_an_unseen_request_and_names_the_step():
+    result = run_cli("run", "pipelines/article_review.yaml", "-i", "topic=another", "--replay",
+                     "pipelines/cassettes/article_review.json")
+    assert result.returncode == 1
+    assert "step 'draft' failed" in result.stdout and "no recorded response" in result.stdout
+
+
+def test_bad_inputs_are_reported_before_anything_runs():
+    result = run_cli("run", "pipelines/article_review.yaml", "-i", "topik=x", "--replay",
+                     "pipelines/cassettes/article_review.json")
+    assert result.returncode == 2
+    assert "unknown input 'topik'" in result.stderr and "missing input 'topic'" in result.stderr
+
+
+def test_a_pipeline_with_errors_does_not_run(tmp_path):
+    from tests.conftest import GOLDEN
+
+    result = run_cli("run", "cases/needs_cycle.yaml", cwd=GOLDEN)
+    assert result.returncode == 1 and "E501" in result.stdout
+
+
+def test_approval_without_a_terminal_pauses_with_exit_4(tmp_path):
+    cassette = tmp_path / "c.json"
+    policy = {"category": "travel", "within_policy": True, "reason": "ok"}
+    _cassette_for_expense(cassette, policy)
+    args = ["run", "pipelines/expense_approval.yaml", "-i", "requester=ada", "-i", "description=train",
+            "-i", "amount_usd=800", "--replay", str(cassette)]
+    paused = run_cli(*args)
+    assert paused.returncode == 4 and "approval by manager" in paused.stdout
+    assert run_cli(*args, "--approve").returncode == 0
+    denied = run_cli(*args, "--deny", "--json")
+    assert json.loads(denied.stdout)["steps"]["pay"]["status"] == "skipped"
+
+
+def _cassette_for_expense(path, policy):
+    """Record the one model call of the expense example from the scripted model."""
+    import asyncio
+
+    from agentctl import api
+    from agentctl.llm.cassette import RecordingModel
+    from agentctl.llm.fake import ScriptedModel, reply
+    from agentctl.run.approvals import FixedApprover
+    from agentctl.run.executor import Executor
+    from agentctl.tools.registry import build_tools
+
+    compiled, _ = api.compile_file("pipelines/expense_approval.yaml", cwd=REPO)
+    model = RecordingModel(ScriptedModel([reply(json.dumps(policy))]), path)
+    inputs = {"requester": "ada", "description": "train", "amount_usd": 800}
+    asyncio.run(Executor(compiled, model, inputs=inputs, approver=FixedApprover(True),
+                         tools=build_tools(compiled)).run())
+
+
+def test_ctrl_c_stops_cleanly_with_exit_130_and_says_what_finished(tmp_path):
+    from tests.support.openai_server import Behaviour, FakeOpenAI
+
+    server = FakeOpenAI(default=Behaviour(content="slow", delay_s=30)).start()
+    server.push(Behaviour(content="first draft"))
+    try:
+        env = {**os.environ, "OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test", "NO_COLOR": "1"}
+        proc = subprocess.Popen([sys.executable, "-m", "agentctl", "run", "pipelines/article_review.yaml",
+                                 "-i", "topic=x"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while server.count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        server.stop()
+    assert proc.returncode == 130, err
+    assert "interrupted" in out and "finished and kept: draft" in out
