@@ -25,6 +25,7 @@ def load_function(target: str, root: str) -> Callable[..., Any]:
     module_name, _, name = target.partition(":")
     if root not in sys.path:
         sys.path.insert(0, root)
+    _forget_other_projects(module_name.split(".")[0], root)
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - user code may raise anything at import
@@ -33,6 +34,18 @@ def load_function(target: str, root: str) -> Callable[..., Any]:
     if not callable(function):
         raise ToolError(f"{module_name} has no function {name}")
     return function
+
+
+def _forget_other_projects(package: str, root: str) -> None:
+    """Projects often name their package `tools`; a module cached from another project's root
+    (an embedding process, a test session) must not stand in for this project's."""
+    from pathlib import Path
+
+    base = Path(root).resolve()
+    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+        location = getattr(sys.modules[name], "__file__", None)
+        if location and base not in Path(location).resolve().parents:
+            del sys.modules[name]
 
 
 def schema_from_signature(function: Callable[..., Any]) -> dict:

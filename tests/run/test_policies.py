@@ -1,0 +1,116 @@
+"""Unit tests of the policy objects, with a fake clock and a seeded random source."""
+
+import asyncio
+import random
+
+import pytest
+
+from agentctl.compile.ir import Limits, RetryPolicy
+from agentctl.llm.client import LlmError
+from agentctl.run.breaker import CircuitBreaker
+from agentctl.run.budget import Budget, BudgetExceeded, Budgets, Usage
+from agentctl.run.retry import backoff_s, with_retries
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_breaker_opens_rejects_and_lets_one_probe_through():
+    clock = Clock()
+    breaker = CircuitBreaker(failures=2, reset_s=10, clock=clock)
+    breaker.record_failure()
+    assert breaker.check_before_call()
+    breaker.record_failure()
+    assert breaker.state == "open" and not breaker.check_before_call()
+    clock.now = 10
+    assert breaker.check_before_call() and not breaker.check_before_call()  # one probe only
+    breaker.record_failure()  # the probe failed: open again
+    assert not breaker.check_before_call()
+    clock.now = 20
+    assert breaker.check_before_call()
+    breaker.record_success()
+    assert breaker.state == "closed" and breaker.check_before_call()
+
+
+def test_backoff_is_full_jitter_capped_and_respects_retry_after():
+    policy = RetryPolicy(max_attempts=10, initial_s=1.0, max_s=8.0)
+    rng = random.Random(1)
+    waits = [backoff_s(policy, n, None, rng) for n in range(1, 9) for _ in range(50)]
+    assert min(waits) >= 0 and max(waits) <= 8.0
+    assert max(backoff_s(policy, 1, None, rng) for _ in range(200)) <= 1.0
+    assert backoff_s(policy, 1, LlmError("x", kind="rate_limit", retry_after_s=5.0), rng) >= 5.0
+
+
+def test_with_retries_counts_attempts_and_stops_on_final_errors():
+    sleeps = []
+
+    async def sleep(s):
+        sleeps.append(s)
+
+    calls = []
+
+    async def flaky(n):
+        calls.append(n)
+        if n < 3:
+            raise LlmError("busy", kind="server", retryable=True)
+        return "ok"
+
+    policy = RetryPolicy(5, 0.01, 0.1)
+    assert asyncio.run(with_retries(flaky, policy, sleep=sleep)) == "ok"
+    assert calls == [1, 2, 3] and len(sleeps) == 2
+
+    async def final(n):
+        calls.append(n)
+        raise LlmError("bad", kind="client", retryable=False)
+
+    calls.clear()
+    with pytest.raises(LlmError):
+        asyncio.run(with_retries(final, policy, sleep=sleep))
+    assert calls == [1]
+
+
+def test_a_retry_after_longer_than_max_s_gives_up_so_a_fallback_can_answer():
+    calls = []
+
+    async def limited(n):
+        calls.append(n)
+        raise LlmError("later", kind="rate_limit", retryable=True, retry_after_s=3600)
+
+    with pytest.raises(LlmError):
+        asyncio.run(with_retries(limited, RetryPolicy(5, 0.01, 30), sleep=lambda s: asyncio.sleep(0)))
+    assert calls == [1]
+
+
+def test_reservations_stop_concurrent_calls_from_overshooting():
+    run = Budget("run", Limits(max_tokens=100))
+    budgets = Budgets((run,))
+    first = budgets.reserve(Usage(llm_calls=1, tokens=60), "a")
+    with pytest.raises(BudgetExceeded):
+        budgets.reserve(Usage(llm_calls=1, tokens=60), "b")  # 60 reserved + 60 > 100
+    budgets.settle(first, Usage(llm_calls=1, tokens=20), "a")
+    budgets.reserve(Usage(llm_calls=1, tokens=60), "b")  # 20 used + 60 fits
+    assert run.used.tokens == 20 and run.reserved.tokens == 60
+
+
+def test_every_scope_is_checked_and_charged():
+    run, step = Budget("run", Limits(max_steps=10)), Budget("step 's'", Limits(max_steps=1))
+    budgets = Budgets((run,)).nested(step)
+    budgets.check_before_step("s")
+    with pytest.raises(BudgetExceeded) as caught:
+        budgets.check_before_step("s")
+    assert caught.value.scope == "step 's'" and run.used.steps == 1
+
+
+def test_wall_time_is_a_budget():
+    clock = Clock()
+    budget = Budget("run", Limits(max_wall_s=5), clock=clock)
+    clock.now = 4
+    assert Budgets((budget,)).remaining_s() == 1
+    clock.now = 6
+    with pytest.raises(BudgetExceeded, match="max_wall_s"):
+        Budgets((budget,)).check_before_step("s")
