@@ -13,6 +13,7 @@ from agentctl.compile.ir import RetryPolicy
 from agentctl.llm.client import LlmError
 
 T = TypeVar("T")
+_RNG = random.Random()  # one source for all jitter: seeding one per call costs more than the call's bookkeeping
 
 
 def backoff_s(policy: RetryPolicy, attempt: int, error: BaseException | None, rng: random.Random) -> float:
@@ -34,7 +35,7 @@ async def with_retries(call: Callable[[int], Awaitable[T]], policy: RetryPolicy,
                        rng: random.Random | None = None) -> T:
     """Run `call(attempt)` up to max_attempts times. A Retry-After longer than max_s is not
     waited for: the error is raised so the caller can fall back to another model."""
-    rng = rng or random.Random()
+    rng = rng or _RNG
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

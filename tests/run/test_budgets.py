@@ -54,10 +54,15 @@ def test_max_tokens_overshoots_by_at_most_one_response_beyond_its_reservation(pr
 
 
 def test_max_cost_usd_reserves_the_worst_case_before_each_call(project, server):
-    # $1 / $2 per million tokens. A call reserves its input plus max_tokens (50) of output,
-    # about $0.000107, and really costs 12 + 8 tokens = $0.000028. With $0.00015: the third
-    # call (0.000056 spent + 0.000107 reserved) would break the budget, so it is not made.
-    result = run_chain(project, "{max_cost_usd: 0.00015}")
+    from agentctl.llm.client import ChatRequest, estimate_tokens
+
+    # $1 / $2 per million tokens. A call reserves its estimated input plus max_tokens (50) of
+    # output, and really costs 12 + 8 tokens = $0.000028. The budget leaves room for two calls
+    # but not for a third one's reservation, so the third call is never made.
+    estimate = estimate_tokens(ChatRequest("openai/primary", ({"role": "user", "content": ""},)))
+    reservation = (estimate * 1.0 + 50 * 2.0) / 1e6
+    limit = 2 * 0.000028 + reservation - 1e-7
+    result = run_chain(project, "{max_cost_usd: %.7f}" % limit)
     assert result.status == "budget_exceeded" and "max_cost_usd" in result.error
     assert server.count() == 2 and abs(result.usage.cost_usd - 0.000056) < 1e-9
 

@@ -60,6 +60,9 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm and delayed ACKs a
+            # keep-alive client would wait ~40 ms per response.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -73,7 +76,7 @@ class FakeOpenAI:
                 behaviour = item(body) if callable(item) else item
                 owner.respond(self, behaviour, body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
@@ -113,6 +116,11 @@ class FakeOpenAI:
             return len(self.requests)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # the default backlog of 5 refuses a 200-way fan-out
+    daemon_threads = True
+
+
 def _completion(b: Behaviour, body: dict) -> dict:
     calls = [{"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": a}}
              for i, (n, a) in enumerate(b.tool_calls)]
@@ -125,3 +133,23 @@ def _completion(b: Behaviour, body: dict) -> dict:
         "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
         "usage": {"prompt_tokens": b.usage[0], "completion_tokens": b.usage[1], "total_tokens": sum(b.usage)},
     }
+
+
+def main() -> None:
+    """Serve in a process of its own (benchmarks: no GIL shared with the client being measured)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--content", default="ok")
+    args = parser.parse_args()
+    server = FakeOpenAI(default=Behaviour(content=args.content, usage=(10, 2), delay_s=args.delay)).start()
+    sys.stdout.write(server.url + "\n")
+    sys.stdout.flush()
+    sys.stdin.read()  # serve until the parent closes our stdin
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
