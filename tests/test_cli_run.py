@@ -100,3 +100,18 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_says_what_finished(tmp_path):
         server.stop()
     assert proc.returncode == 130, err
     assert "interrupted" in out and "finished and kept: draft" in out
+
+
+def test_a_pipeline_edited_after_validate_is_checked_again_before_running(tmp_path):
+    import shutil
+
+    for sub in ("pipelines", "prompts", "schemas", "tools"):
+        shutil.copytree(REPO / sub, tmp_path / sub)
+    shutil.copy(REPO / "agentctl.lock", tmp_path / "agentctl.lock")
+    assert run_cli("validate", cwd=tmp_path).returncode == 0
+    path = tmp_path / "pipelines" / "article_review.yaml"
+    path.write_text(path.read_text().replace("steps.draft.output }}", "steps.drafts.output }}"))
+    result = run_cli("run", "pipelines/article_review.yaml", "-i", "topic=x", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "E306" in result.stdout and "step 'drafts' is not defined" in result.stdout
+    assert "started" not in result.stderr  # nothing ran

@@ -71,6 +71,22 @@ def schema_problems(value: Any, schema: Mapping[str, Any]) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:5]]
 
 
+def check_prompt_size(agent: AgentDef, messages: list[dict], args: Mapping[str, Any]) -> None:
+    """The agent's own max_input_tokens, checked before any call, naming the input that grew."""
+    if agent.max_input_tokens is None:
+        return
+    from agentctl.llm.client import ChatRequest, estimate_tokens
+
+    tokens = estimate_tokens(ChatRequest("", tuple(messages)))
+    if tokens <= agent.max_input_tokens:
+        return
+    sizes = {name: len(value if isinstance(value, str) else json.dumps(value, default=str)) for name, value in args.items()}
+    biggest = max(sizes, key=sizes.get) if sizes else None
+    culprit = f"; the largest input is '{biggest}' ({sizes[biggest]:,} characters)" if biggest else ""
+    raise StepError(f"the rendered prompt {agent.prompt.path} is about {tokens:,} tokens, more than agent "
+                    f"'{agent.name}' allows (max_input_tokens: {agent.max_input_tokens:,}){culprit}")
+
+
 ApprovalCheck = Callable[[ToolDef, dict, str], Awaitable[bool]]
 
 
@@ -86,6 +102,7 @@ class AgentRunner:
 
     async def run(self, step: str, agent: AgentDef, args: Mapping[str, Any], budgets: Budgets) -> Any:
         messages = render_prompt(agent.prompt, args)
+        check_prompt_size(agent, messages, args)
         offered = [self._tool_spec(name) for name in agent.tools]
         calls_left = agent.max_iterations * (1 + agent.reasks)
         reasks_left = agent.reasks

@@ -117,3 +117,44 @@ outputs:
     assert arrivals[2] - arrivals[0] >= 0.2  # never more than two at once
     too_many = project.run(body, inputs={"items": list("abcdefghijk")})
     assert too_many.status == "failed" and "max_items is 10" in too_many.error
+
+
+def test_an_input_that_overflows_the_prompt_limit_fails_before_any_call(project, server):
+    body = """
+inputs:
+  text: {type: string}
+agents:
+  a: {model: m, prompt: prompts/p.prompt, max_input_tokens: 500}
+steps:
+  - {id: s, agent: a, with: {text: "${{ inputs.text }}"}}
+"""
+    result = project.run(body, inputs={"text": "word " * 5000})
+    assert result.status == "failed" and server.count() == 0
+    assert "more than agent 'a' allows (max_input_tokens: 500)" in result.error
+    assert "the largest input is 'text' (25,000 characters)" in result.error
+
+
+def test_a_prompt_beyond_the_model_context_window_falls_back_to_a_larger_model(project, server):
+    from agentctl.compile import ir
+    from agentctl.llm.litellm_client import LitellmModel
+    from agentctl.run.approvals import FixedApprover
+    from agentctl.run.executor import Executor
+    import asyncio
+    from dataclasses import replace
+
+    body = """
+inputs:
+  text: {type: string}
+agents:
+  a: {model: m, prompt: prompts/p.prompt}
+steps:
+  - {id: s, agent: a, with: {text: "${{ inputs.text }}"}}
+"""
+    compiled = project.compile(project.pipeline(body, fallbacks="[openai/backup]"))
+    route = compiled.models["m"]
+    small = replace(route.chain[0], max_input_tokens=100)  # as if the primary had a tiny window
+    compiled = replace(compiled, models=ir.frozen({"m": replace(route, chain=(small, route.chain[1]))}))
+    result = asyncio.run(Executor(compiled, LitellmModel(), inputs={"text": "word " * 200},
+                                  approver=FixedApprover(None), tools={}).run())
+    assert result.status == "succeeded"
+    assert [body["model"] for _, body in server.requests] == ["backup"]  # the primary was never sent it
