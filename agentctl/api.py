@@ -248,22 +248,3 @@ def make_model(options: RunOptions):
 
         return RecordingModel(model, Path(options.record))
     return model
-
-
-def execute(compiled: CompiledPipeline, model, inputs: dict, tools: dict, approver, events=None,
-            concurrency: int = 8):
-    """Run a prepared pipeline to the end (or to a stop) and return its RunResult.
-
-    Ctrl-C stops the run; the result then says what finished (status `interrupted`).
-    """
-    import asyncio
-
-    from agentctl.run.executor import Executor
-
-    executor = Executor(compiled, model, inputs=inputs, approver=approver, tools=tools, events=events,
-                        concurrency=concurrency)
-    try:
-        return asyncio.run(executor.run())
-    except KeyboardInterrupt:
-        executor._stop("interrupted", "interrupted by Ctrl-C")
-        return executor.result

@@ -140,9 +140,7 @@ def run(
     deny: bool = typer.Option(False, "--deny", help="Deny every approval gate."),
 ) -> None:
     """Run a pipeline: live progress, then a summary. Exit 0 ok, 1 failed, 3 budget, 4 paused, 130 Ctrl-C."""
-    from agentctl import api, console, run_display
-    from agentctl.run.approvals import FixedApprover, PromptApprover
-    from agentctl.run.events import EventBus
+    from agentctl import api, console, runs
 
     if approve and deny:
         raise UsageError("--approve and --deny cannot be used together")
@@ -152,19 +150,116 @@ def run(
     if compiled is None:
         console.print_diagnostics(checked.diagnostics, checked.files)
         raise typer.Exit(EXIT_FAILED)
+    _run_with_display(runs.Prepared(compiled, values, tools, model), decision, json_output, concurrency)
+
+
+def _run_with_display(prepared, decision, json_output: bool, concurrency: int, **resume) -> None:
+    """Shared by run and resume: live progress, the approver, the summary, the exit code."""
+    from agentctl import console, run_display, runs
+    from agentctl.run.approvals import FixedApprover, PromptApprover
+    from agentctl.run.events import EventBus
+
     events = EventBus()
-    with run_display.RunDisplay(compiled) as display:
+    with run_display.RunDisplay(prepared.pipeline) as display:
         events.subscribe(display)
         if decision is None and sys.stdin.isatty():
             approver = PromptApprover(display.paused(run_display.ask_approval))
         else:
             approver = FixedApprover(decision)
-        result = api.execute(compiled, model, values, tools, approver, events, concurrency)
+        result = runs.execute(prepared, approver, events, concurrency, **resume)
     if json_output:
         console.print_plain(run_display.result_json(result))
     else:
-        console.print_plain(run_display.summary_text(result, compiled))
+        console.print_plain(run_display.summary_text(result, prepared.pipeline))
     raise typer.Exit(result.exit_code)
+
+
+@app.command(epilog="Examples:  agentctl resume 3f2a9c1b7d4e  ·  agentctl resume 3f2a9c1b7d4e --budget max_cost_usd=2")
+def resume(
+    run_id: str = typer.Argument(..., help="The run to continue (see `agentctl runs list`)."),
+    force: bool = typer.Option(False, "--force", help="Continue even if the pipeline or a prompt changed."),
+    budget: Optional[List[str]] = typer.Option(None, "--budget", help="Raise a run budget, e.g. max_cost_usd=2."),
+    json_output: bool = typer.Option(False, "--json", help="Print a machine-readable result."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1000, help="Most steps running at once."),
+    replay: Optional[str] = typer.Option(None, "--replay", help="Serve model calls from this cassette (offline)."),
+    approve: bool = typer.Option(False, "--approve", help="Approve every approval gate."),
+    deny: bool = typer.Option(False, "--deny", help="Deny every approval gate."),
+) -> None:
+    """Continue an interrupted, failed, paused or budget-stopped run; committed steps are not run again."""
+    from agentctl import api, runs
+    from agentctl.compile.project import find_root
+
+    if approve and deny:
+        raise UsageError("--approve and --deny cannot be used together")
+    options = api.RunOptions(replay=replay)
+    plan = runs.plan_resume(run_id, find_root(Path.cwd()), options, force, budget)
+    decision = True if approve else False if deny else None
+    _run_with_display(plan.prepared, decision, json_output, concurrency, run_id=plan.run_id,
+                      restored=plan.restored, spent=plan.spent)
+
+
+def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str]) -> None:
+    from agentctl import console, runs
+    from agentctl.compile.project import find_root
+
+    root = find_root(Path.cwd())
+    steps = runs.answer(run_id, root, approved, step)
+    console.print_info(f"{'approved' if approved else 'denied'}: {', '.join(steps)}; continuing run {run_id}")
+    from agentctl import api
+
+    plan = runs.plan_resume(run_id, root, api.RunOptions(replay=replay))
+    _run_with_display(plan.prepared, None, False, 8, run_id=plan.run_id, restored=plan.restored, spent=plan.spent)
+
+
+@app.command(epilog="Example:  agentctl approve 3f2a9c1b7d4e sign_off")
+def approve(run_id: str = typer.Argument(..., help="A paused run."),
+            step: Optional[str] = typer.Argument(None, help="The step to approve (default: every pending one)."),
+            replay: Optional[str] = typer.Option(None, "--replay", help="Serve model calls from this cassette.")) -> None:
+    """Approve a paused run's pending approval and continue it."""
+    _answer(run_id, step, True, replay)
+
+
+@app.command(epilog="Example:  agentctl deny 3f2a9c1b7d4e sign_off")
+def deny(run_id: str = typer.Argument(..., help="A paused run."),
+         step: Optional[str] = typer.Argument(None, help="The step to deny (default: every pending one)."),
+         replay: Optional[str] = typer.Option(None, "--replay", help="Serve model calls from this cassette.")) -> None:
+    """Deny a paused run's pending approval and continue it (what needs the approval is skipped)."""
+    _answer(run_id, step, False, replay)
+
+
+runs_app = typer.Typer(help="The run journal.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("list", epilog="Example:  agentctl runs list --pipeline travel-planner --status failed")
+def runs_list(pipeline: Optional[str] = typer.Option(None, "--pipeline", help="Only this pipeline."),
+              status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status."),
+              limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first.")) -> None:
+    """List runs, newest first."""
+    from agentctl import console, run_display, runs
+    from agentctl.compile.project import find_root
+
+    journal = runs.journal_for(find_root(Path.cwd()))
+    try:
+        console.print_plain(run_display.runs_table(journal.runs(pipeline, status, limit)))
+    finally:
+        journal.close()
+
+
+@runs_app.command("show", epilog="Example:  agentctl runs show 3f2a9c1b7d4e")
+def runs_show(run_id: str = typer.Argument(..., help="The run.")) -> None:
+    """A run's steps, usage, outputs and errors."""
+    from agentctl import console, run_display, runs
+    from agentctl.compile.project import find_root
+
+    journal = runs.journal_for(find_root(Path.cwd()))
+    try:
+        row = journal.run(run_id)
+        if row is None:
+            raise UsageError(f"no run {run_id}", "list runs with `agentctl runs list`")
+        console.print_plain(run_display.run_details(row, journal.steps(run_id), journal.pending_approvals(run_id)))
+    finally:
+        journal.close()
 
 
 def main() -> None:

@@ -157,11 +157,55 @@ def summary_text(result: RunResult, pipeline: CompiledPipeline) -> str:
     finished = [s for s, r in result.steps.items() if r.status == "succeeded"]
     if result.status != "succeeded" and finished:
         lines.append(f"  finished and kept: {', '.join(finished)}")
+    hint = resume_hint(result)
+    if hint:
+        lines.append(f"  {hint}")
     if result.outputs:
         lines.append("outputs:")
         for key, value in result.outputs.items():
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             lines.append(f"  {key}: {text}")
+    return "\n".join(lines)
+
+
+def resume_hint(result: RunResult) -> str | None:
+    if result.status == "paused":
+        return f"answer with: agentctl approve {result.run_id}  (or: agentctl deny {result.run_id})"
+    if result.status in ("failed", "budget_exceeded", "interrupted"):
+        extra = " --budget <name>=<higher limit>" if result.status == "budget_exceeded" else ""
+        return f"continue with: agentctl resume {result.run_id}{extra}"
+    return None
+
+
+def runs_table(rows) -> str:
+    if not rows:
+        return "no runs yet"
+    lines = [f"{'run':<14}{'pipeline':<24}{'status':<17}{'started':<21}{'LLM':>5}{'cost':>10}"]
+    for r in rows:
+        usage = json.loads(r["usage"] or "{}")
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["started"])) if r["started"] else ""
+        lines.append(f"{r['id']:<14}{r['pipeline'][:23]:<24}{r['status']:<17}{started:<21}"
+                     f"{usage.get('llm_calls', 0):>5}{money(usage.get('cost_usd', 0.0)):>10}")
+    return "\n".join(lines)
+
+
+def run_details(row, steps, pending) -> str:
+    usage = json.loads(row["usage"] or "{}")
+    lines = [f"run {row['id']} of {row['pipeline']} {row['pipeline_version']}: {row['status']}"]
+    if row["exit_reason"]:
+        lines.append(f"  reason: {row['exit_reason']}")
+    lines.append(f"  inputs: {row['inputs']}")
+    lines.append(f"  usage: {usage.get('steps', 0)} steps, {usage.get('llm_calls', 0)} LLM calls, "
+                 f"{usage.get('tool_calls', 0)} tool calls, {usage.get('tokens', 0):,} tokens, "
+                 f"{money(usage.get('cost_usd', 0.0))}")
+    for s in steps:
+        where = f" ({s.scope.rstrip('/')})" if s.scope else ""
+        tail = f": {s.error}" if s.error and s.status != "succeeded" else ""
+        lines.append(f"  {s.step}{where}: {s.status}{tail}")
+    for p in pending:
+        lines.append(f"  waiting for approval at {p['step']} by {p['approver']}: {p['message']}")
+    if row["outputs"] and row["outputs"] != "null":
+        lines.append(f"  outputs: {row['outputs']}")
     return "\n".join(lines)
 
 

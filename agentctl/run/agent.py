@@ -87,12 +87,14 @@ def check_prompt_size(agent: AgentDef, messages: list[dict], args: Mapping[str, 
                     f"'{agent.name}' allows (max_input_tokens: {agent.max_input_tokens:,}){culprit}")
 
 
-ApprovalCheck = Callable[[ToolDef, dict, str], Awaitable[bool]]
+ApprovalCheck = Callable[[ToolDef, dict, str, str], Awaitable[bool]]
+ToolMemory = Callable[[str], tuple[bool, Any]]
 
 
 class AgentRunner:
     def __init__(self, router: ModelRouter, tools: Mapping[str, Tool], tool_defs: Mapping[str, ToolDef],
-                 events: EventBus, run_id: str, approve_tool: ApprovalCheck) -> None:
+                 events: EventBus, run_id: str, approve_tool: ApprovalCheck, memory: ToolMemory | None = None) -> None:
+        self.memory = memory or (lambda key: (False, None))
         self.router = router
         self.tools = tools
         self.tool_defs = tool_defs
@@ -100,7 +102,8 @@ class AgentRunner:
         self.run_id = run_id
         self.approve_tool = approve_tool
 
-    async def run(self, step: str, agent: AgentDef, args: Mapping[str, Any], budgets: Budgets) -> Any:
+    async def run(self, step: str, agent: AgentDef, args: Mapping[str, Any], budgets: Budgets, work: str = "") -> Any:
+        """`work` names this execution (step, loop iteration, fan-out item) in idempotency keys."""
         messages = render_prompt(agent.prompt, args)
         check_prompt_size(agent, messages, args)
         offered = [self._tool_spec(name) for name in agent.tools]
@@ -115,7 +118,7 @@ class AgentRunner:
             messages.append(message_for(response))
             if response.tool_calls:
                 tool_rounds += 1
-                for result in await self._run_tools(step, agent, response, budgets, tool_index):
+                for result in await self._run_tools(step, work or step, agent, response, budgets, tool_index):
                     messages.append(result)
                 tool_index += len(response.tool_calls)
                 continue
@@ -138,18 +141,19 @@ class AgentRunner:
         return {"type": "function", "function": {"name": name, "description": spec.description or name,
                                                  "parameters": tool.input_schema()}}
 
-    async def _run_tools(self, step: str, agent: AgentDef, response: ChatResponse, budgets: Budgets,
+    async def _run_tools(self, step: str, work: str, agent: AgentDef, response: ChatResponse, budgets: Budgets,
                          first_index: int) -> list[dict]:
         results = []
         for offset, call in enumerate(response.tool_calls):
             if offset >= agent.parallel_tool_calls:
                 content = f"error: at most {agent.parallel_tool_calls} tool call(s) per answer; this one was not run"
             else:
-                content = await self._one_tool(step, agent, call.name, call.arguments, budgets, first_index + offset)
+                content = await self._one_tool(step, work, agent, call.name, call.arguments, budgets, first_index + offset)
             results.append({"role": "tool", "tool_call_id": call.id, "content": content})
         return results
 
-    async def _one_tool(self, step: str, agent: AgentDef, name: str, raw: str, budgets: Budgets, index: int) -> str:
+    async def _one_tool(self, step: str, work: str, agent: AgentDef, name: str, raw: str, budgets: Budgets,
+                        index: int) -> str:
         if name not in agent.tools:
             return f"error: no tool named '{name}' is available; available: {', '.join(agent.tools)}"
         try:
@@ -159,15 +163,21 @@ class AgentRunner:
         problems = schema_problems(args, self.tools[name].input_schema()) if isinstance(args, dict) else ["not an object"]
         if problems:
             return f"error: the arguments do not match the schema of {name}: {'; '.join(problems)}"
-        if not await self.approve_tool(self.tool_defs[name], args, step):
+        ctx = ToolContext(self.run_id, work, index)
+        found, result = self.memory(ctx.idempotency_key)
+        if found:  # journaled by an earlier attempt of this run: never issued again
+            self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="restored")
+            return json.dumps(result, ensure_ascii=False)
+        if not await self.approve_tool(self.tool_defs[name], args, step, ctx.idempotency_key):
             return f"error: a human denied this call to {name}"
         budgets.check_before_tool_call(step)
-        ctx = ToolContext(self.run_id, step, index)
-        self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="started")
+        self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="started", args=args)
         try:
             result = await self.tools[name].call(args, ctx)
         except ToolError as exc:
-            self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="failed", error=str(exc))
+            self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="failed", args=args,
+                             error=str(exc))
             return f"error: {exc}"
-        self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="succeeded")
+        self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="succeeded", args=args,
+                         result=result)
         return json.dumps(result, ensure_ascii=False)

@@ -15,6 +15,7 @@ class ApprovalRequest:
     approver: str  # the role asked: manager, director, human...
     message: str
     context: dict[str, Any]
+    subject: str = ""  # what is approved within the step: "" for the step, a tool call's key for a tool call
 
 
 @dataclass(frozen=True)

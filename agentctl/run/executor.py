@@ -41,6 +41,8 @@ class StepResult:
     error: str | None = None
     started: float | None = None
     finished: float | None = None
+    started_at: float | None = None  # wall-clock time, for the journal
+    scope: str = ""  # the loop iteration it ran in ("" at top level)
 
     @property
     def duration_s(self) -> float:
@@ -69,7 +71,11 @@ class RunResult:
 class Executor:
     def __init__(self, pipeline: CompiledPipeline, model: ChatModel, *, inputs: Mapping[str, Any],
                  approver: Approver, tools: Mapping[str, Tool], events: EventBus | None = None,
-                 concurrency: int = 8, run_id: str | None = None, sleep=asyncio.sleep) -> None:
+                 concurrency: int = 8, run_id: str | None = None, sleep=asyncio.sleep,
+                 restored: Mapping[tuple[str, str], Any] | None = None, memory=None,
+                 spent: Usage | None = None) -> None:
+        """`restored`: committed results of an earlier attempt of this run, by (step, scope);
+        `memory`: journaled tool results by idempotency key; `spent`: usage already spent."""
         self.pipeline = pipeline
         self.events = events or EventBus()
         self.run_id = run_id or uuid.uuid4().hex[:12]
@@ -77,16 +83,19 @@ class Executor:
         self.env = {name: os.environ.get(name) for name in pipeline.env}
         self.slots = asyncio.Semaphore(concurrency)
         self.budget = Budget("run", pipeline.limits)
+        if spent is not None:
+            self.budget.used.add(spent)
+        self.restored = dict(restored or {})
         self.agent_budgets = {name: Budget(f"agent '{name}'", a.limits) for name, a in pipeline.agents.items()}
         router = ModelRouter(pipeline.models, model, self.events, sleep=sleep)
-        runner = AgentRunner(router, tools, pipeline.tools, self.events, self.run_id, self._approve_tool)
-        self.kinds = StepKinds(pipeline, runner, tools, approver, self.events, self.run_id)
+        runner = AgentRunner(router, tools, pipeline.tools, self.events, self.run_id, self._approve_tool, memory)
+        self.kinds = StepKinds(pipeline, runner, tools, approver, self.events, self.run_id, memory)
         self.result = RunResult(self.run_id, pipeline.name)
         self.result.steps = {sid: StepResult(sid) for sid in pipeline.steps}
         self.state: dict[str, dict] = {}  # steps.<id> as expressions see it
 
-    async def _approve_tool(self, spec, args, step) -> bool:
-        return await self.kinds.approve_tool(spec, args, step)
+    async def _approve_tool(self, spec, args, step, key) -> bool:
+        return await self.kinds.approve_tool(spec, args, step, key)
 
     async def run(self) -> RunResult:
         result = self.result
@@ -110,7 +119,8 @@ class Executor:
         finally:
             result.usage = self.budget.used
             result.finished = time.monotonic()
-            self.events.emit("run_finished", status=result.status, error=result.error, usage=result.usage.as_dict())
+            self.events.emit("run_finished", status=result.status, error=result.error, usage=result.usage.as_dict(),
+                             outputs=result.outputs)
         return result
 
     def _stop(self, status: str, error: str) -> None:
@@ -122,7 +132,7 @@ class Executor:
     def context(self, extra: Mapping[str, Any]) -> dict:
         return {"inputs": self.inputs, "steps": self.state, "env": self.env, **extra}
 
-    async def run_scope(self, order: tuple[str, ...], extra: dict, parent: Budgets) -> None:
+    async def run_scope(self, order: tuple[str, ...], extra: dict, parent: Budgets, scope: str = "") -> None:
         """Run the steps of one scope (the pipeline, or a loop body) as their needs allow."""
         pending = list(order)
         running: dict[asyncio.Task, str] = {}
@@ -131,7 +141,7 @@ class Executor:
             while pending or running:
                 for sid in [s for s in pending if all(d in done for d in self.pipeline.steps[s].needs)]:
                     pending.remove(sid)
-                    running[asyncio.ensure_future(self.run_step(self.pipeline.steps[sid], extra, parent))] = sid
+                    running[asyncio.ensure_future(self.run_step(self.pipeline.steps[sid], extra, parent, scope))] = sid
                 finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in finished:
                     done.add(running.pop(task))
@@ -142,22 +152,27 @@ class Executor:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 
-    async def run_step(self, node: StepNode, extra: dict, parent: Budgets) -> None:
+    async def run_step(self, node: StepNode, extra: dict, parent: Budgets, scope: str = "") -> None:
         record = self.result.steps[node.id]
+        record.scope = scope
+        done = self.restored.get((node.id, scope))
+        if done is not None:  # committed by an earlier attempt of this run: not executed again
+            record.usage = Usage()
+            return self._finish(record, done.status, done.output, done.error, restored=True)
         blocked = [d for d in node.needs if self.result.steps[d].status in _BLOCKING]
         if blocked and not node.allow_skipped:
             return self._finish(record, "skipped", None, f"needs {blocked[0]}, which was {self.result.steps[blocked[0]].status}")
         context = self.context(extra)
         if node.when is not None and not evaluate(node.when, context):
             return self._finish(record, "skipped", None, "its when: is false")
-        record.status, record.started = "running", time.monotonic()
-        self.events.emit("step_started", node.id, step_kind=node.kind, agent=node.agent, tool=node.tool)
+        record.status, record.started, record.started_at = "running", time.monotonic(), time.time()
+        self.events.emit("step_started", node.id, step_kind=node.kind, agent=node.agent, tool=node.tool, scope=scope)
         step_budget = Budget(f"step '{node.id}'", node.limits)
         budgets = parent.nested(step_budget)
         if node.agent:
             budgets = budgets.nested(self.agent_budgets[node.agent])
         try:
-            output = await self.execute(node, context, extra, budgets)
+            output = await self.execute(node, context, extra, budgets, scope)
         except Denied as denied:
             return self._finish(record, "denied", denied.output, "denied", step_budget.used)
         except (StepError, ModelCallFailed, EvaluationError, ReplayMiss) as exc:
@@ -171,22 +186,25 @@ class Executor:
             raise
         self._finish(record, "succeeded", output, None, step_budget.used)
 
-    def _finish(self, record: StepResult, status: str, output: Any, error: str | None, usage: Usage | None = None) -> None:
+    def _finish(self, record: StepResult, status: str, output: Any, error: str | None, usage: Usage | None = None,
+                restored: bool = False) -> None:
         record.status, record.output, record.error = status, output, error
         record.usage.add(usage or Usage())
         record.started = record.started or time.monotonic()
         record.finished = time.monotonic()
         self.state[record.id] = {"output": output, "status": status}
-        self.events.emit("step_finished", record.id, status=status, error=error, usage=record.usage.as_dict(),
-                         duration_s=record.duration_s)
+        self.events.emit("step_finished", record.id, status=status, error=error, usage=(usage or Usage()).as_dict(),
+                         duration_s=record.duration_s, output=output, scope=record.scope, restored=restored,
+                         started_at=record.started_at)
 
-    async def execute(self, node: StepNode, context: dict, extra: dict, budgets: Budgets) -> Any:
+    async def execute(self, node: StepNode, context: dict, extra: dict, budgets: Budgets, scope: str) -> Any:
+        work = f"{node.id}@{scope}" if scope else node.id  # names this execution in idempotency keys
         if node.kind == "loop":
             budgets.check_before_step(node.id)
-            return await self.run_loop(node, extra, budgets)
+            return await self.run_loop(node, extra, budgets, scope)
         if node.for_each is None:
             budgets.check_before_step(node.id)
-            return await self.leaf(node, context, budgets)
+            return await self.leaf(node, context, budgets, work)
         items = evaluate(node.for_each.items, context)
         if not isinstance(items, list):
             raise StepError(f"for_each needs a list, got {type(items).__name__}")
@@ -197,28 +215,28 @@ class Executor:
         async def one(index: int, item: Any) -> Any:
             async with gate:
                 budgets.check_before_step(node.id)
-                return await self.leaf(node, {**context, node.for_each.name: item}, budgets, index)
+                return await self.leaf(node, {**context, node.for_each.name: item}, budgets, f"{work}[{index}]")
 
         return list(await _gather_or_cancel([one(i, item) for i, item in enumerate(items)]))
 
-    async def leaf(self, node: StepNode, context: dict, budgets: Budgets, index: int = 0) -> Any:
+    async def leaf(self, node: StepNode, context: dict, budgets: Budgets, work: str) -> Any:
         async with self.slots:
             if node.kind == "agent":
-                return await self.kinds.agent(node, context, budgets)
+                return await self.kinds.agent(node, context, budgets, work)
             if node.kind == "tool":
-                return await self.kinds.tool(node, context, budgets, index)
+                return await self.kinds.tool(node, context, budgets, work)
             if node.kind == "gate":
                 return await self.kinds.gate(node, context, budgets)
         return await self.kinds.approval(node, context, budgets)  # may wait for a human: holds no slot
 
-    async def run_loop(self, node: StepNode, extra: dict, budgets: Budgets) -> Any:
+    async def run_loop(self, node: StepNode, extra: dict, budgets: Budgets, scope: str) -> Any:
         """Body steps run inside the loop's budgets; their rows add up over the iterations."""
         loop = node.loop
         previous = {sid: {"output": None, "status": "pending"} for sid in loop.body}
         for iteration in range(1, loop.max_iterations + 1):
             for sid in loop.body:
                 self.result.steps[sid].status = "pending"
-            await self.run_scope(loop.body, {**extra, "previous": previous}, budgets)
+            await self.run_scope(loop.body, {**extra, "previous": previous}, budgets, f"{scope}{node.id}#{iteration}/")
             previous = {sid: dict(self.state.get(sid, {})) for sid in loop.body}
             if evaluate(loop.until, self.context(extra)):
                 return {"iterations": iteration, "passed": True}

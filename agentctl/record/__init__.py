@@ -1,0 +1,1 @@
+"""Recording runs: the SQLite journal, secret redaction, and OpenTelemetry traces."""

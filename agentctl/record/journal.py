@@ -1,0 +1,214 @@
+"""The run journal: an SQLite database under .agentctl/ that survives crashes.
+
+WAL mode and a busy timeout let several runs share one journal; every write is its own
+committed transaction, so a step's result is on disk before the step is reported finished.
+Schema changes are migrations registered with @migration(N) and applied in order.
+Everything written passes through a Redactor first: secrets never reach the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from agentctl.record.redact import Redactor
+
+MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = []
+
+
+def migration(version: int):
+    def register(fn: Callable[[sqlite3.Connection], None]):
+        MIGRATIONS.append((version, fn))
+        MIGRATIONS.sort(key=lambda m: m[0])
+        return fn
+    return register
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Statement by statement: executescript() would commit the migration's transaction early."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migration(1)
+def _initial(db: sqlite3.Connection) -> None:
+    _script(db, """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, pipeline_version TEXT, path TEXT, root TEXT,
+            source_sha256 TEXT, prompts TEXT, inputs TEXT, status TEXT NOT NULL, exit_reason TEXT,
+            outputs TEXT, usage TEXT, limits TEXT, pid INTEGER, started REAL, finished REAL);
+        CREATE INDEX runs_by_pipeline ON runs (pipeline, status);
+        CREATE TABLE steps (
+            run_id TEXT NOT NULL, step TEXT NOT NULL, scope TEXT NOT NULL DEFAULT '', status TEXT NOT NULL,
+            output TEXT, error TEXT, usage TEXT, started REAL, finished REAL,
+            PRIMARY KEY (run_id, step, scope));
+        CREATE TABLE attempts (
+            run_id TEXT NOT NULL, step TEXT NOT NULL, model TEXT, attempt INTEGER, state TEXT, error TEXT,
+            input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, duration_s REAL, at REAL);
+        CREATE TABLE tool_calls (
+            run_id TEXT NOT NULL, key TEXT NOT NULL, step TEXT, tool TEXT, args TEXT, result TEXT,
+            status TEXT, error TEXT, at REAL, PRIMARY KEY (run_id, key));
+        CREATE TABLE approvals (
+            run_id TEXT NOT NULL, step TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '', approver TEXT,
+            message TEXT, context TEXT, decision TEXT, decided_by TEXT, at REAL,
+            PRIMARY KEY (run_id, step, subject));
+    """)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA busy_timeout = 30000")
+    _with_retries(lambda: db.execute("PRAGMA journal_mode = WAL"))
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.row_factory = sqlite3.Row
+    _with_retries(lambda: _migrate(db))
+    return db
+
+
+def _with_retries(action: Callable[[], object], seconds: float = 30.0) -> None:
+    """Switching to WAL, or starting the migration transaction, can report "database is locked"
+    without waiting for the busy timeout while other processes create the same journal."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    if db.execute("PRAGMA user_version").fetchone()[0] >= MIGRATIONS[-1][0]:
+        return
+    db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it done
+    try:
+        current = db.execute("PRAGMA user_version").fetchone()[0]
+        for version, apply in MIGRATIONS:
+            if version > current:
+                apply(db)
+                db.execute(f"PRAGMA user_version = {int(version)}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+@dataclass
+class StepRecord:
+    step: str
+    scope: str
+    status: str
+    output: Any
+    error: str | None
+    usage: dict
+    started: float | None
+    finished: float | None
+
+
+class Journal:
+    def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
+        self.path = path
+        self.db = connect(path)
+        self.redact = redactor or Redactor(())
+
+    def _json(self, value: Any) -> str:
+        return self.redact.text(json.dumps(value, ensure_ascii=False, default=str))
+
+    def _text(self, value: str | None) -> str | None:
+        return None if value is None else self.redact.text(value)
+
+    # writes -------------------------------------------------------------------------------
+    def start_run(self, run_id: str, pipeline: Any, inputs: dict, pid: int) -> None:
+        prompts = {a.prompt.name: {"version": a.prompt.version, "sha256": a.prompt.sha256}
+                   for a in pipeline.agents.values()}
+        limits = {d: v for d, v in pipeline.limits.items()}
+        self.db.execute(
+            "INSERT INTO runs (id, pipeline, pipeline_version, path, root, source_sha256, prompts, inputs, status,"
+            " limits, pid, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET status = 'running', exit_reason = NULL, pid = excluded.pid",
+            (run_id, pipeline.name, pipeline.version, pipeline.path, pipeline.root, pipeline.source_sha256,
+             json.dumps(prompts), self._json(inputs), json.dumps(limits), pid, time.time()))
+
+    def finish_run(self, run_id: str, status: str, reason: str | None, outputs: Any, usage: dict) -> None:
+        self.db.execute("UPDATE runs SET status = ?, exit_reason = ?, outputs = ?, usage = ?, finished = ? WHERE id = ?",
+                        (status, self._text(reason), self._json(outputs), json.dumps(usage), time.time(), run_id))
+
+    def step(self, run_id: str, step: str, scope: str, status: str, output: Any, error: str | None,
+             usage: dict, started: float | None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO steps (run_id, step, scope, status, output, error, usage, started, finished)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, step, scope, status, self._json(output), self._text(error), json.dumps(usage), started, time.time()))
+
+    def attempt(self, run_id: str, step: str, data: dict) -> None:
+        self.db.execute(
+            "INSERT INTO attempts (run_id, step, model, attempt, state, error, input_tokens, output_tokens, cost_usd,"
+            " duration_s, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, step, data.get("model"), data.get("attempt"), data.get("state"), self._text(data.get("error")),
+             data.get("input_tokens"), data.get("output_tokens"), data.get("cost_usd"), data.get("duration_s"),
+             time.time()))
+
+    def tool_call(self, run_id: str, key: str, step: str, tool: str, args: Any, result: Any, status: str,
+                  error: str | None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO tool_calls (run_id, key, step, tool, args, result, status, error, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, key, step, tool, self._json(args), self._json(result), status, self._text(error), time.time()))
+
+    def approval_asked(self, run_id: str, step: str, subject: str, approver: str, message: str, context: Any) -> None:
+        self.db.execute(
+            "INSERT INTO approvals (run_id, step, subject, approver, message, context, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(run_id, step, subject) DO NOTHING",
+            (run_id, step, subject, approver, self._text(message), self._json(context), time.time()))
+
+    def decide(self, run_id: str, step: str, subject: str, approved: bool, by: str) -> None:
+        self.db.execute(
+            "INSERT INTO approvals (run_id, step, subject, decision, decided_by, at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(run_id, step, subject) DO UPDATE SET decision = excluded.decision,"
+            " decided_by = excluded.decided_by, at = excluded.at",
+            (run_id, step, subject, "approved" if approved else "denied", by, time.time()))
+
+    # reads --------------------------------------------------------------------------------
+    def run(self, run_id: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+
+    def runs(self, pipeline: str | None = None, status: str | None = None, limit: int = 50) -> list[sqlite3.Row]:
+        query, args = "SELECT * FROM runs WHERE 1=1", []
+        if pipeline:
+            query, args = query + " AND pipeline = ?", args + [pipeline]
+        if status:
+            query, args = query + " AND status = ?", args + [status]
+        return self.db.execute(query + " ORDER BY started DESC LIMIT ?", (*args, limit)).fetchall()
+
+    def steps(self, run_id: str) -> list[StepRecord]:
+        rows = self.db.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY finished", (run_id,)).fetchall()
+        return [StepRecord(r["step"], r["scope"], r["status"], json.loads(r["output"]) if r["output"] else None,
+                           r["error"], json.loads(r["usage"] or "{}"), r["started"], r["finished"]) for r in rows]
+
+    def tool_result(self, run_id: str, key: str) -> tuple[bool, Any]:
+        row = self.db.execute("SELECT result FROM tool_calls WHERE run_id = ? AND key = ? AND status = 'succeeded'",
+                              (run_id, key)).fetchone()
+        return (True, json.loads(row["result"])) if row else (False, None)
+
+    def decision(self, run_id: str, step: str, subject: str) -> tuple[bool, str] | None:
+        row = self.db.execute("SELECT decision, decided_by FROM approvals WHERE run_id = ? AND step = ? AND subject = ?"
+                              " AND decision IS NOT NULL", (run_id, step, subject)).fetchone()
+        return (row["decision"] == "approved", row["decided_by"]) if row else None
+
+    def pending_approvals(self, run_id: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM approvals WHERE run_id = ? AND decision IS NULL", (run_id,)).fetchall()
+
+    def attempts(self, run_id: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM attempts WHERE run_id = ? ORDER BY at", (run_id,)).fetchall()
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,26 @@
+"""Writes engine events to the journal. Subscribed before the progress display, so a step's
+result is committed before anyone is told the step finished."""
+
+from __future__ import annotations
+
+from agentctl.record.journal import Journal
+from agentctl.run.events import Event
+
+
+class JournalRecorder:
+    def __init__(self, journal: Journal, run_id: str) -> None:
+        self.journal = journal
+        self.run_id = run_id
+
+    def __call__(self, event: Event) -> None:
+        d = event.data
+        if event.kind == "step_finished" and not d.get("restored"):
+            self.journal.step(self.run_id, event.step, d.get("scope", ""), d["status"], d.get("output"), d.get("error"),
+                              d["usage"], d.get("started_at"))
+        elif event.kind == "llm_attempt" and d["state"] != "started":
+            self.journal.attempt(self.run_id, event.step, d)
+        elif event.kind == "tool_call" and d["state"] in ("succeeded", "failed"):
+            self.journal.tool_call(self.run_id, d["call_id"], event.step, d["tool"], d.get("args"), d.get("result"),
+                                   d["state"], d.get("error"))
+        elif event.kind == "run_finished":
+            self.journal.finish_run(self.run_id, d["status"], d.get("error"), d.get("outputs"), d["usage"])

@@ -1,0 +1,177 @@
+"""Runs as plain functions: start one (journaled), resume one, answer its approvals, list them.
+
+State lives in the journal (.agentctl/journal.db under the project root), not in the process:
+any run can be continued by a later process, on this machine or in a container with the same
+project mounted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentctl.compile.ir import CompiledPipeline, Limits
+from agentctl.errors import AgentctlError, UsageError
+
+JOURNAL = Path(".agentctl") / "journal.db"
+_RESUMABLE = ("running", "failed", "budget_exceeded", "paused", "interrupted")
+_DONE = ("succeeded", "skipped", "denied")
+
+
+def journal_for(root: str | Path):
+    from agentctl.record.journal import Journal
+
+    return Journal(Path(root) / JOURNAL)
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs, checked, before the first token."""
+
+    pipeline: CompiledPipeline
+    inputs: dict
+    tools: dict
+    model: Any
+
+
+def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: str | None = None,
+            restored: dict | None = None, spent=None):
+    """Run (or continue) a journaled run to its end or to a stop; returns the RunResult."""
+    import asyncio
+    import uuid
+
+    from agentctl.record.approvals import JournalApprover
+    from agentctl.record.recorder import JournalRecorder
+    from agentctl.record.redact import Redactor
+    from agentctl.run.events import EventBus
+    from agentctl.run.executor import Executor
+
+    pipeline = prepared.pipeline
+    run_id = run_id or uuid.uuid4().hex[:12]
+    journal = journal_for(pipeline.root)
+    journal.redact = Redactor.for_pipeline(pipeline)
+    journal.start_run(run_id, pipeline, prepared.inputs, os.getpid())
+    bus = EventBus()
+    bus.subscribe(JournalRecorder(journal, run_id))  # first: committed before anyone hears "finished"
+    for subscriber in (events.subscribers if events else []):
+        bus.subscribe(subscriber)
+    executor = Executor(pipeline, prepared.model, inputs=prepared.inputs, tools=prepared.tools, events=bus,
+                        approver=JournalApprover(approver, journal, run_id), concurrency=concurrency, run_id=run_id,
+                        restored=restored, memory=lambda key: journal.tool_result(run_id, key), spent=spent)
+    try:
+        return asyncio.run(executor.run())
+    except KeyboardInterrupt:
+        executor._stop("interrupted", "interrupted by Ctrl-C")
+        journal.finish_run(run_id, "interrupted", "interrupted by Ctrl-C", None, executor.budget.used.as_dict())
+        return executor.result
+    finally:
+        journal.close()
+
+
+@dataclass
+class ResumePlan:
+    prepared: Prepared
+    run_id: str
+    restored: dict
+    spent: Any
+    changed: list[str]
+
+
+def plan_resume(run_id: str, root: Path, options, force: bool = False, budget: list[str] | None = None) -> ResumePlan:
+    """What to continue from: the committed steps, the usage already spent, the same inputs.
+
+    Refuses a pipeline or prompt whose content changed since the run started (unless force).
+    """
+    from agentctl import api
+    from agentctl.run.budget import Usage
+
+    journal = journal_for(root)
+    try:
+        row = journal.run(run_id)
+        if row is None:
+            raise UsageError(f"no run {run_id} in {root / JOURNAL}", "list runs with `agentctl runs list`")
+        if row["status"] == "succeeded":
+            raise UsageError(f"run {run_id} already succeeded; there is nothing to resume")
+        path = Path(row["path"]) if Path(row["path"]).is_absolute() else Path(row["root"]) / row["path"]
+        compiled, checked = api.compile_file(str(path))
+        if compiled is None:
+            raise AgentctlError(f"{row['path']} no longer compiles: {checked.errors} error(s)",
+                                f"run `agentctl validate {row['path']}`")
+        changed = _changes(row, compiled)
+        if changed and not force:
+            raise AgentctlError(f"run {run_id} started from different content: " + "; ".join(changed),
+                                "resume with --force to continue with the current files anyway")
+        compiled = _with_budget(compiled, budget or [])
+        inputs = json.loads(row["inputs"] or "{}")
+        restored = {(s.step, s.scope): s for s in journal.steps(run_id) if s.status in _DONE}
+        spent = _spent(journal, run_id)
+    finally:
+        journal.close()
+    from agentctl.tools.registry import build_tools
+
+    prepared = Prepared(compiled, inputs, build_tools(compiled), api.make_model(options))
+    return ResumePlan(prepared, run_id, restored, spent, changed)
+
+
+def _changes(row, compiled: CompiledPipeline) -> list[str]:
+    changed = []
+    if row["source_sha256"] != compiled.source_sha256:
+        changed.append(f"{row['path']} changed")
+    before = json.loads(row["prompts"] or "{}")
+    now = {a.prompt.name: {"version": a.prompt.version, "sha256": a.prompt.sha256} for a in compiled.agents.values()}
+    for name in sorted(set(before) | set(now)):
+        if before.get(name) != now.get(name):
+            changed.append(f"prompt {name} changed")
+    return changed
+
+
+def _spent(journal, run_id: str):
+    """What the run spent before it stopped, from every attempt and tool call journaled."""
+    from agentctl.run.budget import Usage
+
+    usage = Usage()
+    for attempt in journal.attempts(run_id):
+        if attempt["state"] == "succeeded":
+            usage.llm_calls += 1
+            usage.tokens += (attempt["input_tokens"] or 0) + (attempt["output_tokens"] or 0)
+            usage.cost_usd += attempt["cost_usd"] or 0.0
+    usage.tool_calls = journal.db.execute("SELECT COUNT(*) FROM tool_calls WHERE run_id = ?", (run_id,)).fetchone()[0]
+    usage.steps = journal.db.execute("SELECT COUNT(*) FROM steps WHERE run_id = ? AND status != 'skipped'",
+                                     (run_id,)).fetchone()[0]
+    return usage
+
+
+def _with_budget(compiled: CompiledPipeline, overrides: list[str]) -> CompiledPipeline:
+    """`--budget max_cost_usd=2`: raise (or set) run limits for a resumed run."""
+    from dataclasses import replace
+
+    values = {}
+    for item in overrides:
+        key, _, raw = item.partition("=")
+        if key not in Limits.DIMENSIONS:
+            raise UsageError(f"--budget {item}: unknown budget '{key}'", f"one of: {', '.join(Limits.DIMENSIONS)}")
+        try:
+            values[key] = float(raw) if key in ("max_cost_usd", "max_wall_s") else int(raw)
+        except ValueError:
+            raise UsageError(f"--budget {item}: '{raw}' is not a number") from None
+    return replace(compiled, limits=replace(compiled.limits, **values)) if values else compiled
+
+
+def answer(run_id: str, root: Path, approved: bool, step: str | None) -> list[str]:
+    """Record a human's answer to a paused run's pending approvals (of one step, or all)."""
+    journal = journal_for(root)
+    try:
+        if journal.run(run_id) is None:
+            raise UsageError(f"no run {run_id} in {root / JOURNAL}")
+        pending = [r for r in journal.pending_approvals(run_id) if step is None or r["step"] == step]
+        if not pending:
+            where = f" at step '{step}'" if step else ""
+            raise UsageError(f"run {run_id} has no pending approval{where}")
+        for row in pending:
+            journal.decide(run_id, row["step"], row["subject"], approved, "agentctl approve" if approved else "agentctl deny")
+        return sorted({r["step"] for r in pending})
+    finally:
+        journal.close()

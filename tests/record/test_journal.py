@@ -1,0 +1,57 @@
+"""The journal: concurrent writers, migrations, redaction."""
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from agentctl.record.journal import MIGRATIONS, Journal
+from agentctl.record.redact import Redactor
+from tests.conftest import REPO
+
+DEMO = ["run", "pipelines/article_review.yaml", "-i", "topic=Idempotency keys in payment APIs",
+        "--replay", "pipelines/cassettes/article_review.json", "--json"]
+
+
+def copy_project(target: Path) -> Path:
+    for sub in ("pipelines", "prompts", "schemas", "tools"):
+        shutil.copytree(REPO / sub, target / sub)
+    shutil.copy(REPO / "agentctl.lock", target / "agentctl.lock")
+    return target
+
+
+def test_eight_concurrent_runs_share_one_journal_without_lock_errors(tmp_path):
+    project = copy_project(tmp_path)
+    procs = [subprocess.Popen([sys.executable, "-m", "agentctl", *DEMO], cwd=project, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    results = [p.communicate(timeout=120) for p in procs]
+    for (out, err), proc in zip(results, procs):
+        assert proc.returncode == 0, err
+        assert "locked" not in err
+    run_ids = {json.loads(out)["run_id"] for out, _ in results}
+    journal = Journal(project / ".agentctl" / "journal.db")
+    rows = journal.runs()
+    assert {r["id"] for r in rows} == run_ids and all(r["status"] == "succeeded" for r in rows)
+    for run_id in run_ids:  # nothing lost: every step and every attempt of every run
+        assert {s.step for s in journal.steps(run_id)} == {"write", "draft", "review", "approved"}
+        assert len([a for a in journal.attempts(run_id) if a["state"] == "succeeded"]) == 5
+
+
+def test_migrations_run_once_and_record_the_schema_version(tmp_path):
+    path = tmp_path / "j.db"
+    Journal(path).close()
+    Journal(path).close()
+    version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
+    assert version == MIGRATIONS[-1][0]
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_secrets_are_redacted_before_writing(tmp_path):
+    journal = Journal(tmp_path / "j.db", Redactor(["sk-very-secret-1234"]))
+    journal.db.execute("INSERT INTO runs (id, pipeline, status) VALUES ('r', 'p', 'running')")
+    journal.step("r", "s", "", "failed", {"echo": "key sk-very-secret-1234"}, "auth sk-very-secret-1234 rejected", {}, None)
+    journal.tool_call("r", "r:s:0", "s", "t", {"token": "sk-very-secret-1234"}, None, "failed", "x")
+    dump = "\n".join(sqlite3.connect(tmp_path / "j.db").iterdump())
+    assert "sk-very-secret-1234" not in dump and "***" in dump
