@@ -1,0 +1,221 @@
+"""Crash and resume: kill -9 at randomized points, then `agentctl resume`.
+
+The project's tools write a ledger: every call is logged, and a side effect happens only once
+per idempotency key (a tool that honours its key). The model is the local test server.
+"""
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.openai_server import Behaviour, FakeOpenAI
+
+TOOLS = '''
+import json, os, time
+from pathlib import Path
+
+LEDGER = Path(os.environ["LEDGER_DIR"])
+
+def _log(name, key):
+    with open(LEDGER / "calls.log", "a") as f:
+        f.write(json.dumps([name, key]) + "\\n")
+
+def book(item: str, idempotency_key: str = "") -> dict:
+    _log("book", idempotency_key)
+    effects = LEDGER / "effects.json"
+    done = json.loads(effects.read_text()) if effects.exists() else {}
+    if idempotency_key not in done:
+        done[idempotency_key] = {"booked": item, "ref": f"B{len(done) + 1}"}
+        effects.write_text(json.dumps(done))
+    time.sleep(0.25)  # the side effect is done; the journal write is still to come
+    return done[idempotency_key]
+'''
+
+PIPELINE = """apiVersion: agentctl/v1
+name: crashy
+version: 1
+inputs:
+  city: {type: string}
+prices:
+  openai/m: {input_per_mtok: 1, output_per_mtok: 2}
+models:
+  m:
+    model: openai/m
+    params: {api_base: "URL", api_key: sk-test, max_tokens: 50}
+    retry: {max_attempts: 2, initial_s: 0.01, max_s: 0.1}
+tools:
+  book: {python: "tools.ledger:book", side_effects: true}
+agents:
+  planner: {model: m, prompt: prompts/p.prompt}
+steps:
+  - {id: plan, agent: planner, with: {text: "plan ${{ inputs.city }}"}}
+  - {id: reserve, tool: book, with: {item: "${{ steps.plan.output }}"}}
+  - {id: confirm, agent: planner, with: {text: "confirm ${{ steps.reserve.output.ref }}"}}
+  - {id: receipt, tool: book, with: {item: "${{ steps.confirm.output }}"}}
+  - {id: summary, agent: planner, with: {text: "summary ${{ steps.receipt.output.ref }}"}}
+outputs:
+  ref: ${{ steps.receipt.output.ref }}
+  summary: ${{ steps.summary.output }}
+"""
+PROMPT = "---\nname: p\nversion: 1\ninputs:\n  text: {type: string}\n---\nuser:\n{{ text }}\n"
+
+
+@pytest.fixture
+def server():
+    fake = FakeOpenAI(default=lambda body: Behaviour(content=body["messages"][-1]["content"].upper(), delay_s=0.15))
+    yield fake.start()
+    fake.stop()
+
+
+def make_project(root: Path, url: str) -> Path:
+    for sub in ("pipelines", "prompts", "tools", "ledger"):
+        (root / sub).mkdir(parents=True)
+    (root / "agentctl.lock").write_text("")
+    (root / "prompts" / "p.prompt").write_text(PROMPT)
+    (root / "tools" / "__init__.py").write_text("")
+    (root / "tools" / "ledger.py").write_text(TOOLS)
+    (root / "pipelines" / "c.yaml").write_text(PIPELINE.replace("URL", url))
+    return root
+
+
+def agentctl(root: Path, *args: str, **kw):
+    env = {**os.environ, "LEDGER_DIR": str(root / "ledger"), "NO_COLOR": "1"}
+    return subprocess.Popen([sys.executable, "-m", "agentctl", *args], cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def committed(root: Path) -> set[str]:
+    db = sqlite3.connect(root / ".agentctl" / "journal.db")
+    return {r[0] for r in db.execute("SELECT step FROM steps WHERE status = 'succeeded'")}
+
+
+def run_id(root: Path) -> str:
+    return sqlite3.connect(root / ".agentctl" / "journal.db").execute("SELECT id FROM runs").fetchone()[0]
+
+
+def wait_for_run(root: Path, timeout: float = 30.0) -> None:
+    """Until the run is in the journal (start-up, with litellm's import, takes a few seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if sqlite3.connect(root / ".agentctl" / "journal.db").execute("SELECT id FROM runs").fetchone():
+                return
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError("the run never started")
+
+
+def uninterrupted(tmp_path, server) -> dict:
+    root = make_project(tmp_path / "clean", server.url)
+    out, err = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo", "--json").communicate(timeout=60)
+    result = json.loads(out)
+    assert result["status"] == "succeeded", err
+    return result
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_kill_9_anywhere_then_resume(tmp_path, server, seed):
+    clean = uninterrupted(tmp_path, server)
+    expected = clean["outputs"]
+    root = make_project(tmp_path / "crash", server.url)
+    proc = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo")
+    wait_for_run(root)
+    time.sleep(random.Random(seed).uniform(0.0, 0.9 * clean["duration_s"]))  # somewhere inside the run
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    before = committed(root)
+    requests_before = len(server.requests)
+    calls_before = (root / "ledger" / "calls.log").read_text().splitlines() if (root / "ledger" / "calls.log").exists() else []
+
+    out, err = agentctl(root, "resume", run_id(root), "--json").communicate(timeout=60)
+    assert out, err
+    result = json.loads(out)
+    assert result["status"] == "succeeded", err
+    assert result["outputs"] == expected  # the same answer as a run that was never interrupted
+
+    # Committed steps were not executed again: no model request repeats a committed step's prompt,
+    new_prompts = [body["messages"][-1]["content"] for _, body in server.requests[requests_before:]]
+    for step, word in (("plan", "plan"), ("confirm", "confirm"), ("summary", "summary")):
+        if step in before:
+            assert not any(p.startswith(word) for p in new_prompts), (step, before)
+    # and no committed tool step's tool was called again.
+    calls_after = (root / "ledger" / "calls.log").read_text().splitlines()[len(calls_before):]
+    for step in ("reserve", "receipt"):
+        if step in before:
+            assert not any(f":{step}:" in line for line in calls_after), (step, before)
+    # Each side effect happened exactly once.
+    effects = json.loads((root / "ledger" / "effects.json").read_text())
+    assert sorted(effects) == sorted([f"{run_id(root)}:reserve:0", f"{run_id(root)}:receipt:0"])
+
+
+def test_resume_refuses_changed_content_unless_forced(tmp_path, server):
+    root = make_project(tmp_path / "p", server.url)
+    proc = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo")
+    wait_for_run(root)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    prompt = root / "prompts" / "p.prompt"
+    prompt.write_text(prompt.read_text().replace("{{ text }}", "Please: {{ text }}"))
+    out, err = agentctl(root, "resume", run_id(root)).communicate(timeout=60)
+    assert "started from different content: prompt p changed" in err
+    forced = agentctl(root, "resume", run_id(root), "--force")
+    forced.communicate(timeout=60)
+    assert forced.returncode == 0
+
+
+def test_a_spent_budget_resumes_with_a_higher_limit(tmp_path, server):
+    root = make_project(tmp_path / "b", server.url)
+    path = root / "pipelines" / "c.yaml"
+    path.write_text(path.read_text().replace("models:", "budgets: {max_llm_calls: 2}\nmodels:"))
+    first = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo", "--json")
+    out, _ = first.communicate(timeout=60)
+    assert first.returncode == 3 and json.loads(out)["usage"]["llm_calls"] == 2
+    still = agentctl(root, "resume", run_id(root), "--json")
+    still.communicate(timeout=60)
+    assert still.returncode == 3  # the same limit is still spent: what was used counts
+    raised = agentctl(root, "resume", run_id(root), "--budget", "max_llm_calls=3", "--json")
+    out, err = raised.communicate(timeout=60)
+    assert raised.returncode == 0, err
+    assert len(server.requests) == 3  # plan and confirm once each, then summary
+
+
+def _after_start(root):
+    return True
+
+
+def _after_first_commit(root):
+    return "plan" in committed(root)
+
+
+def _after_side_effect_before_its_journal_write(root):
+    effects = root / "ledger" / "effects.json"
+    return effects.exists() and "reserve" not in committed(root)
+
+
+@pytest.mark.parametrize("moment", [_after_start, _after_first_commit, _after_side_effect_before_its_journal_write],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_kill_9_at_chosen_moments_then_resume(tmp_path, server, moment):
+    expected = uninterrupted(tmp_path, server)["outputs"]
+    root = make_project(tmp_path / "crash", server.url)
+    proc = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo")
+    wait_for_run(root)
+    deadline = time.monotonic() + 30
+    while not moment(root) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    out, err = agentctl(root, "resume", run_id(root), "--json").communicate(timeout=60)
+    assert out, err
+    assert json.loads(out)["outputs"] == expected
+    effects = json.loads((root / "ledger" / "effects.json").read_text())
+    assert len(effects) == 2  # reserve and receipt happened once each, whatever the tool was asked
