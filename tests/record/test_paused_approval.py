@@ -1,0 +1,80 @@
+"""A paused approval survives the process: `agentctl approve` / `deny` continue the run later."""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+from tests.test_cli_run import _cassette_for_expense
+
+PAYMENTS = '''
+import json, os
+from pathlib import Path
+
+def reimburse(requester: str, amount_usd: float, approved_by: str, idempotency_key: str = "") -> dict:
+    ledger = Path(os.environ["LEDGER"])
+    with open(ledger, "a") as f:
+        f.write(json.dumps({"key": idempotency_key, "amount": amount_usd, "by": approved_by}) + "\\n")
+    return {"payment_id": "PAY-1", "approved_by": approved_by}
+'''
+
+
+@pytest.fixture
+def project(tmp_path):
+    for sub in ("pipelines", "prompts", "schemas", "tools"):
+        shutil.copytree(REPO / sub, tmp_path / sub)
+    shutil.copy(REPO / "agentctl.lock", tmp_path / "agentctl.lock")
+    (tmp_path / "tools" / "payments.py").write_text(PAYMENTS)
+    _cassette_for_expense(tmp_path / "c.json", {"category": "travel", "within_policy": True, "reason": "ok"})
+    return tmp_path
+
+
+def cli(root, *args):
+    env = {**os.environ, "LEDGER": str(root / "ledger.jsonl"), "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "agentctl", *args], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def start_paused(root):
+    paused = cli(root, "run", "pipelines/expense_approval.yaml", "-i", "requester=ada", "-i", "description=train",
+                 "-i", "amount_usd=800", "--replay", "c.json")
+    assert paused.returncode == 4, paused.stderr
+    assert "answer with: agentctl approve" in paused.stdout
+    db = sqlite3.connect(root / ".agentctl" / "journal.db")
+    run_id = db.execute("SELECT id FROM runs").fetchone()[0]
+    assert db.execute("SELECT status FROM runs").fetchone()[0] == "paused"
+    return run_id, db
+
+
+def policy_calls(db, run_id):
+    return db.execute("SELECT COUNT(*) FROM attempts WHERE run_id = ? AND step = 'policy'", (run_id,)).fetchone()[0]
+
+
+def test_approve_continues_and_the_gated_tool_runs_exactly_once(project):
+    run_id, db = start_paused(project)
+    shown = cli(project, "runs", "show", run_id)
+    assert "waiting for approval at sign_off by manager" in shown.stdout
+    approved = cli(project, "approve", run_id, "sign_off", "--replay", "c.json")
+    assert approved.returncode == 0, approved.stderr + approved.stdout
+    payments = [json.loads(line) for line in (project / "ledger.jsonl").read_text().splitlines()]
+    assert len(payments) == 1 and payments[0]["key"] == f"{run_id}:pay:0"
+    assert payments[0]["by"] == "manager"
+    assert policy_calls(db, run_id) == 1  # the step before the gate did not run again
+    assert db.execute("SELECT decided_by FROM approvals WHERE run_id = ?", (run_id,)).fetchone()[0] == "agentctl approve"
+    again = cli(project, "approve", run_id)
+    assert again.returncode == 2 and "nothing to resume" in again.stderr + again.stdout or "no pending" in again.stderr
+
+
+def test_deny_continues_and_the_gated_tool_never_runs(project):
+    run_id, db = start_paused(project)
+    denied = cli(project, "deny", run_id, "--replay", "c.json")
+    assert denied.returncode == 0, denied.stderr
+    assert not (project / "ledger.jsonl").exists()
+    steps = dict(db.execute("SELECT step, status FROM steps WHERE run_id = ?", (run_id,)).fetchall())
+    assert steps["sign_off"] == "denied" and steps["pay"] == "skipped"
+    assert policy_calls(db, run_id) == 1
