@@ -138,6 +138,8 @@ def run(
     replay: Optional[str] = typer.Option(None, "--replay", help="Serve model calls from this cassette (offline)."),
     approve: bool = typer.Option(False, "--approve", help="Approve every approval gate."),
     deny: bool = typer.Option(False, "--deny", help="Deny every approval gate."),
+    trace_content: bool = typer.Option(False, "--trace-content", help="Record prompts and completions (redacted)."),
+    otlp_endpoint: Optional[str] = typer.Option(None, "--otlp-endpoint", help="Send the trace to this collector."),
 ) -> None:
     """Run a pipeline: live progress, then a summary. Exit 0 ok, 1 failed, 3 budget, 4 paused, 130 Ctrl-C."""
     from agentctl import api, console, runs
@@ -150,7 +152,8 @@ def run(
     if compiled is None:
         console.print_diagnostics(checked.diagnostics, checked.files)
         raise typer.Exit(EXIT_FAILED)
-    _run_with_display(runs.Prepared(compiled, values, tools, model), decision, json_output, concurrency)
+    _run_with_display(runs.Prepared(compiled, values, tools, model), decision, json_output, concurrency,
+                      trace=runs.TraceOptions(trace_content, otlp_endpoint))
 
 
 def _run_with_display(prepared, decision, json_output: bool, concurrency: int, **resume) -> None:
@@ -159,8 +162,11 @@ def _run_with_display(prepared, decision, json_output: bool, concurrency: int, *
     from agentctl.run.approvals import FixedApprover, PromptApprover
     from agentctl.run.events import EventBus
 
+    from agentctl.record.redact import Redactor
+
+    redact = Redactor.for_pipeline(prepared.pipeline).text  # secrets reach no output either
     events = EventBus()
-    with run_display.RunDisplay(prepared.pipeline) as display:
+    with run_display.RunDisplay(prepared.pipeline, redact=redact) as display:
         events.subscribe(display)
         if decision is None and sys.stdin.isatty():
             approver = PromptApprover(display.paused(run_display.ask_approval))
@@ -168,9 +174,9 @@ def _run_with_display(prepared, decision, json_output: bool, concurrency: int, *
             approver = FixedApprover(decision)
         result = runs.execute(prepared, approver, events, concurrency, **resume)
     if json_output:
-        console.print_plain(run_display.result_json(result))
+        console.print_plain(redact(run_display.result_json(result)))
     else:
-        console.print_plain(run_display.summary_text(result, prepared.pipeline))
+        console.print_plain(redact(run_display.summary_text(result, prepared.pipeline)))
     raise typer.Exit(result.exit_code)
 
 
@@ -184,6 +190,8 @@ def resume(
     replay: Optional[str] = typer.Option(None, "--replay", help="Serve model calls from this cassette (offline)."),
     approve: bool = typer.Option(False, "--approve", help="Approve every approval gate."),
     deny: bool = typer.Option(False, "--deny", help="Deny every approval gate."),
+    trace_content: bool = typer.Option(False, "--trace-content", help="Record prompts and completions (redacted)."),
+    otlp_endpoint: Optional[str] = typer.Option(None, "--otlp-endpoint", help="Send the trace to this collector."),
 ) -> None:
     """Continue an interrupted, failed, paused or budget-stopped run; committed steps are not run again."""
     from agentctl import api, runs
@@ -195,7 +203,7 @@ def resume(
     plan = runs.plan_resume(run_id, find_root(Path.cwd()), options, force, budget)
     decision = True if approve else False if deny else None
     _run_with_display(plan.prepared, decision, json_output, concurrency, run_id=plan.run_id,
-                      restored=plan.restored, spent=plan.spent)
+                      restored=plan.restored, spent=plan.spent, trace=runs.TraceOptions(trace_content, otlp_endpoint))
 
 
 def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str]) -> None:
@@ -225,6 +233,28 @@ def deny(run_id: str = typer.Argument(..., help="A paused run."),
          replay: Optional[str] = typer.Option(None, "--replay", help="Serve model calls from this cassette.")) -> None:
     """Deny a paused run's pending approval and continue it (what needs the approval is skipped)."""
     _answer(run_id, step, False, replay)
+
+
+@app.command(epilog="Examples:  agentctl trace 3f2a9c1b7d4e  ·  agentctl trace 3f2a9c1b7d4e --format json")
+def trace(run_id: str = typer.Argument(..., help="The run."),
+          format: str = typer.Option("tree", "--format", "-f", help="tree or json (OTLP/JSON).")) -> None:
+    """A run's trace as a tree with durations, tokens, cost and errors (the failing span marked)."""
+    import json as _json
+
+    from agentctl import console, run_display, runs
+    from agentctl.compile.project import find_root
+
+    if format not in ("tree", "json"):
+        raise UsageError(f"--format {format}: use tree or json")
+    files = runs.trace_files(find_root(Path.cwd()), run_id)
+    if not files:
+        raise UsageError(f"no trace for run {run_id}", "traces are written to .agentctl/traces/ by every run")
+    documents = [_json.loads(f.read_text(encoding="utf-8")) for f in files]
+    if format == "json":
+        merged = {"resourceSpans": [rs for d in documents for rs in d.get("resourceSpans", [])]}
+        console.print_plain(_json.dumps(merged, indent=2))
+    else:
+        console.print_plain(run_display.trace_tree(documents))
 
 
 runs_app = typer.Typer(help="The run journal.", no_args_is_help=True)

@@ -26,7 +26,8 @@ def money(value: float) -> str:
 
 
 class RunDisplay:
-    def __init__(self, pipeline: CompiledPipeline, live: bool | None = None) -> None:
+    def __init__(self, pipeline: CompiledPipeline, live: bool | None = None, redact=None) -> None:
+        self.redact = redact or (lambda text: text)
         self.pipeline = pipeline
         self.live_mode = _colour(sys.stderr) if live is None else live
         self.started = time.monotonic()
@@ -71,7 +72,7 @@ class RunDisplay:
         else:
             line = self._line(event)
             if line:
-                sys.stderr.write(f"[{event.at - self.started:7.2f}s] {line}\n")
+                sys.stderr.write(self.redact(f"[{event.at - self.started:7.2f}s] {line}\n"))
                 sys.stderr.flush()
 
     def _apply(self, event: Event, row: dict | None) -> None:
@@ -230,3 +231,41 @@ def ask_approval(request: ApprovalRequest) -> bool:
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
+
+
+def trace_tree(documents: list[dict]) -> str:
+    """OTLP/JSON documents (one per attempt of a run) as an indented tree."""
+    spans = [span for d in documents for rs in d.get("resourceSpans", []) for ss in rs.get("scopeSpans", [])
+             for span in ss.get("spans", [])]
+    by_parent: dict[str, list[dict]] = {}
+    ids = {s["spanId"] for s in spans}
+    for span in spans:
+        parent = span.get("parentSpanId") or ""
+        by_parent.setdefault(parent if parent in ids else "", []).append(span)
+    lines: list[str] = []
+
+    def attrs(span: dict) -> dict:
+        out = {}
+        for a in span.get("attributes", []):
+            value = a["value"]
+            out[a["key"]] = next(iter(value.values())) if value else None
+        return out
+
+    def walk(parent: str, depth: int) -> None:
+        for span in sorted(by_parent.get(parent, []), key=lambda s: int(s.get("startTimeUnixNano", 0))):
+            a = attrs(span)
+            ms = (int(span.get("endTimeUnixNano", 0)) - int(span.get("startTimeUnixNano", 0))) / 1e6
+            failed = span.get("status", {}).get("code") == 2
+            detail = []
+            if "gen_ai.usage.input_tokens" in a:
+                detail.append(f"{a['gen_ai.usage.input_tokens']}+{a['gen_ai.usage.output_tokens']} tokens")
+            if a.get("agentctl.cost_usd"):
+                detail.append(money(float(a["agentctl.cost_usd"])))
+            if failed:
+                detail.append(f"ERROR {span.get('status', {}).get('message', '')}")
+            mark = "✗ " if failed else ""
+            lines.append(f"{'  ' * depth}{mark}{span['name']}  {ms:.1f} ms" + (f"  ({', '.join(detail)})" if detail else ""))
+            walk(span["spanId"], depth + 1)
+
+    walk("", 0)
+    return "\n".join(lines) if lines else "the trace has no spans"

@@ -37,9 +37,15 @@ class Prepared:
     model: Any
 
 
+@dataclass
+class TraceOptions:
+    content: bool = False  # record prompts and completions (redacted) on chat spans
+    endpoint: str | None = None  # --otlp-endpoint; else the OTEL_EXPORTER_OTLP_* variables
+
+
 def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: str | None = None,
-            restored: dict | None = None, spent=None):
-    """Run (or continue) a journaled run to its end or to a stop; returns the RunResult."""
+            restored: dict | None = None, spent=None, trace: TraceOptions | None = None):
+    """Run (or continue) a journaled, traced run to its end or to a stop; returns the RunResult."""
     import asyncio
     import uuid
 
@@ -54,8 +60,12 @@ def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: 
     journal = journal_for(pipeline.root)
     journal.redact = Redactor.for_pipeline(pipeline)
     journal.start_run(run_id, pipeline, prepared.inputs, os.getpid())
+    from agentctl.record.tracer import RunTracer
+
     bus = EventBus()
     bus.subscribe(JournalRecorder(journal, run_id))  # first: committed before anyone hears "finished"
+    tracer = RunTracer(pipeline, run_id, journal.redact, content=(trace or TraceOptions()).content)
+    bus.subscribe(tracer)
     for subscriber in (events.subscribers if events else []):
         bus.subscribe(subscriber)
     executor = Executor(pipeline, prepared.model, inputs=prepared.inputs, tools=prepared.tools, events=bus,
@@ -69,6 +79,36 @@ def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: 
         return executor.result
     finally:
         journal.close()
+        export_trace(tracer, pipeline.root, run_id, trace or TraceOptions())
+
+
+TRACES = Path(".agentctl") / "traces"
+
+
+def export_trace(tracer, root: str, run_id: str, options: TraceOptions) -> None:
+    """The OTLP-JSON file always; a collector when configured. Problems are reported, not raised."""
+    import sys
+    import time
+
+    from agentctl.record import otel_export
+
+    spans = tracer.spans()
+    if not spans:
+        return
+    path = Path(root) / TRACES / f"{run_id}-{int(time.time() * 1000)}.json"
+    try:
+        otel_export.write_file(path, spans)
+    except OSError as exc:
+        sys.stderr.write(f"warning: could not write the trace file {path}: {exc}\n")
+    settings = otel_export.collector_settings(options.endpoint)
+    if settings is not None:
+        problem = otel_export.send(spans, *settings)
+        if problem:
+            sys.stderr.write(f"warning: trace not exported to {settings[0]}: {problem} (kept in {path})\n")
+
+
+def trace_files(root: str | Path, run_id: str) -> list[Path]:
+    return sorted((Path(root) / TRACES).glob(f"{run_id}-*.json"))
 
 
 @dataclass

@@ -102,6 +102,10 @@ class Budgets:
         values = [r for r in (s.remaining_s() for s in self.scopes) if r is not None]
         return min(values) if values else None
 
+    def remaining_usd(self) -> float | None:
+        left = [s.limits.max_cost_usd - s.used.cost_usd for s in self.scopes if s.limits.max_cost_usd is not None]
+        return min(left) if left else None
+
     def check_before_step(self, step: str) -> None:
         self.charge(Usage(steps=1), step)
 

@@ -4,6 +4,7 @@ guarded by its circuit breaker, and when its attempts are spent the next one tak
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Mapping
@@ -40,6 +41,7 @@ class ModelRouter:
         self.events = events
         self.sleep = sleep
         self.breakers: dict[str, CircuitBreaker] = {}
+        self.ids = itertools.count(1)
 
     def breaker(self, target: str, route: ModelRoute) -> CircuitBreaker:
         if target not in self.breakers:
@@ -80,7 +82,9 @@ class ModelRouter:
         reservation = budgets.reserve(_reservation(target, input_tokens), step)
         timeout = _timeout(request.timeout_s, budgets.remaining_s())
         request = ChatRequest(request.model, request.messages, request.tools, request.params, timeout)
-        self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="started")
+        attempt_id = next(self.ids)
+        self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="started",
+                         attempt_id=attempt_id, messages=request.messages)
         started = time.monotonic()
         try:
             # The adapter passes the timeout to the provider; this guard bounds the call regardless
@@ -94,7 +98,8 @@ class ModelRouter:
             breaker.record_failure()
             attempts.append(Attempt(target.model, number, f"{error.kind}: {error.message}", time.monotonic() - started))
             self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="failed",
-                             error=error.message, duration_s=time.monotonic() - started)
+                             error=error.message, error_kind=error.kind, duration_s=time.monotonic() - started,
+                             attempt_id=attempt_id)
             raise error from None
         except BaseException:
             budgets.release(reservation)
@@ -106,7 +111,9 @@ class ModelRouter:
         attempts.append(Attempt(target.model, number, None, time.monotonic() - started))
         self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="succeeded",
                          input_tokens=response.input_tokens, output_tokens=response.output_tokens,
-                         cost_usd=actual.cost_usd, duration_s=time.monotonic() - started)
+                         cost_usd=actual.cost_usd, duration_s=time.monotonic() - started, attempt_id=attempt_id,
+                         response_model=response.model, finish_reason=response.finish_reason,
+                         content=response.content, remaining_usd=budgets.remaining_usd())
         return response
 
 

@@ -1,0 +1,182 @@
+"""Traces: span structure per the GenAI conventions, OTLP export end to end, a dead collector,
+and secrets kept out of every record."""
+
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from agentctl.record.redact import Redactor
+from agentctl.record.tracer import RunTracer
+from agentctl.run.approvals import FixedApprover
+from agentctl.run.events import EventBus
+from agentctl.run.executor import Executor
+from agentctl.tools.registry import build_tools
+from tests.support.openai_server import Behaviour, FakeOpenAI, fault
+
+AGENT_WITH_TOOL = """
+tools:
+  lookup: {python: "tools.lookup:lookup"}
+agents:
+  a: {model: m, prompt: prompts/p.prompt, tools: [lookup], max_iterations: 3}
+steps:
+  - {id: s, agent: a, with: {text: "${{ inputs.q }}"}}
+  - {id: t, tool: lookup, with: {query: x}, needs: [s]}
+inputs:
+  q: {type: string}
+"""
+
+
+def traced_run(project, body, inputs, content=False, **options):
+    from agentctl.llm.litellm_client import LitellmModel
+
+    compiled = project.compile(project.pipeline(body, **options))
+    events = EventBus()
+    tracer = RunTracer(compiled, "run1", Redactor(["sk-test"]), content=content)
+    events.subscribe(tracer)
+    result = asyncio.run(Executor(compiled, LitellmModel(), inputs=inputs, approver=FixedApprover(None),
+                                  tools=build_tools(compiled), events=events, run_id="run1").run())
+    return result, {s.name: s for s in tracer.spans()}, tracer.spans()
+
+
+def test_spans_follow_the_genai_conventions(project, server):
+    server.push(fault(500), Behaviour(content=None, tool_calls=[("lookup", '{"query": "q"}')]), Behaviour(content="done"))
+    result, named, spans = traced_run(project, AGENT_WITH_TOOL, {"q": "hello"})
+    assert result.status == "succeeded"
+    root = named["invoke_workflow t"]
+    step, agent = named["step s"], named["invoke_agent a"]
+    assert step.parent.span_id == root.context.span_id and agent.parent.span_id == step.context.span_id
+    chats = [s for s in spans if s.name == "chat openai/primary"]
+    assert len(chats) == 3  # the failed attempt is a span of its own
+    failed = [c for c in chats if c.status.status_code.name == "ERROR"]
+    assert len(failed) == 1 and failed[0].attributes["error.type"] == "server"
+    ok = [c for c in chats if c not in failed][0]
+    assert ok.attributes["gen_ai.operation.name"] == "chat" and ok.attributes["gen_ai.provider.name"] == "openai"
+    assert ok.attributes["gen_ai.request.model"] == "openai/primary" and ok.attributes["gen_ai.usage.input_tokens"] == 12
+    assert all(c.parent.span_id == agent.context.span_id for c in chats)
+    # token usage on chat spans only: no double counting up the tree
+    assert not [s for s in spans if "gen_ai.usage.input_tokens" in s.attributes and not s.name.startswith("chat")]
+    tools = [s for s in spans if s.name == "execute_tool lookup"]
+    assert len(tools) == 2 and {t.attributes["gen_ai.tool.call.id"] for t in tools} == {"run1:s:0", "run1:t:0"}
+    assert "agentctl.cost_usd" in root.attributes and "gen_ai.input.messages" not in ok.attributes
+
+
+def test_content_only_with_the_flag_and_redacted(project, server):
+    server.default = lambda body: Behaviour(content="echo sk-test " + body["messages"][-1]["content"])
+    _, named, spans = traced_run(project, AGENT_WITH_TOOL.replace("tools: [lookup], ", ""), {"q": "hi"}, content=True)
+    chat = [s for s in spans if s.name.startswith("chat")][0]
+    assert "hi" in chat.attributes["gen_ai.input.messages"]
+    assert "sk-test" not in chat.attributes["gen_ai.output.messages"] and "***" in chat.attributes["gen_ai.output.messages"]
+
+
+class Receiver:
+    """A local OTLP/HTTP receiver: decodes the protobuf it is sent."""
+
+    def __init__(self) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        self.requests = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                message = ExportTraceServiceRequest()
+                message.ParseFromString(body)
+                owner.requests.append((self.path, message))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def cli(root, *args, env=None):
+    full = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "agentctl", *args], cwd=root, env=full, capture_output=True,
+                          text=True, timeout=120)
+    return done, time.monotonic() - start
+
+
+DEMO = ["run", "pipelines/article_review.yaml", "-i", "topic=Idempotency keys in payment APIs",
+        "--replay", "pipelines/cassettes/article_review.json"]
+
+
+def test_export_to_a_local_otlp_receiver_and_the_local_file(tmp_path):
+    from tests.record.test_journal import copy_project
+
+    root = copy_project(tmp_path)
+    receiver = Receiver()
+    done, _ = cli(root, *DEMO, env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
+    assert done.returncode == 0, done.stderr
+    ((path, message),) = receiver.requests
+    assert path == "/v1/traces"
+    names = [s.name for rs in message.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert "invoke_workflow article-review" in names and names.count("chat openai/gpt-4o-mini") == 3
+    (file,) = (root / ".agentctl" / "traces").glob("*.json")
+    document = json.loads(file.read_text())
+    spans = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert len(spans) == len(names) and all(len(s["traceId"]) == 32 and len(s["spanId"]) == 16 for s in spans)
+    run_id = sqlite3.connect(root / ".agentctl" / "journal.db").execute("SELECT id FROM runs").fetchone()[0]
+    tree, _ = cli(root, "trace", run_id)
+    assert tree.returncode == 0 and "invoke_agent reviewer" in tree.stdout and "310+40 tokens" in tree.stdout
+
+
+def test_a_dead_collector_never_fails_the_run_and_costs_at_most_2_s(tmp_path):
+    import socket
+
+    from tests.record.test_journal import copy_project
+
+    root = copy_project(tmp_path)
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    baseline, base_time = cli(root, *DEMO)
+    down, down_time = cli(root, *DEMO, "--otlp-endpoint", dead)
+    assert baseline.returncode == 0 and down.returncode == 0
+    assert "trace not exported" in down.stderr
+    assert down_time - base_time < 2.5  # 2 s at most, plus the noise of two process starts
+
+
+def test_a_secret_reaches_no_journal_row_trace_file_or_log_line(tmp_path):
+    from tests.run.conftest import Project
+
+    secret = "sk-SECRET-9f8e7d6c"
+    server = FakeOpenAI(default=lambda body: Behaviour(content="I saw " + body["messages"][-1]["content"])).start()
+    try:
+        project = Project(tmp_path, server)
+        body = """
+env:
+  API_TOKEN: {secret: true}
+agents:
+  a: {model: m, prompt: prompts/p.prompt}
+steps:
+  - {id: s, agent: a, with: {text: "token ${{ env.API_TOKEN }}"}}
+outputs:
+  said: ${{ steps.s.output }}
+"""
+        project.pipeline(body)
+        done, _ = cli(tmp_path, "run", "pipelines/t.yaml", "--trace-content", env={"API_TOKEN": secret})
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    assert server.requests[0][1]["messages"][-1]["content"] == f"token {secret}"  # the model did get it
+    journal = "\n".join(sqlite3.connect(tmp_path / ".agentctl" / "journal.db").iterdump())
+    traces = "".join(p.read_text() for p in (tmp_path / ".agentctl" / "traces").glob("*.json"))
+    for where, text in (("journal", journal), ("trace", traces), ("stdout", done.stdout), ("stderr", done.stderr)):
+        assert secret not in text, where
+    assert "***" in journal and "***" in traces and "***" in done.stdout
