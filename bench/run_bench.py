@@ -317,8 +317,93 @@ def peak_memory(n: int = 1000) -> None:
           f"{n}-step run; Python allocations during compile + run peak at {traced / 1e6:.1f} MB (tracemalloc)")
 
 
+def recording(rounds: int = 15) -> None:
+    """Journal and trace on versus off: the same 50-step run, each round in a fresh event loop."""
+    from agentctl import api, runs
+    from agentctl.llm.litellm_client import LitellmModel
+    from agentctl.run.approvals import FixedApprover
+    from agentctl.run.events import EventBus
+    from agentctl.run.executor import Executor
+    from agentctl.run_display import RunDisplay
+
+    server = ServerProcess()
+    try:
+        path = project(server, chain(50), "{max_llm_calls: 60, max_cost_usd: 1.0}")
+        compiled, _ = api.compile_file(str(path))
+
+        def display_events():
+            events = EventBus()
+            events.subscribe(RunDisplay(compiled, live=False))
+            return events
+
+        def off() -> float:
+            start = time.perf_counter()
+            with redirect_stderr(io.StringIO()):
+                result = asyncio.run(Executor(compiled, LitellmModel(), inputs={}, approver=FixedApprover(None),
+                                              tools={}, events=display_events()).run())
+            assert result.status == "succeeded"
+            return time.perf_counter() - start
+
+        def on() -> float:
+            start = time.perf_counter()
+            with redirect_stderr(io.StringIO()):
+                result = runs.execute(runs.Prepared(compiled, {}, {}, LitellmModel()), FixedApprover(None),
+                                      display_events())
+            assert result.status == "succeeded"
+            return time.perf_counter() - start
+
+        off(), on()  # warm up
+        times_off, times_on = [], []
+        for r in range(rounds):
+            first, second = (off, on) if r % 2 == 0 else (on, off)
+            for side in (first, second):
+                (times_off if side is off else times_on).append(side())
+    finally:
+        server.stop()
+    m_off, m_on = statistics.median(times_off), statistics.median(times_on)
+    print(f"journal + trace, 50-step sequential, median of {rounds} alternating:")
+    print(f"  off {m_off * 1000:7.1f} ms, on {m_on * 1000:7.1f} ms: {(m_on / m_off - 1) * 100:+.1f}% (target <= 5%)")
+    cost = recording_cost(compiled)
+    print(f"  recording's own cost, with a model that answers instantly: {cost:.1f} ms per 50 steps "
+          f"({cost / (m_off * 1000) * 100:.1f}% of the median run above)")
+
+
+def recording_cost(compiled, rounds: int = 20) -> float:
+    """Journal + trace in absolute ms, measured without litellm's noise: on minus off, instant model."""
+    from agentctl import runs
+    from agentctl.llm.fake import reply
+    from agentctl.run.approvals import FixedApprover
+    from agentctl.run.executor import Executor
+
+    class Instant:
+        async def complete(self, request):
+            return reply("ok")
+
+        def count_tokens(self, request):
+            return 10
+
+    def on():
+        runs.execute(runs.Prepared(compiled, {}, {}, Instant()), FixedApprover(None), None)
+
+    def off():
+        asyncio.run(Executor(compiled, Instant(), inputs={}, approver=FixedApprover(None), tools={}).run())
+
+    on(), off()
+    times: dict = {on: [], off: []}
+    for r in range(rounds):
+        for side in ((on, off) if r % 2 else (off, on)):
+            start = time.perf_counter()
+            side()
+            times[side].append(time.perf_counter() - start)
+    return (statistics.median(times[on]) - statistics.median(times[off])) * 1000
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["recording"]:
+        recording()
+        sys.exit()
     engine_only()
     sequential()
     fan_out()
     peak_memory()
+    recording()

@@ -143,19 +143,32 @@ class Journal:
                         (status, self._text(reason), self._json(outputs), json.dumps(usage), time.time(), run_id))
 
     def step(self, run_id: str, step: str, scope: str, status: str, output: Any, error: str | None,
-             usage: dict, started: float | None) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO steps (run_id, step, scope, status, output, error, usage, started, finished)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, step, scope, status, self._json(output), self._text(error), json.dumps(usage), started, time.time()))
+             usage: dict, started: float | None, attempts: list[tuple[str, dict]] = ()) -> None:
+        """A step's result, with the model attempts made for it, in one committed transaction."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self._attempts(run_id, attempts)
+            self.db.execute(
+                "INSERT OR REPLACE INTO steps (run_id, step, scope, status, output, error, usage, started, finished)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, step, scope, status, self._json(output), self._text(error), json.dumps(usage), started,
+                 time.time()))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
-    def attempt(self, run_id: str, step: str, data: dict) -> None:
-        self.db.execute(
+    def attempts_only(self, run_id: str, attempts: list[tuple[str, dict]]) -> None:
+        if attempts:
+            self._attempts(run_id, attempts)
+
+    def _attempts(self, run_id: str, attempts) -> None:
+        self.db.executemany(
             "INSERT INTO attempts (run_id, step, model, attempt, state, error, input_tokens, output_tokens, cost_usd,"
             " duration_s, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, step, data.get("model"), data.get("attempt"), data.get("state"), self._text(data.get("error")),
-             data.get("input_tokens"), data.get("output_tokens"), data.get("cost_usd"), data.get("duration_s"),
-             time.time()))
+            [(run_id, step, d.get("model"), d.get("attempt"), d.get("state"), self._text(d.get("error")) if d.get("error")
+              else None, d.get("input_tokens"), d.get("output_tokens"), d.get("cost_usd"), d.get("duration_s"),
+              time.time()) for step, d in attempts])
 
     def tool_call(self, run_id: str, key: str, step: str, tool: str, args: Any, result: Any, status: str,
                   error: str | None) -> None:

@@ -8,19 +8,26 @@ from agentctl.run.events import Event
 
 
 class JournalRecorder:
+    """Model attempts are written with their step's result, in one transaction (half the commits);
+    tool calls at once, since their results are what a resume must never repeat."""
+
     def __init__(self, journal: Journal, run_id: str) -> None:
         self.journal = journal
         self.run_id = run_id
+        self.pending: dict[str, list[tuple[str, dict]]] = {}
 
     def __call__(self, event: Event) -> None:
         d = event.data
         if event.kind == "step_finished" and not d.get("restored"):
             self.journal.step(self.run_id, event.step, d.get("scope", ""), d["status"], d.get("output"), d.get("error"),
-                              d["usage"], d.get("started_at"))
+                              d["usage"], d.get("started_at"), self.pending.pop(event.step, []))
         elif event.kind == "llm_attempt" and d["state"] != "started":
-            self.journal.attempt(self.run_id, event.step, d)
+            self.pending.setdefault(event.step, []).append((event.step, d))
         elif event.kind == "tool_call" and d["state"] in ("succeeded", "failed"):
             self.journal.tool_call(self.run_id, d["call_id"], event.step, d["tool"], d.get("args"), d.get("result"),
                                    d["state"], d.get("error"))
         elif event.kind == "run_finished":
+            for attempts in self.pending.values():  # steps that never finished: cancelled, failed
+                self.journal.attempts_only(self.run_id, attempts)
+            self.pending.clear()
             self.journal.finish_run(self.run_id, d["status"], d.get("error"), d.get("outputs"), d["usage"])

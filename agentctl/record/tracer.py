@@ -1,8 +1,9 @@
 """Engine events to OpenTelemetry spans, following the GenAI semantic conventions.
 
-One trace per run: `invoke_workflow {pipeline}` at the root, a span per step (per loop iteration),
-`invoke_agent {name}` inside agent steps, `chat {model}` per model attempt (retries and fallbacks
-are separate attempts), `execute_tool {name}` per tool call, spans for gates and approvals.
+One trace per run: `invoke_workflow {pipeline}` at the root, a span per step (per loop iteration;
+an agent step's span is `invoke_agent {name}`, other steps' `step {id}`), `chat {model}` per model
+attempt (retries and fallbacks are separate attempts), `execute_tool {name}` per tool call, and
+spans for approvals; every step span carries agentctl.step.id and agentctl.step.kind.
 Token usage is set on chat spans only, so nothing is counted twice up the tree. Prompt and
 completion content is recorded only with `content=True`, and always through the Redactor.
 This module and otel_export.py are the only importers of OpenTelemetry.
@@ -16,9 +17,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from agentctl import __version__
@@ -39,16 +38,15 @@ class RunTracer:
         self.run_id = run_id
         self.redact = redactor
         self.content = content
-        self.exporter = InMemorySpanExporter()
+        self.collected = _Collect()
         resource = Resource.create({"service.name": "agentctl", "service.version": __version__,
                                     "agentctl.pipeline": pipeline.name})
         self.provider = TracerProvider(resource=resource)
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.provider.add_span_processor(self.collected)
         self.tracer = self.provider.get_tracer("agentctl", __version__)
         self.offset = time.time() - time.monotonic()  # events carry monotonic times; spans want epoch
         self.root: Any = None
         self.steps: dict[tuple[str, str], Any] = {}
-        self.agents: dict[tuple[str, str], Any] = {}
         self.open: dict[str, Any] = {}  # attempts and tool calls in flight, by id
         self.scope_of: dict[str, str] = {}  # the scope a step is running in now
 
@@ -80,16 +78,15 @@ class RunTracer:
         self.scope_of[event.step] = scope
         node = self.pipeline.steps[event.step]
         parent = self.steps.get((node.parent, _outer(scope))) if node.parent else self.root
-        span = self.start(f"step {event.step}", parent or self.root, event.at,
-                          **{"agentctl.step.id": event.step, "agentctl.step.kind": d["step_kind"],
-                             "agentctl.step.scope": scope or None})
-        self.steps[(event.step, scope)] = span
+        attributes = {"agentctl.step.id": event.step, "agentctl.step.kind": d["step_kind"],
+                      "agentctl.step.scope": scope or None}
+        name = f"step {event.step}"
         if node.kind == "agent":
-            agent = self.pipeline.agents[node.agent]
-            self.agents[(event.step, scope)] = self.start(
-                f"invoke_agent {node.agent}", span, event.at,
-                **{"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": node.agent,
-                   "agentctl.prompt.name": agent.prompt.name, "agentctl.prompt.version": agent.prompt.version})
+            prompt = self.pipeline.agents[node.agent].prompt
+            name = f"invoke_agent {node.agent}"
+            attributes.update({"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": node.agent,
+                               "agentctl.prompt.name": prompt.name, "agentctl.prompt.version": prompt.version})
+        self.steps[(event.step, scope)] = self.start(name, parent or self.root, event.at, **attributes)
 
     def on_step_finished(self, event: Event, d: dict) -> None:
         scope = d.get("scope", "")
@@ -103,16 +100,13 @@ class RunTracer:
         usage = d.get("usage") or {}
         span.set_attribute("agentctl.step.status", d["status"])
         span.set_attribute("agentctl.cost_usd", float(usage.get("cost_usd", 0.0)))
-        agent = self.agents.pop((event.step, scope), None)
-        if agent is not None:
-            self.end(agent, event.at, error, "step_failed")
         self.end(span, event.at, error, "step_failed")
 
     def on_llm_attempt(self, event: Event, d: dict) -> None:
         key = d["attempt_id"]
         if d["state"] == "started":
             scope = self.scope_of.get(event.step, "")
-            parent = self.agents.get((event.step, scope)) or self.steps.get((event.step, scope)) or self.root
+            parent = self.steps.get((event.step, scope)) or self.root
             provider, _, _ = d["model"].partition("/")
             span = self.start(f"chat {d['model']}", parent, event.at, SpanKind.CLIENT, **{
                 "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider or "openai",
@@ -144,7 +138,7 @@ class RunTracer:
         key = d["call_id"]
         if d["state"] in ("started", "restored"):
             scope = self.scope_of.get(event.step, "")
-            parent = self.agents.get((event.step, scope)) or self.steps.get((event.step, scope)) or self.root
+            parent = self.steps.get((event.step, scope)) or self.root
             span = self.start(f"execute_tool {d['tool']}", parent, event.at, **{
                 "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": d["tool"],
                 "gen_ai.tool.call.id": key, "agentctl.tool.restored": d["state"] == "restored" or None})
@@ -165,9 +159,9 @@ class RunTracer:
         self.end(span, event.at)
 
     def on_run_finished(self, event: Event, d: dict) -> None:
-        for span in list(self.open.values()) + list(self.agents.values()) + list(self.steps.values()):
+        for span in list(self.open.values()) + list(self.steps.values()):
             self.end(span, event.at, "cancelled", "cancelled")
-        self.open.clear(), self.agents.clear(), self.steps.clear()
+        self.open.clear(), self.steps.clear()
         if self.root is None:
             return
         usage = d.get("usage") or {}
@@ -180,7 +174,18 @@ class RunTracer:
         self.end(self.root, event.at, error, d["status"] if error else None)
 
     def spans(self) -> tuple[ReadableSpan, ...]:
-        return self.exporter.get_finished_spans()
+        return tuple(self.collected.finished)
+
+
+class _Collect(SpanProcessor):
+    """Keeps finished spans for the exports at the end of the run (the in-memory exporter's
+    per-span locking cost more, and nothing reads spans while the run is going)."""
+
+    def __init__(self) -> None:
+        self.finished: list[ReadableSpan] = []
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.finished.append(span)
 
 
 def _outer(scope: str) -> str:

@@ -51,8 +51,9 @@ def test_spans_follow_the_genai_conventions(project, server):
     result, named, spans = traced_run(project, AGENT_WITH_TOOL, {"q": "hello"})
     assert result.status == "succeeded"
     root = named["invoke_workflow t"]
-    step, agent = named["step s"], named["invoke_agent a"]
-    assert step.parent.span_id == root.context.span_id and agent.parent.span_id == step.context.span_id
+    agent = named["invoke_agent a"]  # the agent step's own span
+    assert agent.parent.span_id == root.context.span_id and agent.attributes["agentctl.step.id"] == "s"
+    assert named["step t"].attributes["agentctl.step.kind"] == "tool"
     chats = [s for s in spans if s.name == "chat openai/primary"]
     assert len(chats) == 3  # the failed attempt is a span of its own
     failed = [c for c in chats if c.status.status_code.name == "ERROR"]
