@@ -25,7 +25,7 @@ from agentctl.run.evaluate import EvaluationError, evaluate
 from agentctl.run.events import EventBus
 from agentctl.run.routing import ModelCallFailed, ModelRouter
 from agentctl.run.step_kinds import Denied, StepKinds
-from agentctl.tools.base import Tool
+from agentctl.tools.base import Tool, ToolError
 
 _EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "budget_exceeded": EXIT_BUDGET, "paused": EXIT_PAUSED,
          "interrupted": EXIT_INTERRUPTED}
@@ -80,6 +80,7 @@ class Executor:
         self.events = events or EventBus()
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.inputs = dict(inputs)
+        self.tools = tools
         self.env = {name: os.environ.get(name) for name in pipeline.env}
         self.slots = asyncio.Semaphore(concurrency)
         self.budget = Budget("run", pipeline.limits)
@@ -102,6 +103,7 @@ class Executor:
         self.events.emit("run_started", run_id=self.run_id, pipeline=self.pipeline.name, steps=list(self.pipeline.order))
         try:
             async with asyncio.timeout(self.pipeline.limits.max_wall_s):
+                await self._prepare_tools()
                 await self.run_scope(self.pipeline.order, {}, Budgets((self.budget,)))
             result.outputs = evaluate(self.pipeline.outputs, self.context({}))
             result.status = "succeeded"
@@ -116,12 +118,30 @@ class Executor:
         except asyncio.CancelledError:
             self._stop("interrupted", "interrupted")
             raise
+        except ToolError as exc:  # a tool that cannot start (an MCP server, a missing variable)
+            self._stop("failed", str(exc))
         finally:
+            await self._close_tools()
             result.usage = self.budget.used
             result.finished = time.monotonic()
             self.events.emit("run_finished", status=result.status, error=result.error, usage=result.usage.as_dict(),
                              outputs=result.outputs)
         return result
+
+    async def _prepare_tools(self) -> None:
+        prepare = getattr(self.tools, "prepare", None)
+        if prepare is not None:
+            from agentctl.tools.registry import used_tools
+
+            await prepare(used_tools(self.pipeline))
+
+    async def _close_tools(self) -> None:
+        close = getattr(self.tools, "close", None)
+        if close is not None:
+            try:
+                await close()
+            except Exception:  # noqa: BLE001 - stopping a server must not hide the run's result
+                pass
 
     def _stop(self, status: str, error: str) -> None:
         self.result.status, self.result.error = status, error

@@ -1,10 +1,13 @@
-"""The tool adapters a compiled pipeline needs, and a preflight for the kinds not runnable yet."""
+"""The tool adapters a compiled pipeline needs, with the lifecycle some of them have (MCP
+servers are started before the first step and stopped after the last)."""
 
 from __future__ import annotations
 
+from typing import Iterator, Mapping
+
 from agentctl.compile.ir import CompiledPipeline
-from agentctl.errors import AgentctlError
 from agentctl.tools.base import Tool
+from agentctl.tools.http_tool import HttpTool
 from agentctl.tools.python_tool import PythonTool
 
 
@@ -16,10 +19,44 @@ def used_tools(pipeline: CompiledPipeline) -> set[str]:
     return names
 
 
-def build_tools(pipeline: CompiledPipeline) -> dict[str, Tool]:
-    unsupported = sorted(n for n in used_tools(pipeline) if pipeline.tools[n].kind != "python")
-    if unsupported:
-        kinds = ", ".join(f"{n} ({pipeline.tools[n].kind})" for n in unsupported)
-        raise AgentctlError(f"this pipeline uses tools agentctl cannot run yet: {kinds}",
-                            "running HTTP and MCP tools is the next milestone; validate and graph work today")
-    return {name: PythonTool(spec, pipeline.root) for name, spec in pipeline.tools.items() if spec.kind == "python"}
+class Tools(Mapping[str, Tool]):
+    """Tools by name; `prepare()` starts what needs starting, `close()` stops it."""
+
+    def __init__(self, tools: dict[str, Tool], servers=None) -> None:
+        self.tools = tools
+        self.servers = servers
+
+    def __getitem__(self, name: str) -> Tool:
+        return self.tools[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tools)
+
+    def __len__(self) -> int:
+        return len(self.tools)
+
+    async def prepare(self, names: set[str]) -> None:
+        for name in sorted(names):
+            prepare = getattr(self.tools.get(name), "prepare", None)
+            if prepare is not None:
+                await prepare()
+
+    async def close(self) -> None:
+        if self.servers is not None:
+            await self.servers.close()
+
+
+def build_tools(pipeline: CompiledPipeline) -> Tools:
+    tools: dict[str, Tool] = {}
+    servers = None
+    for name, spec in pipeline.tools.items():
+        if spec.kind == "python":
+            tools[name] = PythonTool(spec, pipeline.root)
+        elif spec.kind == "http":
+            tools[name] = HttpTool(spec)
+        else:
+            from agentctl.tools.mcp_tool import McpServers, McpTool
+
+            servers = servers or McpServers(dict(pipeline.mcp_servers), pipeline.root)
+            tools[name] = McpTool(spec, servers)
+    return Tools(tools, servers)

@@ -85,13 +85,11 @@ steps:
   - {id: join, agent: a, with: {text: "${{ steps.left.output }} ${{ steps.right.output }}"}}
 """
     server.default = Behaviour(content="x", delay_s=0.4)
-    start = time.monotonic()
     result = project.run(body)
-    elapsed = time.monotonic() - start
     assert result.status == "succeeded"
     (a, _), (b, _), (c, _) = server.requests
-    assert abs(a - b) < 0.2 and c - a >= 0.4  # left and right together, then the join
-    assert elapsed < 1.4
+    assert abs(a - b) < 0.2  # left and right were sent together, not one after the other
+    assert c - max(a, b) >= 0.4  # the join waited for both
 
 
 def test_for_each_caps_concurrency_and_joins_in_order(project, server):

@@ -117,11 +117,8 @@ steps:
 """
     server.default = lambda req: Behaviour(content=req["messages"][-1]["content"],
                                            delay_s=3.0 if req["messages"][-1]["content"] == "slow" else 0.0)
-    import time
-
-    start = time.monotonic()
     result = project.run(body)
     assert result.status == "budget_exceeded"
     assert result.steps["fast"].status == "succeeded" and result.steps["fast"].output == "fast"
     assert result.steps["slow"].status == "cancelled"  # in flight when the budget was spent
-    assert time.monotonic() - start < 2.5  # did not wait for the slow call
+    assert result.steps["slow"].duration_s < 2.5  # cancelled, not waited for (the call takes 3 s)

@@ -62,19 +62,18 @@ def test_an_open_breaker_sends_no_request(project, server):
 
 def test_retry_after_is_honoured(project, server):
     server.push(fault(429, headers={"Retry-After": "0.3"}), answer("after waiting"))
-    start = time.monotonic()
     result = project.run(ONE_AGENT)
     assert result.status == "succeeded"
     (t1, _), (t2, _) = server.requests
-    assert t2 - t1 >= 0.3 and time.monotonic() - start < 3
+    assert 0.3 <= t2 - t1 < 2.0
 
 
 def test_a_hang_past_the_timeout_is_retried(project, server):
     server.push(Behaviour(delay_s=2.0), answer("fast now"))
-    start = time.monotonic()
     result = project.run(ONE_AGENT, timeout="0.5")
     assert result.status == "succeeded" and server.count() == 2
-    assert time.monotonic() - start < 2.0
+    (t1, _), (t2, _) = server.requests
+    assert t2 - t1 < 1.5  # the second attempt did not wait for the hung one
 
 
 def test_malformed_json_and_connection_resets_are_retried(project, server):

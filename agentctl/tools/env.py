@@ -1,0 +1,20 @@
+"""`${env:NAME}` in tool configuration (MCP env, HTTP URLs and headers), resolved at run time."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from agentctl.tools.base import ToolError
+
+_REF = re.compile(r"\$\{env:([^}]*)\}")
+
+
+def resolve(value: str) -> str:
+    def one(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ToolError(f"environment variable {name} is not set")
+        return os.environ[name]
+
+    return _REF.sub(one, value)

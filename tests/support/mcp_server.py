@@ -1,0 +1,34 @@
+"""A real MCP server over stdio for the tests (mcp 2.x): `python -m tests.support.mcp_server`.
+
+`book` is a side-effecting tool that honours the idempotency key it finds in the request's
+`_meta`, appending every call to the ledger named by $LEDGER.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from mcp.server.mcpserver import Context, MCPServer
+
+server = MCPServer("agentctl-test")
+
+
+@server.tool()
+def book(item: str, ctx: Context) -> dict:
+    """Book an item once per idempotency key."""
+    meta = ctx.request_context.meta or {}
+    key = meta.get("idempotency_key")
+    with open(os.environ["LEDGER"], "a") as ledger:
+        ledger.write(json.dumps({"item": item, "key": key}) + "\n")
+    return {"booked": item, "key": key}
+
+
+@server.tool()
+def shout(text: str) -> dict:
+    """Upper-case a text."""
+    return {"text": text.upper()}
+
+
+if __name__ == "__main__":
+    server.run("stdio")

@@ -1,0 +1,107 @@
+"""HTTP and MCP tools for real: a local HTTP endpoint and an MCP server over stdio, each given
+the call's idempotency key (an `Idempotency-Key` header; the MCP request's `_meta`)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.support.openai_server import Behaviour, answer
+
+MCP_PIPELINE = """
+env:
+  LEDGER: {secret: false}
+mcp_servers:
+  test:
+    command: [@PY@, -m, tests.support.mcp_server]
+    env: {LEDGER: "${env:LEDGER}", PYTHONPATH: "@REPO@"}
+tools:
+  book: {mcp: test, side_effects: true}
+  shout: {mcp: test}
+agents:
+  a: {model: m, prompt: prompts/p.prompt, tools: [shout], max_iterations: 3}
+steps:
+  - {id: reserve, tool: book, with: {item: room}}
+  - {id: talk, agent: a, needs: [reserve]}
+outputs:
+  booking: ${{ steps.reserve.output }}
+  said: ${{ steps.talk.output }}
+"""
+
+
+def test_mcp_tools_over_stdio_get_the_key_in_meta(project, server, tmp_path, monkeypatch):
+    import sys
+
+    from tests.conftest import REPO
+
+    ledger = tmp_path / "ledger.jsonl"
+    monkeypatch.setenv("LEDGER", str(ledger))
+    server.push(Behaviour(content=None, tool_calls=[("shout", '{"text": "hi"}')]), answer("done"))
+    body = MCP_PIPELINE.replace("@PY@", sys.executable).replace("@REPO@", str(REPO))
+    result = project.run(body)
+    assert result.status == "succeeded", result.error
+    key = f"{result.run_id}:reserve:0"
+    assert result.outputs["booking"] == {"booked": "room", "key": key}
+    assert [json.loads(line)["key"] for line in ledger.read_text().splitlines()] == [key]
+    offered = server.requests[0][1]["tools"][0]["function"]
+    assert offered["name"] == "shout" and offered["parameters"]["properties"]["text"]["type"] == "string"
+    assert json.loads(server.requests[1][1]["messages"][-1]["content"]) == {"text": "HI"}
+
+
+def test_a_missing_mcp_tool_fails_before_any_step(project, server, tmp_path, monkeypatch):
+    import sys
+
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("LEDGER", str(tmp_path / "ledger.jsonl"))
+    body = MCP_PIPELINE.replace("@PY@", sys.executable).replace("@REPO@", str(REPO)).replace(
+        "shout: {mcp: test}", "shout: {mcp: test, mcp_tool: whisper}")
+    result = project.run(body)
+    assert result.status == "failed" and "has no tool 'whisper'" in result.error
+    assert server.count() == 0 and result.steps["reserve"].status == "pending"
+
+
+class Endpoint:
+    def __init__(self) -> None:
+        self.calls = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                owner.calls.append((dict(self.headers), body))
+                payload = json.dumps({"ok": True, "echo": body}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/pay"
+
+
+def test_http_tools_send_json_and_the_idempotency_key_header(project, server, monkeypatch):
+    endpoint = Endpoint()
+    monkeypatch.setenv("PAY_TOKEN", "tok-123456")
+    body = f"""
+env:
+  PAY_TOKEN: {{secret: true}}
+tools:
+  pay:
+    http: {{url: "{endpoint.url}", headers: {{Authorization: "Bearer ${{env:PAY_TOKEN}}"}}}}
+    side_effects: true
+steps:
+  - {{id: charge, tool: pay, with: {{amount: 12}}}}
+"""
+    result = project.run(body)
+    assert result.status == "succeeded", result.error
+    ((headers, sent),) = endpoint.calls
+    assert sent == {"amount": 12}
+    assert headers["Idempotency-Key"] == f"{result.run_id}:charge:0"
+    assert headers["Authorization"] == "Bearer tok-123456"
+    assert result.steps["charge"].output == {"ok": True, "echo": {"amount": 12}}
+    endpoint.server.shutdown()
