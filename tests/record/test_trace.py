@@ -181,3 +181,33 @@ outputs:
     for where, text in (("journal", journal), ("trace", traces), ("stdout", done.stdout), ("stderr", done.stderr)):
         assert secret not in text, where
     assert "***" in journal and "***" in traces and "***" in done.stdout
+
+
+def test_export_over_grpc_to_a_local_receiver(tmp_path):
+    from concurrent import futures
+
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+    from tests.record.test_journal import copy_project
+
+    received = []
+
+    class Service(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request, context):  # noqa: N802 - the generated service's name
+            received.append(request)
+            return trace_service_pb2.ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Service(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        root = copy_project(tmp_path)
+        done, _ = cli(root, *DEMO, env={"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+                                        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    finally:
+        server.stop(0)
+    assert done.returncode == 0 and "not exported" not in done.stderr, done.stderr
+    names = [s.name for r in received for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert "invoke_workflow article-review" in names and "invoke_agent reviewer" in names
