@@ -10,7 +10,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -38,6 +38,22 @@ class GraphFormat(str, Enum):
     tree = "tree"
     mermaid = "mermaid"
     dot = "dot"
+
+
+# Options shared by run and resume.
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print a machine-readable result.")]
+Concurrency = Annotated[int, typer.Option("--concurrency", min=1, max=1000, help="Most steps running at once.")]
+Replay = Annotated[Optional[str], typer.Option("--replay", help="Serve model calls from this cassette (offline).")]
+ApproveAll = Annotated[bool, typer.Option("--approve", help="Approve every approval gate.")]
+DenyAll = Annotated[bool, typer.Option("--deny", help="Deny every approval gate.")]
+TraceContent = Annotated[bool, typer.Option("--trace-content", help="Record prompts and completions (redacted).")]
+OtlpEndpoint = Annotated[Optional[str], typer.Option("--otlp-endpoint", help="Send the trace to this collector.")]
+
+
+def _decision(approve: bool, deny: bool) -> bool | None:
+    if approve and deny:
+        raise UsageError("--approve and --deny cannot be used together")
+    return True if approve else False if deny else None
 
 
 def _version(value: bool) -> None:
@@ -132,21 +148,19 @@ def run(
     pipeline: str = typer.Argument(..., help="The pipeline file."),
     inputs: Optional[List[str]] = typer.Option(None, "--input", "-i", help="An input as name=value (repeatable)."),
     input_file: Optional[str] = typer.Option(None, "--input-file", help="A YAML or JSON file of inputs."),
-    json_output: bool = typer.Option(False, "--json", help="Print a machine-readable result."),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1000, help="Most steps running at once."),
+    json_output: JsonFlag = False,
+    concurrency: Concurrency = 8,
     record: Optional[str] = typer.Option(None, "--record", help="Record every model call to this cassette."),
-    replay: Optional[str] = typer.Option(None, "--replay", help="Serve model calls from this cassette (offline)."),
-    approve: bool = typer.Option(False, "--approve", help="Approve every approval gate."),
-    deny: bool = typer.Option(False, "--deny", help="Deny every approval gate."),
-    trace_content: bool = typer.Option(False, "--trace-content", help="Record prompts and completions (redacted)."),
-    otlp_endpoint: Optional[str] = typer.Option(None, "--otlp-endpoint", help="Send the trace to this collector."),
+    replay: Replay = None,
+    approve: ApproveAll = False,
+    deny: DenyAll = False,
+    trace_content: TraceContent = False,
+    otlp_endpoint: OtlpEndpoint = None,
 ) -> None:
     """Run a pipeline: live progress, then a summary. Exit 0 ok, 1 failed, 3 budget, 4 paused, 130 Ctrl-C."""
     from agentctl import api, console, runs
 
-    if approve and deny:
-        raise UsageError("--approve and --deny cannot be used together")
-    decision = True if approve else False if deny else None
+    decision = _decision(approve, deny)
     options = api.RunOptions(inputs or [], input_file, concurrency, record, replay, decision)
     compiled, checked, values, tools, model = api.prepare_run(pipeline, options)
     if compiled is None:
@@ -159,10 +173,9 @@ def run(
 def _run_with_display(prepared, decision, json_output: bool, concurrency: int, **resume) -> None:
     """Shared by run and resume: live progress, the approver, the summary, the exit code."""
     from agentctl import console, run_display, runs
+    from agentctl.record.redact import Redactor
     from agentctl.run.approvals import FixedApprover, PromptApprover
     from agentctl.run.events import EventBus
-
-    from agentctl.record.redact import Redactor
 
     redact = Redactor.for_pipeline(prepared.pipeline).text  # secrets reach no output either
     events = EventBus()
@@ -185,23 +198,20 @@ def resume(
     run_id: str = typer.Argument(..., help="The run to continue (see `agentctl runs list`)."),
     force: bool = typer.Option(False, "--force", help="Continue even if the pipeline or a prompt changed."),
     budget: Optional[List[str]] = typer.Option(None, "--budget", help="Raise a run budget, e.g. max_cost_usd=2."),
-    json_output: bool = typer.Option(False, "--json", help="Print a machine-readable result."),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1000, help="Most steps running at once."),
-    replay: Optional[str] = typer.Option(None, "--replay", help="Serve model calls from this cassette (offline)."),
-    approve: bool = typer.Option(False, "--approve", help="Approve every approval gate."),
-    deny: bool = typer.Option(False, "--deny", help="Deny every approval gate."),
-    trace_content: bool = typer.Option(False, "--trace-content", help="Record prompts and completions (redacted)."),
-    otlp_endpoint: Optional[str] = typer.Option(None, "--otlp-endpoint", help="Send the trace to this collector."),
+    json_output: JsonFlag = False,
+    concurrency: Concurrency = 8,
+    replay: Replay = None,
+    approve: ApproveAll = False,
+    deny: DenyAll = False,
+    trace_content: TraceContent = False,
+    otlp_endpoint: OtlpEndpoint = None,
 ) -> None:
     """Continue an interrupted, failed, paused or budget-stopped run; committed steps are not run again."""
     from agentctl import api, runs
     from agentctl.compile.project import find_root
 
-    if approve and deny:
-        raise UsageError("--approve and --deny cannot be used together")
-    options = api.RunOptions(replay=replay)
-    plan = runs.plan_resume(run_id, find_root(Path.cwd()), options, force, budget)
-    decision = True if approve else False if deny else None
+    decision = _decision(approve, deny)
+    plan = runs.plan_resume(run_id, find_root(Path.cwd()), api.RunOptions(replay=replay), force, budget)
     _run_with_display(plan.prepared, decision, json_output, concurrency, run_id=plan.run_id,
                       restored=plan.restored, spent=plan.spent, trace=runs.TraceOptions(trace_content, otlp_endpoint))
 
@@ -222,7 +232,7 @@ def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[s
 @app.command(epilog="Example:  agentctl approve 3f2a9c1b7d4e sign_off")
 def approve(run_id: str = typer.Argument(..., help="A paused run."),
             step: Optional[str] = typer.Argument(None, help="The step to approve (default: every pending one)."),
-            replay: Optional[str] = typer.Option(None, "--replay", help="Serve model calls from this cassette.")) -> None:
+            replay: Replay = None) -> None:
     """Approve a paused run's pending approval and continue it."""
     _answer(run_id, step, True, replay)
 
@@ -230,7 +240,7 @@ def approve(run_id: str = typer.Argument(..., help="A paused run."),
 @app.command(epilog="Example:  agentctl deny 3f2a9c1b7d4e sign_off")
 def deny(run_id: str = typer.Argument(..., help="A paused run."),
          step: Optional[str] = typer.Argument(None, help="The step to deny (default: every pending one)."),
-         replay: Optional[str] = typer.Option(None, "--replay", help="Serve model calls from this cassette.")) -> None:
+         replay: Replay = None) -> None:
     """Deny a paused run's pending approval and continue it (what needs the approval is skipped)."""
     _answer(run_id, step, False, replay)
 

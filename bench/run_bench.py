@@ -164,21 +164,25 @@ async def langgraph_run(app) -> float:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+class Instant:
+    """A model that answers at once: what is left is agentctl's own cost."""
+
+    async def complete(self, request):
+        from agentctl.llm.fake import reply
+
+        return reply("ok")
+
+    def count_tokens(self, request):
+        return 10
+
+
 def engine_only(rounds: int = 15) -> None:
     """agentctl's own cost: the same 50-step run with a model that answers instantly."""
     from agentctl import api
-    from agentctl.llm.fake import reply
     from agentctl.run.approvals import FixedApprover
     from agentctl.run.events import EventBus
     from agentctl.run.executor import Executor
     from agentctl.run_display import RunDisplay
-
-    class Instant:
-        async def complete(self, request):
-            return reply("ok")
-
-        def count_tokens(self, request):
-            return 10
 
     server = ServerProcess()
     try:
@@ -371,16 +375,8 @@ def recording(rounds: int = 15) -> None:
 def recording_cost(compiled, rounds: int = 20) -> float:
     """Journal + trace in absolute ms, measured without litellm's noise: on minus off, instant model."""
     from agentctl import runs
-    from agentctl.llm.fake import reply
     from agentctl.run.approvals import FixedApprover
     from agentctl.run.executor import Executor
-
-    class Instant:
-        async def complete(self, request):
-            return reply("ok")
-
-        def count_tokens(self, request):
-            return 10
 
     def on():
         runs.execute(runs.Prepared(compiled, {}, {}, Instant()), FixedApprover(None), None)

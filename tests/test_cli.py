@@ -73,9 +73,10 @@ def test_validate_in_a_folder_without_a_project_is_a_usage_error(tmp_path):
     assert "no pipelines or prompts found" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["validate", "graph", "schema", "init", "lock"])
+@pytest.mark.parametrize("command", ["validate", "graph", "schema", "init", "lock", "run", "resume", "approve",
+                                     "deny", "trace", "runs list", "runs show"])
 def test_every_command_has_help_with_an_example(command):
-    result = run_cli(command, "--help")
+    result = run_cli(*command.split(), "--help")
     assert result.returncode == 0
     assert "Example" in result.stdout
 
