@@ -279,7 +279,11 @@ def runs_list(pipeline: Optional[str] = typer.Option(None, "--pipeline", help="O
     from agentctl import console, run_display, runs
     from agentctl.compile.project import find_root
 
-    journal = runs.journal_for(find_root(Path.cwd()))
+    root = find_root(Path.cwd())
+    if not (root / runs.JOURNAL).is_file():
+        console.print_info(f"no runs recorded in {root}")
+        return
+    journal = runs.journal_for(root)
     try:
         console.print_plain(run_display.runs_table(journal.runs(pipeline, status, limit)))
     finally:
@@ -292,7 +296,7 @@ def runs_show(run_id: str = typer.Argument(..., help="The run.")) -> None:
     from agentctl import console, run_display, runs
     from agentctl.compile.project import find_root
 
-    journal = runs.journal_for(find_root(Path.cwd()))
+    journal = runs.journal_for(find_root(Path.cwd()), create=False)
     try:
         row = journal.run(run_id)
         if row is None:

@@ -21,10 +21,26 @@ _RESUMABLE = ("running", "failed", "budget_exceeded", "paused", "interrupted")
 _DONE = ("succeeded", "skipped", "denied")
 
 
-def journal_for(root: str | Path):
+def journal_for(root: str | Path, create: bool = True):
+    """The project's journal; with create=False, a UsageError when there is none yet."""
     from agentctl.record.journal import Journal
 
-    return Journal(Path(root) / JOURNAL)
+    path = Path(root) / JOURNAL
+    if not create and not path.is_file():
+        raise UsageError(f"no runs recorded in {root}", "runs are recorded by `agentctl run` in .agentctl/journal.db")
+    return Journal(path)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
@@ -128,13 +144,16 @@ def plan_resume(run_id: str, root: Path, options, force: bool = False, budget: l
     from agentctl import api
     from agentctl.run.budget import Usage
 
-    journal = journal_for(root)
+    journal = journal_for(root, create=False)
     try:
         row = journal.run(run_id)
         if row is None:
             raise UsageError(f"no run {run_id} in {root / JOURNAL}", "list runs with `agentctl runs list`")
         if row["status"] == "succeeded":
             raise UsageError(f"run {run_id} already succeeded; there is nothing to resume")
+        if row["status"] == "running" and _alive(row["pid"]):
+            raise UsageError(f"run {run_id} is still running (process {row['pid']})",
+                             "wait for it to finish, or stop it (Ctrl-C) before resuming")
         path = Path(row["path"]) if Path(row["path"]).is_absolute() else Path(row["root"]) / row["path"]
         compiled, checked = api.compile_file(str(path))
         if compiled is None:
@@ -202,7 +221,7 @@ def _with_budget(compiled: CompiledPipeline, overrides: list[str]) -> CompiledPi
 
 def answer(run_id: str, root: Path, approved: bool, step: str | None) -> list[str]:
     """Record a human's answer to a paused run's pending approvals (of one step, or all)."""
-    journal = journal_for(root)
+    journal = journal_for(root, create=False)
     try:
         if journal.run(run_id) is None:
             raise UsageError(f"no run {run_id} in {root / JOURNAL}")

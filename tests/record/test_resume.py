@@ -219,3 +219,24 @@ def test_kill_9_at_chosen_moments_then_resume(tmp_path, server, moment):
     assert json.loads(out)["outputs"] == expected
     effects = json.loads((root / "ledger" / "effects.json").read_text())
     assert len(effects) == 2  # reserve and receipt happened once each, whatever the tool was asked
+
+
+def test_a_run_still_in_progress_cannot_be_resumed(tmp_path):
+    slow = FakeOpenAI(default=Behaviour(content="slow", delay_s=20)).start()
+    try:
+        root = make_project(tmp_path / "p", slow.url)
+        proc = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo")
+        wait_for_run(root)
+        out, err = agentctl(root, "resume", run_id(root)).communicate(timeout=60)
+        assert "is still running (process" in err
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        slow.stop()
+
+
+def test_listing_runs_where_there_are_none_creates_nothing(tmp_path):
+    out, err = agentctl(tmp_path, "runs", "list").communicate(timeout=60)
+    assert "no runs recorded" in out and not (tmp_path / ".agentctl").exists()
+    _, err = agentctl(tmp_path, "resume", "abc").communicate(timeout=60)
+    assert "no runs recorded" in err and not (tmp_path / ".agentctl").exists()
