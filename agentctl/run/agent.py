@@ -21,6 +21,7 @@ from agentctl.llm.client import ChatResponse, message_for
 from agentctl.run.budget import Budgets
 from agentctl.run.events import EventBus
 from agentctl.run.routing import ModelRouter
+from agentctl.run.tool_calls import call_tool
 from agentctl.tools.base import Tool, ToolContext, ToolError
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
@@ -173,7 +174,7 @@ class AgentRunner:
         budgets.check_before_tool_call(step)
         self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="started", args=args)
         try:
-            result = await self.tools[name].call(args, ctx)
+            result = await call_tool(self.tools[name], self.tool_defs[name], args, ctx)
         except ToolError as exc:
             self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="failed", args=args,
                              error=str(exc))

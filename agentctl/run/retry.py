@@ -32,7 +32,8 @@ def _retryable(error: BaseException) -> bool:
 
 async def with_retries(call: Callable[[int], Awaitable[T]], policy: RetryPolicy,
                        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                       rng: random.Random | None = None) -> T:
+                       rng: random.Random | None = None,
+                       retryable: Callable[[BaseException], bool] = _retryable) -> T:
     """Run `call(attempt)` up to max_attempts times. A Retry-After longer than max_s is not
     waited for: the error is raised so the caller can fall back to another model."""
     rng = rng or _RNG
@@ -46,7 +47,7 @@ async def with_retries(call: Callable[[int], Awaitable[T]], policy: RetryPolicy,
         too_long = getattr(error, "retry_after_s", None) is not None and error.retry_after_s > policy.max_s
         return state.attempt_number >= policy.max_attempts or too_long
 
-    retrying = AsyncRetrying(stop=stop, wait=wait, retry=retry_if_exception(_retryable), reraise=True, sleep=sleep)
+    retrying = AsyncRetrying(stop=stop, wait=wait, retry=retry_if_exception(retryable), reraise=True, sleep=sleep)
     async for attempt in retrying:
         with attempt:
             return await call(attempt.retry_state.attempt_number)

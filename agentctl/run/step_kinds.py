@@ -11,6 +11,7 @@ from agentctl.run.approvals import ApprovalRequest, Approver
 from agentctl.run.budget import Budgets
 from agentctl.run.evaluate import evaluate
 from agentctl.run.events import EventBus
+from agentctl.run.tool_calls import call_tool
 from agentctl.tools.base import Tool, ToolContext, ToolError
 
 
@@ -54,7 +55,7 @@ class StepKinds:
         budgets.check_before_tool_call(node.id)
         self.events.emit("tool_call", node.id, tool=node.tool, call_id=ctx.idempotency_key, state="started", args=args)
         try:
-            result = await tool.call(args, ctx)
+            result = await call_tool(tool, spec, args, ctx)
         except ToolError as exc:
             self.events.emit("tool_call", node.id, tool=node.tool, call_id=ctx.idempotency_key, state="failed",
                              args=args, error=str(exc))

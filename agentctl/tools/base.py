@@ -18,7 +18,14 @@ class ToolContext:
 
 
 class ToolError(Exception):
-    """A tool failed. The message is shown to the model (inside an agent) or ends the step."""
+    """A tool failed. The message is shown to the model (inside an agent) or ends the step.
+    `retryable` failures (timeouts, refused connections, HTTP 429/5xx) may be tried again when
+    the tool declares a retry policy."""
+
+    def __init__(self, message: str, retryable: bool = False, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
 
 
 class Tool(Protocol):

@@ -30,12 +30,21 @@ class HttpTool:
             async with httpx.AsyncClient(timeout=self.spec.timeout_s) as client:
                 response = await client.request(method, resolve(self.spec.target), headers=headers, **body)
         except httpx.TimeoutException:
-            raise ToolError(f"tool '{self.name}' timed out after {self.spec.timeout_s:g} s") from None
+            raise ToolError(f"tool '{self.name}' timed out after {self.spec.timeout_s:g} s", retryable=True) from None
         except httpx.HTTPError as exc:
-            raise ToolError(f"tool '{self.name}': {type(exc).__name__}: {exc}") from None
+            raise ToolError(f"tool '{self.name}': {type(exc).__name__}: {exc}", retryable=True) from None
         if response.status_code >= 400:
-            raise ToolError(f"tool '{self.name}': HTTP {response.status_code}: {response.text[:300]}")
+            status = response.status_code
+            raise ToolError(f"tool '{self.name}': HTTP {status}: {response.text[:300]}",
+                            retryable=status == 429 or status >= 500, retry_after_s=_retry_after(response))
         try:
             return response.json()
         except ValueError:
             return response.text
+
+
+def _retry_after(response) -> float | None:
+    try:
+        return float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None

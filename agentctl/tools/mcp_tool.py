@@ -76,7 +76,8 @@ class McpTool:
             result = await session.call_tool(self.spec.remote_name, args, read_timeout_seconds=self.spec.timeout_s,
                                              meta=meta)
         except Exception as exc:  # noqa: BLE001 - protocol errors and timeouts end the call
-            raise ToolError(f"tool '{self.name}' (MCP): {type(exc).__name__}: {exc}") from None
+            timeout = "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower()
+            raise ToolError(f"tool '{self.name}' (MCP): {type(exc).__name__}: {exc}", retryable=timeout) from None
         text = "\n".join(getattr(block, "text", "") for block in result.content)
         if result.is_error:
             raise ToolError(f"tool '{self.name}' (MCP) reported an error: {text[:300]}")

@@ -88,7 +88,7 @@ class PythonTool:
             else:
                 result = await asyncio.wait_for(asyncio.to_thread(self.function, **kwargs), self.spec.timeout_s)
         except asyncio.TimeoutError:
-            raise ToolError(f"tool '{self.name}' timed out after {self.spec.timeout_s:g} s") from None
+            raise ToolError(f"tool '{self.name}' timed out after {self.spec.timeout_s:g} s", retryable=True) from None
         except TypeError as exc:
             raise ToolError(f"tool '{self.name}' rejected its arguments: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - a tool's failure is reported, not fatal to agentctl

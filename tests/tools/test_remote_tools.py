@@ -105,3 +105,47 @@ steps:
     assert headers["Authorization"] == "Bearer tok-123456"
     assert result.steps["charge"].output == {"ok": True, "echo": {"amount": 12}}
     endpoint.server.shutdown()
+
+
+class Flaky(Endpoint):
+    """Answers 503 a given number of times, then 200."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        handler = self.server.RequestHandlerClass
+        owner = self
+        original = handler.do_POST
+
+        def do_post(self):  # noqa: N802
+            if owner.failures > 0:
+                owner.failures -= 1
+                self.rfile.read(int(self.headers["Content-Length"]))
+                owner.calls.append(("503", None))
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            original(self)
+
+        handler.do_POST = do_post
+
+
+def test_a_tool_retry_policy_retries_retryable_failures_only(project, server):
+    flaky = Flaky(failures=2)
+    body = f"""
+tools:
+  fetch:
+    http: {{url: "{flaky.url}"}}
+    retry: {{max_attempts: 3, initial_s: 0.01, max_s: 0.05}}
+  fetch_once:
+    http: {{url: "{flaky.url}"}}
+steps:
+  - {{id: a, tool: fetch, with: {{q: 1}}}}
+"""
+    result = project.run(body)
+    assert result.status == "succeeded" and len(flaky.calls) == 3  # 503, 503, 200
+    flaky.failures, flaky.calls = 1, []
+    once = project.run(body.replace("tool: fetch,", "tool: fetch_once,"))
+    assert once.status == "failed" and "HTTP 503" in once.error and len(flaky.calls) == 1
+    flaky.server.shutdown()
