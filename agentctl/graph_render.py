@@ -5,12 +5,17 @@ from __future__ import annotations
 from agentctl.compile.ir import Bounds, CompiledPipeline, Limits, StepNode
 
 
-def fmt_bounds(b: Bounds) -> str:
-    def n(value: int | None) -> str:
-        return "?" if value is None else f"{value:,}"
+def count(value: int | None, noun: str) -> str:
+    """'1 step', '3 steps', '? steps' (unknown or unbounded)."""
+    if value is None:
+        return f"? {noun}s"
+    return f"{value:,} {noun}" + ("" if value == 1 else "s")
 
+
+def fmt_bounds(b: Bounds) -> str:
     cost = "$?" if b.cost_usd is None else f"${b.cost_usd:.4f}"
-    return f"{n(b.steps)} steps, {n(b.llm_calls)} LLM calls, {n(b.tool_calls)} tool calls, {n(b.tokens)} tokens, {cost}"
+    return (f"{count(b.steps, 'step')}, {count(b.llm_calls, 'LLM call')}, {count(b.tool_calls, 'tool call')}, "
+            f"{count(b.tokens, 'token')}, {cost}")
 
 
 def fmt_limits(limits: Limits) -> str:

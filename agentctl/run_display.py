@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from agentctl.compile.ir import CompiledPipeline
+from agentctl.graph_render import count
 from agentctl.console import _colour
 from agentctl.run.approvals import ApprovalRequest
 from agentctl.run.events import Event
@@ -153,8 +154,8 @@ def summary_text(result: RunResult, pipeline: CompiledPipeline) -> str:
     u = result.usage
     limits = pipeline.limits
     budget = f" (budget {money(limits.max_cost_usd)})" if limits.max_cost_usd else ""
-    lines.append(f"  total: {u.steps} steps, {u.llm_calls} LLM calls, {u.tool_calls} tool calls, "
-                 f"{u.tokens:,} tokens, {money(u.cost_usd)}{budget}")
+    lines.append(f"  total: {count(u.steps, 'step')}, {count(u.llm_calls, 'LLM call')}, "
+                 f"{count(u.tool_calls, 'tool call')}, {count(u.tokens, 'token')}, {money(u.cost_usd)}{budget}")
     finished = [s for s, r in result.steps.items() if r.status == "succeeded"]
     if result.status != "succeeded" and finished:
         lines.append(f"  finished and kept: {', '.join(finished)}")
@@ -196,8 +197,8 @@ def run_details(row, steps, pending) -> str:
     if row["exit_reason"]:
         lines.append(f"  reason: {row['exit_reason']}")
     lines.append(f"  inputs: {row['inputs']}")
-    lines.append(f"  usage: {usage.get('steps', 0)} steps, {usage.get('llm_calls', 0)} LLM calls, "
-                 f"{usage.get('tool_calls', 0)} tool calls, {usage.get('tokens', 0):,} tokens, "
+    lines.append(f"  usage: {count(usage.get('steps', 0), 'step')}, {count(usage.get('llm_calls', 0), 'LLM call')}, "
+                 f"{count(usage.get('tool_calls', 0), 'tool call')}, {count(usage.get('tokens', 0), 'token')}, "
                  f"{money(usage.get('cost_usd', 0.0))}")
     for s in steps:
         where = f" ({s.scope.rstrip('/')})" if s.scope else ""
