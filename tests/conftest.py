@@ -1,9 +1,14 @@
 import os
-import subprocess
+
+# No test may reach the network: litellm fetches its price map at import unless told not to,
+# whichever module happens to import it first.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import subprocess  # noqa: E402
 import sys
 from pathlib import Path
 
-import pytest
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"
