@@ -90,7 +90,7 @@ def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: 
     try:
         return asyncio.run(executor.run())
     except KeyboardInterrupt:
-        executor._stop("interrupted", "interrupted by Ctrl-C")
+        executor.stop("interrupted", "interrupted by Ctrl-C")
         journal.finish_run(run_id, "interrupted", "interrupted by Ctrl-C", None, executor.budget.used.as_dict())
         return executor.result
     finally:
@@ -142,7 +142,6 @@ def plan_resume(run_id: str, root: Path, options, force: bool = False, budget: l
     Refuses a pipeline or prompt whose content changed since the run started (unless force).
     """
     from agentctl import api
-    from agentctl.run.budget import Usage
 
     journal = journal_for(root, create=False)
     try:

@@ -11,18 +11,18 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Mapping
 
 from jinja2 import TemplateError
 
 from agentctl.compile.expressions import sandbox
-from agentctl.compile.ir import AgentDef, PromptTemplate, ToolDef
+from agentctl.compile.ir import AgentDef, PromptTemplate
 from agentctl.llm.client import ChatResponse, message_for
 from agentctl.run.budget import Budgets
 from agentctl.run.events import EventBus
 from agentctl.run.routing import ModelRouter
-from agentctl.run.tool_calls import call_tool
-from agentctl.tools.base import Tool, ToolContext, ToolError
+from agentctl.run.tool_calls import ToolDenied, ToolInvoker
+from agentctl.tools.base import ToolError
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
 
@@ -88,20 +88,11 @@ def check_prompt_size(agent: AgentDef, messages: list[dict], args: Mapping[str, 
                     f"'{agent.name}' allows (max_input_tokens: {agent.max_input_tokens:,}){culprit}")
 
 
-ApprovalCheck = Callable[[ToolDef, dict, str, str], Awaitable[bool]]
-ToolMemory = Callable[[str], tuple[bool, Any]]
-
-
 class AgentRunner:
-    def __init__(self, router: ModelRouter, tools: Mapping[str, Tool], tool_defs: Mapping[str, ToolDef],
-                 events: EventBus, run_id: str, approve_tool: ApprovalCheck, memory: ToolMemory | None = None) -> None:
-        self.memory = memory or (lambda key: (False, None))
+    def __init__(self, router: ModelRouter, invoker: ToolInvoker, events: EventBus) -> None:
         self.router = router
-        self.tools = tools
-        self.tool_defs = tool_defs
+        self.invoker = invoker
         self.events = events
-        self.run_id = run_id
-        self.approve_tool = approve_tool
 
     async def run(self, step: str, agent: AgentDef, args: Mapping[str, Any], budgets: Budgets, work: str = "") -> Any:
         """`work` names this execution (step, loop iteration, fan-out item) in idempotency keys."""
@@ -138,7 +129,7 @@ class AgentRunner:
                         "(max_iterations)")
 
     def _tool_spec(self, name: str) -> dict:
-        tool, spec = self.tools[name], self.tool_defs[name]
+        tool, spec = self.invoker.tools[name], self.invoker.defs[name]
         return {"type": "function", "function": {"name": name, "description": spec.description or name,
                                                  "parameters": tool.input_schema()}}
 
@@ -161,24 +152,14 @@ class AgentRunner:
             args = json.loads(raw or "{}")
         except ValueError as exc:
             return f"error: the arguments are not JSON ({exc.msg}); send a JSON object"
-        problems = schema_problems(args, self.tools[name].input_schema()) if isinstance(args, dict) else ["not an object"]
+        problems = schema_problems(args, self.invoker.tools[name].input_schema()) if isinstance(args, dict) \
+            else ["not an object"]
         if problems:
             return f"error: the arguments do not match the schema of {name}: {'; '.join(problems)}"
-        ctx = ToolContext(self.run_id, work, index)
-        found, result = self.memory(ctx.idempotency_key)
-        if found:  # journaled by an earlier attempt of this run: never issued again
-            self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="restored")
-            return json.dumps(result, ensure_ascii=False)
-        if not await self.approve_tool(self.tool_defs[name], args, step, ctx.idempotency_key):
-            return f"error: a human denied this call to {name}"
-        budgets.check_before_tool_call(step)
-        self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="started", args=args)
         try:
-            result = await call_tool(self.tools[name], self.tool_defs[name], args, ctx)
+            result = await self.invoker.invoke(step, work, index, name, args, budgets)
+        except ToolDenied:
+            return f"error: a human denied this call to {name}"
         except ToolError as exc:
-            self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="failed", args=args,
-                             error=str(exc))
             return f"error: {exc}"
-        self.events.emit("tool_call", step, tool=name, call_id=ctx.idempotency_key, state="succeeded", args=args,
-                         result=result)
         return json.dumps(result, ensure_ascii=False)

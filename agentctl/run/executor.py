@@ -25,6 +25,7 @@ from agentctl.run.evaluate import EvaluationError, evaluate
 from agentctl.run.events import EventBus
 from agentctl.run.routing import ModelCallFailed, ModelRouter
 from agentctl.run.step_kinds import Denied, StepKinds
+from agentctl.run.tool_calls import ToolInvoker
 from agentctl.tools.base import Tool, ToolError
 
 _EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "budget_exceeded": EXIT_BUDGET, "paused": EXIT_PAUSED,
@@ -89,14 +90,11 @@ class Executor:
         self.restored = dict(restored or {})
         self.agent_budgets = {name: Budget(f"agent '{name}'", a.limits) for name, a in pipeline.agents.items()}
         router = ModelRouter(pipeline.models, model, self.events, sleep=sleep)
-        runner = AgentRunner(router, tools, pipeline.tools, self.events, self.run_id, self._approve_tool, memory)
-        self.kinds = StepKinds(pipeline, runner, tools, approver, self.events, self.run_id, memory)
+        invoker = ToolInvoker(tools, pipeline.tools, approver, self.events, self.run_id, memory)
+        self.kinds = StepKinds(pipeline, AgentRunner(router, invoker, self.events), invoker, approver, self.events)
         self.result = RunResult(self.run_id, pipeline.name)
         self.result.steps = {sid: StepResult(sid) for sid in pipeline.steps}
         self.state: dict[str, dict] = {}  # steps.<id> as expressions see it
-
-    async def _approve_tool(self, spec, args, step, key) -> bool:
-        return await self.kinds.approve_tool(spec, args, step, key)
 
     async def run(self) -> RunResult:
         result = self.result
@@ -108,18 +106,18 @@ class Executor:
             result.outputs = evaluate(self.pipeline.outputs, self.context({}))
             result.status = "succeeded"
         except TimeoutError:
-            self._stop("budget_exceeded", f"run budget max_wall_s ({self.pipeline.limits.max_wall_s:g}) spent")
+            self.stop("budget_exceeded", f"run budget max_wall_s ({self.pipeline.limits.max_wall_s:g}) spent")
         except BudgetExceeded as exc:
-            self._stop("budget_exceeded", str(exc))
+            self.stop("budget_exceeded", str(exc))
         except ApprovalPaused as exc:
-            self._stop("paused", str(exc))
+            self.stop("paused", str(exc))
         except (StepFailed, EvaluationError) as exc:
-            self._stop("failed", str(exc))
+            self.stop("failed", str(exc))
         except asyncio.CancelledError:
-            self._stop("interrupted", "interrupted")
+            self.stop("interrupted", "interrupted")
             raise
         except ToolError as exc:  # a tool that cannot start (an MCP server, a missing variable)
-            self._stop("failed", str(exc))
+            self.stop("failed", str(exc))
         finally:
             await self._close_tools()
             result.usage = self.budget.used
@@ -143,7 +141,7 @@ class Executor:
             except Exception:  # noqa: BLE001 - stopping a server must not hide the run's result
                 pass
 
-    def _stop(self, status: str, error: str) -> None:
+    def stop(self, status: str, error: str) -> None:
         self.result.status, self.result.error = status, error
         for step in self.result.steps.values():
             if step.status == "running":

@@ -3,16 +3,16 @@ are scheduling, in executor.py.)"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
-from agentctl.compile.ir import CompiledPipeline, StepNode, ToolDef
+from agentctl.compile.ir import CompiledPipeline, StepNode
 from agentctl.run.agent import AgentRunner, StepError, schema_problems
 from agentctl.run.approvals import ApprovalRequest, Approver
 from agentctl.run.budget import Budgets
 from agentctl.run.evaluate import evaluate
 from agentctl.run.events import EventBus
-from agentctl.run.tool_calls import call_tool
-from agentctl.tools.base import Tool, ToolContext, ToolError
+from agentctl.run.tool_calls import ToolDenied, ToolInvoker
+from agentctl.tools.base import ToolError
 
 
 class Denied(Exception):
@@ -24,55 +24,29 @@ class Denied(Exception):
 
 
 class StepKinds:
-    def __init__(self, pipeline: CompiledPipeline, agents: AgentRunner, tools: Mapping[str, Tool],
-                 approver: Approver, events: EventBus, run_id: str, memory=None) -> None:
-        self.memory = memory or (lambda key: (False, None))
+    def __init__(self, pipeline: CompiledPipeline, agents: AgentRunner, invoker: ToolInvoker,
+                 approver: Approver, events: EventBus) -> None:
         self.pipeline = pipeline
         self.agents = agents
-        self.tools = tools
+        self.invoker = invoker
         self.approver = approver
         self.events = events
-        self.run_id = run_id
 
     async def agent(self, node: StepNode, context: dict, budgets: Budgets, work: str) -> Any:
         args = evaluate(node.args, context)
         return await self.agents.run(node.id, self.pipeline.agents[node.agent], args, budgets, work)
 
     async def tool(self, node: StepNode, context: dict, budgets: Budgets, work: str) -> Any:
-        spec = self.pipeline.tools[node.tool]
-        tool = self.tools[node.tool]
         args = evaluate(node.args, context)
-        problems = schema_problems(args, tool.input_schema())
+        problems = schema_problems(args, self.invoker.tools[node.tool].input_schema())
         if problems:
             raise StepError(f"arguments for tool '{node.tool}' do not match its schema: {'; '.join(problems)}")
-        ctx = ToolContext(self.run_id, work, 0)
-        found, result = self.memory(ctx.idempotency_key)
-        if found:  # journaled by an earlier attempt of this run: never issued again
-            self.events.emit("tool_call", node.id, tool=node.tool, call_id=ctx.idempotency_key, state="restored")
-            return result
-        if not await self.approve_tool(spec, args, node.id, ctx.idempotency_key):
-            raise Denied({"approved": False})
-        budgets.check_before_tool_call(node.id)
-        self.events.emit("tool_call", node.id, tool=node.tool, call_id=ctx.idempotency_key, state="started", args=args)
         try:
-            result = await call_tool(tool, spec, args, ctx)
+            return await self.invoker.invoke(node.id, work, 0, node.tool, args, budgets)
+        except ToolDenied:
+            raise Denied({"approved": False}) from None
         except ToolError as exc:
-            self.events.emit("tool_call", node.id, tool=node.tool, call_id=ctx.idempotency_key, state="failed",
-                             args=args, error=str(exc))
             raise StepError(str(exc)) from None
-        self.events.emit("tool_call", node.id, tool=node.tool, call_id=ctx.idempotency_key, state="succeeded",
-                         args=args, result=result)
-        return result
-
-    async def approve_tool(self, spec: ToolDef, args: dict, step: str, key: str) -> bool:
-        """`permission: ask` always asks; `approval:` asks when its expression holds for these args."""
-        wanted = spec.permission == "ask" or bool(evaluate(spec.approval, {"args": args}))
-        if not wanted:
-            return True
-        request = ApprovalRequest(step, "human", f"Allow {spec.name} with these arguments?", {"args": args}, key)
-        decision = await self.approver.decide(request)
-        self.events.emit("approval", step, approved=decision.approved, by=decision.by, tool=spec.name)
-        return decision.approved
 
     async def gate(self, node: StepNode, context: dict, budgets: Budgets) -> Any:
         gate = node.gate

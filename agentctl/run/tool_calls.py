@@ -1,19 +1,72 @@
-"""One tool call, retried when the tool declares a retry policy and the failure is retryable.
-(A side-effecting tool cannot declare one: the compiler refuses it, E504.)"""
+"""Every tool call, from an agent or a tool step, goes through ToolInvoker.invoke: the journal
+is asked first (a call whose result is journaled is never issued again), then approval, the
+tool-call budget, the call itself (retried when the tool declares a retry policy and the
+failure is retryable), and the events the journal and tracer record."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from agentctl.compile.ir import ToolDef
+from agentctl.run.approvals import ApprovalRequest, Approver
+from agentctl.run.budget import Budgets
+from agentctl.run.evaluate import evaluate
+from agentctl.run.events import EventBus
 from agentctl.run.retry import with_retries
 from agentctl.tools.base import Tool, ToolContext, ToolError
 
+ToolMemory = Callable[[str], tuple[bool, Any]]
 
-async def call_tool(tool: Tool, spec: ToolDef, args: dict, ctx: ToolContext) -> Any:
-    if spec.retry is None or spec.side_effects:
-        return await tool.call(args, ctx)
-    return await with_retries(lambda attempt: tool.call(args, ctx), spec.retry, retryable=_retryable)
+
+class ToolDenied(Exception):
+    """A human said no to this call."""
+
+
+class ToolInvoker:
+    def __init__(self, tools: Mapping[str, Tool], defs: Mapping[str, ToolDef], approver: Approver, events: EventBus,
+                 run_id: str, memory: ToolMemory | None = None) -> None:
+        self.tools = tools
+        self.defs = defs
+        self.approver = approver
+        self.events = events
+        self.run_id = run_id
+        self.memory = memory or (lambda key: (False, None))
+
+    async def invoke(self, step: str, work: str, index: int, name: str, args: dict, budgets: Budgets) -> Any:
+        """The call's result; raises ToolDenied or ToolError (after recording the failure)."""
+        ctx = ToolContext(self.run_id, work, index)
+        key = ctx.idempotency_key
+        found, result = self.memory(key)
+        if found:  # journaled by an earlier attempt of this run: never issued again
+            self.events.emit("tool_call", step, tool=name, call_id=key, state="restored")
+            return result
+        if not await self.approve(self.defs[name], args, step, key):
+            raise ToolDenied(name)
+        budgets.check_before_tool_call(step)
+        self.events.emit("tool_call", step, tool=name, call_id=key, state="started", args=args)
+        try:
+            result = await self._call(self.tools[name], self.defs[name], args, ctx)
+        except ToolError as exc:
+            self.events.emit("tool_call", step, tool=name, call_id=key, state="failed", args=args, error=str(exc))
+            raise
+        self.events.emit("tool_call", step, tool=name, call_id=key, state="succeeded", args=args, result=result)
+        return result
+
+    async def approve(self, spec: ToolDef, args: dict, step: str, key: str) -> bool:
+        """`permission: ask` always asks; `approval:` asks when its expression holds for these args."""
+        if spec.permission != "ask" and not evaluate(spec.approval, {"args": args}):
+            return True
+        request = ApprovalRequest(step, "human", f"Allow {spec.name} with these arguments?", {"args": args}, key)
+        decision = await self.approver.decide(request)
+        self.events.emit("approval", step, approved=decision.approved, by=decision.by, tool=spec.name)
+        return decision.approved
+
+    @staticmethod
+    async def _call(tool: Tool, spec: ToolDef, args: dict, ctx: ToolContext) -> Any:
+        # A side-effecting tool cannot declare a retry policy (the compiler refuses it, E504).
+        if spec.retry is None or spec.side_effects:
+            return await tool.call(args, ctx)
+        return await with_retries(lambda attempt: tool.call(args, ctx), spec.retry, retryable=_retryable)
 
 
 def _retryable(error: BaseException) -> bool:
