@@ -206,11 +206,8 @@ def write_schemas(directory: Path, check: bool = False) -> list[Path]:
 class RunOptions:
     inputs: list[str] = field(default_factory=list)
     input_file: str | None = None
-    concurrency: int = 8
     record: str | None = None
     replay: str | None = None
-    approve: bool | None = None  # --approve / --deny
-    interactive: bool = False  # a human at a terminal can answer approvals
 
 
 def prepare_run(pipeline: str, options: RunOptions, cwd: Path | None = None):

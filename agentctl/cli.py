@@ -161,7 +161,7 @@ def run(
     from agentctl import api, console, runs
 
     decision = _decision(approve, deny)
-    options = api.RunOptions(inputs or [], input_file, concurrency, record, replay, decision)
+    options = api.RunOptions(inputs or [], input_file, record, replay)
     compiled, checked, values, tools, model = api.prepare_run(pipeline, options)
     if compiled is None:
         console.print_diagnostics(checked.diagnostics, checked.files)

@@ -26,15 +26,8 @@ class SourceSpan:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}"
 
-    def shifted(self, columns: int) -> "SourceSpan":
-        return SourceSpan(self.path, self.line, self.col + columns, self.line, self.col + columns + 1)
-
     def with_length(self, length: int) -> "SourceSpan":
         return SourceSpan(self.path, self.line, self.col, self.line, self.col + max(1, length))
-
-
-def file_span(path: str) -> SourceSpan:
-    return SourceSpan(path, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)

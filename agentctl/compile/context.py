@@ -3,7 +3,6 @@ and which definitions something used (for the unused-definition warnings)."""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,10 +10,8 @@ from typing import Any
 from agentctl.compile.expressions import Expr, has_expression, parse_template
 from agentctl.compile.project import Project
 from agentctl.diagnostics import DiagnosticSink, suggest
-from agentctl.spec.models import Pipeline
+from agentctl.spec.models import ENV_REF, Pipeline
 from agentctl.spec.yaml_source import SourceMap, YamlPath
-
-ENV_REF = re.compile(r"\$\{env:([^}]*)\}")
 
 
 @dataclass

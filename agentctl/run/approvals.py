@@ -6,7 +6,7 @@ The engine only sees the Approver protocol; the terminal prompt itself lives in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Callable, Protocol
 
 
 @dataclass(frozen=True)
@@ -60,5 +60,3 @@ class PromptApprover:
         approved = await asyncio.to_thread(self.ask, request)
         return Decision(approved, f"{request.approver} (terminal)")
 
-
-AskFunction = Callable[[ApprovalRequest], Awaitable[Decision]]

@@ -65,6 +65,3 @@ def _text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 
-
-def truthy(value: Any) -> bool:
-    return bool(value)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agentctl.diagnostics import Diagnostic, SourceSpan, did_you_mean, error
+from agentctl.diagnostics import Diagnostic, did_you_mean, error
 from agentctl.spec.yaml_source import SourceMap, YamlPath
 
 _TYPE_NAMES = {

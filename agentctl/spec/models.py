@@ -7,9 +7,13 @@ Unknown keys are rejected everywhere. Strings may hold `${{ expression }}` templ
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# `${env:NAME}` in configuration values (MCP env, HTTP URLs and headers), resolved at run time.
+ENV_REF = re.compile(r"\$\{env:([^}]*)\}")
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 ToolName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$", max_length=64)]

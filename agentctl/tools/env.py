@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import re
 
+from agentctl.spec.models import ENV_REF
 from agentctl.tools.base import ToolError
-
-_REF = re.compile(r"\$\{env:([^}]*)\}")
 
 
 def resolve(value: str) -> str:
@@ -17,4 +16,4 @@ def resolve(value: str) -> str:
             raise ToolError(f"environment variable {name} is not set")
         return os.environ[name]
 
-    return _REF.sub(one, value)
+    return ENV_REF.sub(one, value)

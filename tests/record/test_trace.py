@@ -11,7 +11,6 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 
 from agentctl.record.redact import Redactor
 from agentctl.record.tracer import RunTracer

@@ -1,7 +1,6 @@
 """Agents: structured output with bounded re-asks, the tool-calling loop, bad tool calls."""
 
 import json
-import time
 
 from tests.support.openai_server import Behaviour, answer
 

@@ -1,6 +1,5 @@
 """Retries, non-retryable errors, fallbacks and circuit breakers, through the real litellm path."""
 
-import time
 
 from tests.support.openai_server import Behaviour, answer, fault
 
