@@ -151,19 +151,32 @@ class Executor:
         return {"inputs": self.inputs, "steps": self.state, "env": self.env, **extra}
 
     async def run_scope(self, order: tuple[str, ...], extra: dict, parent: Budgets, scope: str = "") -> None:
-        """Run the steps of one scope (the pipeline, or a loop body) as their needs allow."""
-        pending = list(order)
+        """Run the steps of one scope (the pipeline, or a loop body) as their needs allow.
+
+        Each step counts its unmet needs; a finished step decrements its dependents' counts, so a
+        scope of n steps costs O(n + edges), not a rescan of every waiting step per completion.
+        """
+        steps = self.pipeline.steps
+        unmet = {sid: len(steps[sid].needs) for sid in order}
+        dependents: dict[str, list[str]] = {}
+        for sid in order:
+            for need in steps[sid].needs:
+                dependents.setdefault(need, []).append(sid)
+        ready = [sid for sid in order if unmet[sid] == 0]
         running: dict[asyncio.Task, str] = {}
-        done: set[str] = set()
         try:
-            while pending or running:
-                for sid in [s for s in pending if all(d in done for d in self.pipeline.steps[s].needs)]:
-                    pending.remove(sid)
-                    running[asyncio.ensure_future(self.run_step(self.pipeline.steps[sid], extra, parent, scope))] = sid
+            while ready or running:
+                for sid in ready:
+                    running[asyncio.ensure_future(self.run_step(steps[sid], extra, parent, scope))] = sid
+                ready = []
                 finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in finished:
-                    done.add(running.pop(task))
+                    sid = running.pop(task)
                     task.result()  # a failure or a spent budget ends the scope here
+                    for dependent in dependents.get(sid, ()):
+                        unmet[dependent] -= 1
+                        if unmet[dependent] == 0:
+                            ready.append(dependent)
         finally:
             for task in running:
                 task.cancel()
