@@ -7,9 +7,11 @@ def test_prices_come_from_litellm_data_without_importing_litellm(tmp_path, monke
     table = PriceTable.from_litellm_package()
     info = table.lookup("openai/gpt-4o-mini")
     assert info.input_per_token > 0 and info.output_per_token > 0 and info.max_output_tokens > 0
-    assert list((tmp_path / "agentctl").glob("prices-*.json"))  # the compact index was cached
+    assert list((tmp_path / "agentctl").glob("prices-*.tsv"))  # the compact index was cached
     again = PriceTable.from_litellm_package()
     assert again.lookup("openai/gpt-4o-mini") == info
+    assert again.lookup("gpt-4o") == table.lookup("gpt-4o")
+    assert again.lookup("no-such-model") is None and again.lookup("gpt-4") is not None
 
 
 def test_a_provider_prefix_must_match_the_entry():
