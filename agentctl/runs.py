@@ -108,17 +108,17 @@ def export_trace(tracer, root: str, run_id: str, options: TraceOptions) -> None:
 
     from agentctl.record import otel_export
 
-    spans = tracer.spans()
-    if not spans:
+    records = tracer.records()
+    if not records:
         return
     path = Path(root) / TRACES / f"{run_id}-{int(time.time() * 1000)}.json"
     try:
-        otel_export.write_file(path, spans)
+        otel_export.write_file(path, otel_export.otlp_json(records, tracer.trace_id, tracer.resource, tracer.scope))
     except OSError as exc:
         sys.stderr.write(f"warning: could not write the trace file {path}: {exc}\n")
     settings = otel_export.collector_settings(options.endpoint)
     if settings is not None:
-        problem = otel_export.send(spans, *settings)
+        problem = otel_export.send(tracer.spans(), *settings)
         if problem:
             sys.stderr.write(f"warning: trace not exported to {settings[0]}: {problem} (kept in {path})\n")
 

@@ -97,6 +97,11 @@ def compile_path(path: Path):
 def timed_run(compiled, model, recorded: bool, inputs: dict | None = None) -> float:
     """Seconds for one whole run in a fresh event loop, progress lines on (to a buffer); with
     `recorded`, through runs.execute: journal, trace and the trace file included."""
+    return measured_run(compiled, model, recorded, inputs)[0]
+
+
+def measured_run(compiled, model, recorded: bool, inputs: dict | None = None) -> tuple[float, float]:
+    """(wall seconds, this process's CPU seconds, all threads) for one whole run (see timed_run)."""
     from agentctl import runs
     from agentctl.run.approvals import FixedApprover
     from agentctl.run.events import EventBus
@@ -105,7 +110,7 @@ def timed_run(compiled, model, recorded: bool, inputs: dict | None = None) -> fl
 
     events = EventBus()
     events.subscribe(RunDisplay(compiled, live=False))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with redirect_stderr(io.StringIO()):
         if recorded:
             result = runs.execute(runs.Prepared(compiled, inputs or {}, {}, model), FixedApprover(None), events)
@@ -113,7 +118,7 @@ def timed_run(compiled, model, recorded: bool, inputs: dict | None = None) -> fl
             result = asyncio.run(Executor(compiled, model, inputs=inputs or {}, approver=FixedApprover(None),
                                           tools={}, events=events).run())
     assert result.status == "succeeded", result.error
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def _median(samples: list, index: int) -> float:

@@ -114,6 +114,10 @@ class StepRecord:
     finished: float | None
 
 
+# One encoder for every write: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 class Journal:
     def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
         self.path = path
@@ -121,7 +125,7 @@ class Journal:
         self.redact = redactor or Redactor(())
 
     def _json(self, value: Any) -> str:
-        return self.redact.text(json.dumps(value, ensure_ascii=False, default=str))
+        return self.redact.text(_ENCODER.encode(value))
 
     def _text(self, value: str | None) -> str | None:
         return None if value is None else self.redact.text(value)

@@ -1,4 +1,4 @@
-"""Engine events to OpenTelemetry spans, following the GenAI semantic conventions.
+"""Engine events to trace spans, following the OpenTelemetry GenAI semantic conventions.
 
 One trace per run: `invoke_workflow {pipeline}` at the root, a span per step (per loop iteration;
 an agent step's span is `invoke_agent {name}`, other steps' `step {id}`), `chat {model}` per model
@@ -6,19 +6,21 @@ attempt (retries and fallbacks are separate attempts), `execute_tool {name}` per
 spans for approvals; every step span carries agentctl.step.id and agentctl.step.kind.
 Token usage is set on chat spans only, so nothing is counted twice up the tree. Prompt and
 completion content is recorded only with `content=True`, and always through the Redactor.
-This module and otel_export.py are the only importers of OpenTelemetry.
+
+Spans are built when the run is over, from the events, which carry their own times: building
+~100 spans in one go costs a third of building them between litellm calls (which evict our code
+and data from the CPU caches). They are plain SpanRecords; otel_export.py writes the OTLP/JSON file
+straight from them and hands them to the OpenTelemetry SDK for a collector (the only importer of
+OpenTelemetry).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import time
+from dataclasses import dataclass
 from typing import Any
-
-from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from agentctl import __version__
 from agentctl.compile.ir import CompiledPipeline
@@ -28,8 +30,24 @@ from agentctl.run.events import Event
 _FAILED = ("failed", "cancelled")
 
 
+@dataclass(slots=True)
+class SpanRecord:
+    name: str
+    span_id: int
+    parent_id: int | None
+    start_ns: int
+    attributes: dict[str, Any]
+    kind: str = "internal"  # or "client": a call to a model
+    end_ns: int | None = None
+    error: str | None = None  # the status description of a failed span
+
+
 def _ns(monotonic_at: float, offset: float) -> int:
     return int((monotonic_at + offset) * 1e9)
+
+
+def _new_id(bits: int) -> int:
+    return random.getrandbits(bits) or 1  # zero is the invalid id
 
 
 class RunTracer:
@@ -38,35 +56,49 @@ class RunTracer:
         self.run_id = run_id
         self.redact = redactor
         self.content = content
-        self.collected = _Collect()
-        resource = Resource.create({"service.name": "agentctl", "service.version": __version__,
-                                    "agentctl.pipeline": pipeline.name})
-        self.provider = TracerProvider(resource=resource)
-        self.provider.add_span_processor(self.collected)
-        self.tracer = self.provider.get_tracer("agentctl", __version__)
+        self.trace_id = _new_id(128)
+        self.resource = {"service.name": "agentctl", "service.version": __version__,
+                         "agentctl.pipeline": pipeline.name}
+        self.scope = ("agentctl", __version__)
         self.offset = time.time() - time.monotonic()  # events carry monotonic times; spans want epoch
-        self.root: Any = None
-        self.steps: dict[tuple[str, str], Any] = {}
-        self.open: dict[str, Any] = {}  # attempts and tool calls in flight, by id
+        self.started: list[SpanRecord] = []  # in start order: a parent before its children
+        self.root: SpanRecord | None = None
+        self.steps: dict[tuple[str, str], SpanRecord] = {}
+        self.open: dict[str, SpanRecord] = {}  # attempts and tool calls in flight, by id
         self.scope_of: dict[str, str] = {}  # the scope a step is running in now
+        self.pending: list[Event] = []
 
     # ------------------------------------------------------------------------------------------
     def __call__(self, event: Event) -> None:
-        handler = getattr(self, "on_" + event.kind, None)
-        if handler is not None:
-            handler(event, event.data)
+        self.pending.append(event)
 
-    def start(self, name: str, parent: Any, at: float, kind: SpanKind = SpanKind.INTERNAL, **attributes: Any):
-        context = trace.set_span_in_context(parent) if parent is not None else None
-        clean = {k: v for k, v in attributes.items() if v is not None}
-        return self.tracer.start_span(name, context=context, kind=kind, start_time=_ns(at, self.offset),
-                                      attributes=clean)
+    def records(self) -> list[SpanRecord]:
+        """The finished spans, parents first (a span never ended, as in a killed run, is left out)."""
+        pending, self.pending = self.pending, []
+        for event in pending:
+            handler = getattr(self, "on_" + event.kind, None)
+            if handler is not None:
+                handler(event, event.data)
+        return [record for record in self.started if record.end_ns is not None]
 
-    def end(self, span: Any, at: float, error: str | None = None, error_type: str | None = None) -> None:
+    def spans(self) -> tuple:
+        """The finished spans as the OpenTelemetry SDK's ReadableSpans (what exporters take)."""
+        from agentctl.record import otel_export
+
+        return otel_export.sdk_spans(self.records(), self.trace_id, self.resource, self.scope)
+
+    def start(self, name: str, parent: SpanRecord | None, at: float, kind: str = "internal",
+              **attributes: Any) -> SpanRecord:
+        record = SpanRecord(name, _new_id(64), parent.span_id if parent is not None else None,
+                            _ns(at, self.offset), {k: v for k, v in attributes.items() if v is not None}, kind)
+        self.started.append(record)
+        return record
+
+    def end(self, span: SpanRecord, at: float, error: str | None = None, error_type: str | None = None) -> None:
         if error is not None:
-            span.set_status(Status(StatusCode.ERROR, self.redact.text(error)[:500]))
-            span.set_attribute("error.type", error_type or "error")
-        span.end(end_time=_ns(at, self.offset))
+            span.error = self.redact.text(error)[:500]
+            span.attributes["error.type"] = error_type or "error"
+        span.end_ns = _ns(at, self.offset)
 
     def on_run_started(self, event: Event, d: dict) -> None:
         self.root = self.start(f"invoke_workflow {self.pipeline.name}", None, event.at,
@@ -98,8 +130,8 @@ class RunTracer:
             return
         error = d.get("error") if d["status"] in _FAILED else None
         usage = d.get("usage") or {}
-        span.set_attribute("agentctl.step.status", d["status"])
-        span.set_attribute("agentctl.cost_usd", float(usage.get("cost_usd", 0.0)))
+        span.attributes.update({"agentctl.step.status": d["status"],
+                                "agentctl.cost_usd": float(usage.get("cost_usd", 0.0))})
         self.end(span, event.at, error, "step_failed")
 
     def on_llm_attempt(self, event: Event, d: dict) -> None:
@@ -108,11 +140,11 @@ class RunTracer:
             scope = self.scope_of.get(event.step, "")
             parent = self.steps.get((event.step, scope)) or self.root
             provider, _, _ = d["model"].partition("/")
-            span = self.start(f"chat {d['model']}", parent, event.at, SpanKind.CLIENT, **{
+            span = self.start(f"chat {d['model']}", parent, event.at, "client", **{
                 "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider or "openai",
                 "gen_ai.request.model": d["model"], "agentctl.attempt": d["attempt"]})
             if self.content and d.get("messages") is not None:
-                span.set_attribute("gen_ai.input.messages", self.redact.text(json.dumps(d["messages"], default=str)))
+                span.attributes["gen_ai.input.messages"] = self.redact.text(json.dumps(d["messages"], default=str))
             self.open[key] = span
             return
         span = self.open.pop(key, None)
@@ -121,17 +153,18 @@ class RunTracer:
         if d["state"] == "failed":
             self.end(span, event.at, d.get("error"), d.get("error_kind") or "error")
             return
-        span.set_attribute("gen_ai.response.model", d.get("response_model") or d["model"])
-        span.set_attribute("gen_ai.usage.input_tokens", d["input_tokens"])
-        span.set_attribute("gen_ai.usage.output_tokens", d["output_tokens"])
+        attributes = span.attributes
+        attributes.update({"gen_ai.response.model": d.get("response_model") or d["model"],
+                           "gen_ai.usage.input_tokens": d["input_tokens"],
+                           "gen_ai.usage.output_tokens": d["output_tokens"],
+                           "agentctl.cost_usd": float(d["cost_usd"])})
         if d.get("finish_reason"):
-            span.set_attribute("gen_ai.response.finish_reasons", [d["finish_reason"]])
-        span.set_attribute("agentctl.cost_usd", float(d["cost_usd"]))
+            attributes["gen_ai.response.finish_reasons"] = (d["finish_reason"],)
         if d.get("remaining_usd") is not None:
-            span.set_attribute("agentctl.budget.remaining_usd", float(d["remaining_usd"]))
+            attributes["agentctl.budget.remaining_usd"] = float(d["remaining_usd"])
         if self.content and d.get("content") is not None:
-            span.set_attribute("gen_ai.output.messages", self.redact.text(json.dumps(
-                [{"role": "assistant", "content": d["content"]}], default=str)))
+            attributes["gen_ai.output.messages"] = self.redact.text(json.dumps(
+                [{"role": "assistant", "content": d["content"]}], default=str))
         self.end(span, event.at)
 
     def on_tool_call(self, event: Event, d: dict) -> None:
@@ -165,27 +198,12 @@ class RunTracer:
         if self.root is None:
             return
         usage = d.get("usage") or {}
-        self.root.set_attribute("agentctl.run.status", d["status"])
-        self.root.set_attribute("agentctl.cost_usd", float(usage.get("cost_usd", 0.0)))
+        cost = float(usage.get("cost_usd", 0.0))
+        self.root.attributes.update({"agentctl.run.status": d["status"], "agentctl.cost_usd": cost})
         if self.pipeline.limits.max_cost_usd is not None:
-            self.root.set_attribute("agentctl.budget.remaining_usd",
-                                    self.pipeline.limits.max_cost_usd - float(usage.get("cost_usd", 0.0)))
+            self.root.attributes["agentctl.budget.remaining_usd"] = self.pipeline.limits.max_cost_usd - cost
         error = d.get("error") if d["status"] != "succeeded" else None
         self.end(self.root, event.at, error, d["status"] if error else None)
-
-    def spans(self) -> tuple[ReadableSpan, ...]:
-        return tuple(self.collected.finished)
-
-
-class _Collect(SpanProcessor):
-    """Keeps finished spans for the exports at the end of the run (the in-memory exporter's
-    per-span locking cost more, and nothing reads spans while the run is going)."""
-
-    def __init__(self) -> None:
-        self.finished: list[ReadableSpan] = []
-
-    def on_end(self, span: ReadableSpan) -> None:
-        self.finished.append(span)
 
 
 def _outer(scope: str) -> str:

@@ -11,7 +11,6 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-
 from agentctl.record.redact import Redactor
 from agentctl.record.tracer import RunTracer
 from agentctl.run.approvals import FixedApprover
@@ -42,6 +41,7 @@ def traced_run(project, body, inputs, content=False, **options):
     events.subscribe(tracer)
     result = asyncio.run(Executor(compiled, LitellmModel(), inputs=inputs, approver=FixedApprover(None),
                                   tools=build_tools(compiled), events=events, run_id="run1").run())
+    traced_run.tracer = tracer
     return result, {s.name: s for s in tracer.spans()}, tracer.spans()
 
 
@@ -68,6 +68,43 @@ def test_spans_follow_the_genai_conventions(project, server):
     assert "agentctl.cost_usd" in root.attributes and "gen_ai.input.messages" not in ok.attributes
 
 
+def test_the_trace_file_is_what_the_sdk_exporters_send(project, server):
+    """The OTLP/JSON file is written from the span records directly; it must equal the SDK's own
+    OTLP encoding of the same spans (ids aside: OTLP/JSON writes them in hex, protobuf's JSON in
+    base64)."""
+    import base64
+
+    from google.protobuf.json_format import MessageToDict
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    from agentctl.record import otel_export
+
+    server.push(fault(500), Behaviour(content=None, tool_calls=[("lookup", '{"query": "q"}')]), Behaviour(content="done"))
+    traced_run(project, AGENT_WITH_TOOL, {"q": "hello"})
+    tracer = traced_run.tracer
+    ours = otel_export.otlp_json(tracer.records(), tracer.trace_id, tracer.resource, tracer.scope)
+    sdk = MessageToDict(encode_spans(tracer.spans()), use_integers_for_enums=True)
+
+    def spans(document, ids):
+        (resource_spans,) = document["resourceSpans"]
+        (scope_spans,) = resource_spans["scopeSpans"]
+        out = {}
+        for span in scope_spans["spans"]:
+            span = {**span, **{k: ids(span[k]) for k in ("traceId", "spanId", "parentSpanId") if k in span}}
+            span["attributes"] = {a["key"]: a["value"] for a in span["attributes"]}
+            span["status"] = {"code": 0, **span.get("status", {})}
+            out[span["spanId"]] = span
+        return out, scope_spans["scope"], {a["key"]: a["value"] for a in resource_spans["resource"]["attributes"]}
+
+    mine, my_scope, my_resource = spans(ours, lambda v: v)
+    theirs, their_scope, their_resource = spans(sdk, lambda v: base64.b64decode(v).hex())
+    assert len(mine) == 8 and mine.keys() == theirs.keys()
+    for span_id, span in mine.items():
+        assert span == {k: theirs[span_id][k] for k in span}, span["name"]
+    assert my_scope == their_scope and my_resource.items() <= their_resource.items()
+    assert sum(s["status"]["code"] == 2 for s in mine.values()) == 1  # the failed attempt
+
+
 def test_content_only_with_the_flag_and_redacted(project, server):
     server.default = lambda body: Behaviour(content="echo sk-test " + body["messages"][-1]["content"])
     _, named, spans = traced_run(project, AGENT_WITH_TOOL.replace("tools: [lookup], ", ""), {"q": "hi"}, content=True)
@@ -80,7 +117,9 @@ class Receiver:
     """A local OTLP/HTTP receiver: decodes the protobuf it is sent."""
 
     def __init__(self) -> None:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
 
         self.requests = []
         owner = self
@@ -186,7 +225,10 @@ def test_export_over_grpc_to_a_local_receiver(tmp_path):
     from concurrent import futures
 
     import grpc
-    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+    from opentelemetry.proto.collector.trace.v1 import (
+        trace_service_pb2,
+        trace_service_pb2_grpc,
+    )
 
     from tests.record.test_journal import copy_project
 
