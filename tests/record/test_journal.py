@@ -55,3 +55,35 @@ def test_secrets_are_redacted_before_writing(tmp_path):
     journal.tool_call("r", "r:s:0", "s", "t", {"token": "sk-very-secret-1234"}, None, "failed", "x")
     dump = "\n".join(sqlite3.connect(tmp_path / "j.db").iterdump())
     assert "sk-very-secret-1234" not in dump and "***" in dump
+
+
+def test_a_version_1_journal_is_migrated_without_losing_a_row(tmp_path):
+    path = tmp_path / "j.db"
+    old = sqlite3.connect(path)
+    for version, apply in MIGRATIONS:
+        if version == 1:
+            apply(old)
+    old.execute("PRAGMA user_version = 1")
+    old.execute("INSERT INTO steps (run_id, step, scope, status, output, usage) VALUES ('r', 's', '', 'succeeded',"
+                " '{\"a\": 1}', '{}')")
+    old.execute("INSERT INTO attempts (run_id, step, model, attempt, state, at) VALUES ('r', 's', 'm', 1, 'succeeded', 1)")
+    old.commit()
+    old.close()
+    journal = Journal(path)
+    assert [(s.step, s.output) for s in journal.steps("r")] == [("s", {"a": 1})]
+    assert [(a["step"], a["model"], a["state"]) for a in journal.attempts("r")] == [("s", "m", "succeeded")]
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1][0]
+
+
+def test_a_step_run_again_keeps_its_earlier_attempts(tmp_path):
+    journal = Journal(tmp_path / "j.db")
+    failed = [("s", {"model": "m", "attempt": 1, "state": "failed", "error": "server"})]
+    journal.step("r", "s", "", "failed", None, "server", {}, None, failed)
+    worked = [("s", {"model": "m", "attempt": 1, "state": "succeeded", "input_tokens": 3, "output_tokens": 2}),
+              ("s", {"model": "m", "attempt": 2, "state": "succeeded", "input_tokens": 4, "output_tokens": 1})]
+    journal.step("r", "s", "", "succeeded", {"ok": True}, None, {}, None, worked)
+    journal.step("r", "t", "", "skipped", None, None, {}, None)
+    journal.attempts_only("r", [("u", {"model": "m", "attempt": 1, "state": "started"})])
+    assert [(a["step"], a["state"], a["input_tokens"]) for a in journal.attempts("r")] == [
+        ("s", "failed", None), ("s", "succeeded", 3), ("s", "succeeded", 4), ("u", "started", None)]
+    assert [(s.step, s.status) for s in journal.steps("r")] == [("s", "succeeded"), ("t", "skipped")]

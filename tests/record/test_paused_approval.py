@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,7 +53,13 @@ def start_paused(root):
 
 
 def policy_calls(db, run_id):
-    return db.execute("SELECT COUNT(*) FROM attempts WHERE run_id = ? AND step = 'policy'", (run_id,)).fetchone()[0]
+    from agentctl.record.journal import Journal
+
+    journal = Journal(Path(db.execute("PRAGMA database_list").fetchone()[2]))
+    try:
+        return len([a for a in journal.attempts(run_id) if a["step"] == "policy"])
+    finally:
+        journal.close()
 
 
 def test_approve_continues_and_the_gated_tool_runs_exactly_once(project):
