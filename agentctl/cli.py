@@ -177,7 +177,8 @@ def _run_with_display(prepared, decision, json_output: bool, concurrency: int, *
     from agentctl.run.approvals import FixedApprover, PromptApprover
     from agentctl.run.events import EventBus
 
-    redact = Redactor.for_pipeline(prepared.pipeline).text  # secrets reach no output either
+    redactor = Redactor.for_pipeline(prepared.pipeline)  # secrets reach no output either
+    redact = redactor.text
     events = EventBus()
     with run_display.RunDisplay(prepared.pipeline, redact=redact) as display:
         events.subscribe(display)
@@ -187,7 +188,7 @@ def _run_with_display(prepared, decision, json_output: bool, concurrency: int, *
             approver = FixedApprover(decision)
         result = runs.execute(prepared, approver, events, concurrency, **resume)
     if json_output:
-        console.print_plain(redact(run_display.result_json(result)))
+        console.print_plain(run_display.result_json(result, redactor))
     else:
         console.print_plain(redact(run_display.summary_text(result, prepared.pipeline)))
     raise typer.Exit(result.exit_code)

@@ -211,7 +211,7 @@ def run_details(row, steps, pending) -> str:
     return "\n".join(lines)
 
 
-def result_json(result: RunResult) -> str:
+def result_json(result: RunResult, redactor=None) -> str:
     payload = {
         "run_id": result.run_id, "pipeline": result.pipeline, "status": result.status,
         "exit_code": result.exit_code, "error": result.error, "outputs": result.outputs,
@@ -220,6 +220,8 @@ def result_json(result: RunResult) -> str:
         "steps": {sid: {"status": s.status, "output": s.output, "error": s.error, "usage": s.usage.as_dict(),
                         "duration_s": round(s.duration_s, 3)} for sid, s in result.steps.items()},
     }
+    if redactor is not None:  # masks strings, never numbers or JSON syntax
+        return redactor.json(payload, indent=2)
     return json.dumps(payload, indent=2, ensure_ascii=False, default=str)
 
 

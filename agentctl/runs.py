@@ -177,7 +177,8 @@ def plan_resume(run_id: str, root: Path, options, force: bool = False, budget: l
                                 "resume with --force to continue with the current files anyway")
         compiled = _with_budget(compiled, budget or [])
         inputs = json.loads(row["inputs"] or "{}")
-        restored = {(s.step, s.scope): s for s in journal.steps(run_id) if s.status in _DONE}
+        restored: dict[tuple, Any] = {(s.step, s.scope): s for s in journal.steps(run_id) if s.status in _DONE}
+        restored.update(journal.items(run_id))  # items of a fan-out that had not finished
         spent = _spent(journal, run_id)
     finally:
         journal.close()

@@ -79,6 +79,17 @@ def _step_rows_carry_their_attempts(db: sqlite3.Connection) -> None:
     """)
 
 
+@migration(3)
+def _fan_out_items(db: sqlite3.Connection) -> None:
+    """Each item of a for_each step, committed as it finishes: a resume runs only the rest."""
+    db.execute("""
+        CREATE TABLE items (
+            run_id TEXT NOT NULL, step TEXT NOT NULL, scope TEXT NOT NULL DEFAULT '', idx INTEGER NOT NULL,
+            output TEXT, attempts TEXT, finished REAL,
+            PRIMARY KEY (run_id, step, scope, idx)) WITHOUT ROWID
+    """)
+
+
 def connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -133,7 +144,8 @@ class StepRecord:
     finished: float | None
 
 
-# One encoder for every write: json.dumps with options builds a new one per call.
+# One encoder for every write (json.dumps with options builds a new one per call). Values are
+# masked before encoding (Redactor.value), so default=str never sees an unmasked object.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
@@ -144,7 +156,7 @@ class Journal:
         self.redact = redactor or Redactor(())
 
     def _json(self, value: Any) -> str:
-        return self.redact.text(_ENCODER.encode(value))
+        return _ENCODER.encode(self.redact.value(value) if self.redact.secrets else value)
 
     def _text(self, value: str | None) -> str | None:
         return None if value is None else self.redact.text(value)
@@ -179,6 +191,15 @@ class Journal:
             " ELSE substr(steps.attempts, 1, length(steps.attempts) - 1) || ',' || substr(excluded.attempts, 2) END",
             (run_id, step, scope, status, self._json(output), self._text(error), json.dumps(usage), started,
              time.time(), self._json([self._attempt(d) for _, d in attempts]) if attempts else None))
+
+    def item(self, run_id: str, step: str, scope: str, index: int, output: Any,
+             attempts: list[tuple[str, dict]] = ()) -> None:
+        """One finished item of a for_each step, with the model attempts made for it."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO items (run_id, step, scope, idx, output, attempts, finished)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (run_id, step, scope, index, self._json(output),
+             self._json([self._attempt(d) for _, d in attempts]) if attempts else None, time.time()))
 
     def attempts_only(self, run_id: str, attempts: list[tuple[str, dict]]) -> None:
         """Attempts of steps that never finished (cancelled, interrupted) have no step row."""
@@ -231,6 +252,11 @@ class Journal:
         return [StepRecord(r["step"], r["scope"], r["status"], json.loads(r["output"]) if r["output"] else None,
                            r["error"], json.loads(r["usage"] or "{}"), r["started"], r["finished"]) for r in rows]
 
+    def items(self, run_id: str) -> dict[tuple[str, str, int], Any]:
+        """Finished fan-out items' outputs, by (step, scope, index)."""
+        rows = self.db.execute("SELECT step, scope, idx, output FROM items WHERE run_id = ?", (run_id,))
+        return {(r["step"], r["scope"], r["idx"]): json.loads(r["output"]) if r["output"] else None for r in rows}
+
     def tool_result(self, run_id: str, key: str) -> tuple[bool, Any]:
         row = self.db.execute("SELECT result FROM tool_calls WHERE run_id = ? AND key = ? AND status = 'succeeded'",
                               (run_id, key)).fetchone()
@@ -249,9 +275,10 @@ class Journal:
         found = [dict(r) for r in self.db.execute(
             "SELECT step, model, attempt, state, error, input_tokens, output_tokens, cost_usd, duration_s, at"
             " FROM attempts WHERE run_id = ?", (run_id,))]
-        for row in self.db.execute("SELECT step, attempts FROM steps WHERE run_id = ? AND attempts IS NOT NULL",
-                                   (run_id,)):
-            found += [{"step": row["step"], **a} for a in json.loads(row["attempts"])]
+        for table in ("steps", "items"):
+            for row in self.db.execute(f"SELECT step, attempts FROM {table} WHERE run_id = ? AND attempts IS NOT NULL",
+                                       (run_id,)):
+                found += [{"step": row["step"], **a} for a in json.loads(row["attempts"])]
         return sorted(found, key=lambda a: a["at"] or 0.0)
 
     def close(self) -> None:

@@ -8,8 +8,9 @@ from agentctl.run.events import Event
 
 
 class JournalRecorder:
-    """Model attempts are written with their step's result, in one transaction (half the commits);
-    tool calls at once, since their results are what a resume must never repeat."""
+    """Model attempts are written with the result of the work they were made for (a step, a loop
+    iteration's step, a fan-out item), in one statement; tool calls at once, since their results
+    are what a resume must never repeat. Fan-out items are committed one by one as they finish."""
 
     def __init__(self, journal: Journal, run_id: str) -> None:
         self.journal = journal
@@ -20,9 +21,11 @@ class JournalRecorder:
         d = event.data
         if event.kind == "step_finished" and not d.get("restored"):
             self.journal.step(self.run_id, event.step, d.get("scope", ""), d["status"], d.get("output"), d.get("error"),
-                              d["usage"], d.get("started_at"), self.pending.pop(event.step, []))
+                              d["usage"], d.get("started_at"), self.pending.pop(d.get("work", event.step), []))
         elif event.kind == "llm_attempt" and d["state"] != "started":
-            self.pending.setdefault(event.step, []).append((event.step, d))
+            self.pending.setdefault(d.get("work", event.step), []).append((event.step, d))
+        elif event.kind == "item_finished":
+            self.journal.item(self.run_id, event.step, d["scope"], d["index"], d["output"], self.pending.pop(d["work"], []))
         elif event.kind == "tool_call" and d["state"] in ("succeeded", "failed"):
             self.journal.tool_call(self.run_id, d["call_id"], event.step, d["tool"], d.get("args"), d.get("result"),
                                    d["state"], d.get("error"))

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any, Iterable, Mapping
 
 MASK = "***"
-_SECRET_PARAMS = ("key", "token", "secret", "password")
+# Credential-like model params: api_key, access_token, client_secret, password... but not
+# max_tokens, whose value (a number) would otherwise be masked in every output and count.
+_SECRET_PARAM = re.compile(r"(?:^|_)(?:key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
+_JSON_SCALARS = (int, float, bool, type(None))
 
 
 class Redactor:
@@ -24,13 +28,20 @@ class Redactor:
         return value
 
     def value(self, data: Any) -> Any:
+        """`data` with every string masked (keys too), ready for JSON: masking the encoded text
+        instead could cut into numbers or JSON syntax. Other objects become their masked str()."""
         if isinstance(data, str):
             return self.text(data)
         if isinstance(data, dict):
-            return {k: self.value(v) for k, v in data.items()}
+            return {self.value(k) if isinstance(k, str) else k: self.value(v) for k, v in data.items()}
         if isinstance(data, (list, tuple)):
             return [self.value(v) for v in data]
-        return data
+        if isinstance(data, _JSON_SCALARS):
+            return data
+        return self.text(str(data))
+
+    def json(self, data: Any, **options: Any) -> str:
+        return json.dumps(self.value(data) if self.secrets else data, ensure_ascii=False, default=str, **options)
 
     @classmethod
     def for_pipeline(cls, pipeline: Any, environ: Mapping[str, str] | None = None) -> "Redactor":
@@ -38,5 +49,5 @@ class Redactor:
         environ = os.environ if environ is None else environ
         secrets = [environ.get(name, "") for name, secret in pipeline.env.items() if secret]
         for route in pipeline.models.values():
-            secrets += [str(v) for k, v in route.params.items() if any(word in k.lower() for word in _SECRET_PARAMS)]
+            secrets += [v for k, v in route.params.items() if isinstance(v, str) and _SECRET_PARAM.search(k)]
         return cls(secrets)

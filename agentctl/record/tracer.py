@@ -16,7 +16,6 @@ OpenTelemetry).
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import dataclass
@@ -144,7 +143,7 @@ class RunTracer:
                 "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider or "openai",
                 "gen_ai.request.model": d["model"], "agentctl.attempt": d["attempt"]})
             if self.content and d.get("messages") is not None:
-                span.attributes["gen_ai.input.messages"] = self.redact.text(json.dumps(d["messages"], default=str))
+                span.attributes["gen_ai.input.messages"] = self.redact.json(d["messages"])
             self.open[key] = span
             return
         span = self.open.pop(key, None)
@@ -163,8 +162,7 @@ class RunTracer:
         if d.get("remaining_usd") is not None:
             attributes["agentctl.budget.remaining_usd"] = float(d["remaining_usd"])
         if self.content and d.get("content") is not None:
-            attributes["gen_ai.output.messages"] = self.redact.text(json.dumps(
-                [{"role": "assistant", "content": d["content"]}], default=str))
+            attributes["gen_ai.output.messages"] = self.redact.json([{"role": "assistant", "content": d["content"]}])
         self.end(span, event.at)
 
     def on_tool_call(self, event: Event, d: dict) -> None:

@@ -106,7 +106,7 @@ class AgentRunner:
         last_problem = None
         while calls_left > 0 and tool_rounds < agent.max_iterations:
             calls_left -= 1
-            response, _ = await self.router.call(agent.model, messages, offered, step, budgets)
+            response, _ = await self.router.call(agent.model, messages, offered, step, budgets, work or step)
             messages.append(message_for(response))
             if response.tool_calls:
                 tool_rounds += 1

@@ -75,7 +75,8 @@ class Executor:
                  concurrency: int = 8, run_id: str | None = None, sleep=asyncio.sleep,
                  restored: Mapping[tuple[str, str], Any] | None = None, memory=None,
                  spent: Usage | None = None) -> None:
-        """`restored`: committed results of an earlier attempt of this run, by (step, scope);
+        """`restored`: committed results of an earlier attempt of this run: steps by (step, scope),
+        fan-out items (their outputs) by (step, scope, index);
         `memory`: journaled tool results by idempotency key; `spent`: usage already spent."""
         self.pipeline = pipeline
         self.events = events or EventBus()
@@ -226,10 +227,10 @@ class Executor:
         self.state[record.id] = {"output": output, "status": status}
         self.events.emit("step_finished", record.id, status=status, error=error, usage=(usage or Usage()).as_dict(),
                          duration_s=record.duration_s, output=output, scope=record.scope, restored=restored,
-                         started_at=record.started_at)
+                         started_at=record.started_at, work=work_name(record.id, record.scope))
 
     async def execute(self, node: StepNode, context: dict, extra: dict, budgets: Budgets, scope: str) -> Any:
-        work = f"{node.id}@{scope}" if scope else node.id  # names this execution in idempotency keys
+        work = work_name(node.id, scope)
         if node.kind == "loop":
             budgets.check_before_step(node.id)
             return await self.run_loop(node, extra, budgets, scope)
@@ -244,9 +245,14 @@ class Executor:
         gate = asyncio.Semaphore(node.for_each.max_concurrency)
 
         async def one(index: int, item: Any) -> Any:
+            if (node.id, scope, index) in self.restored:  # committed before a crash: not run again
+                return self.restored[(node.id, scope, index)]
             async with gate:
                 budgets.check_before_step(node.id)
-                return await self.leaf(node, {**context, node.for_each.name: item}, budgets, f"{work}[{index}]")
+                output = await self.leaf(node, {**context, node.for_each.name: item}, budgets, f"{work}[{index}]")
+            # Each item is committed as it finishes, so a resume runs only the items left.
+            self.events.emit("item_finished", node.id, scope=scope, index=index, work=f"{work}[{index}]", output=output)
+            return output
 
         return list(await _gather_or_cancel([one(i, item) for i, item in enumerate(items)]))
 
@@ -272,6 +278,11 @@ class Executor:
             if evaluate(loop.until, self.context(extra)):
                 return {"iterations": iteration, "passed": True}
         return {"iterations": loop.max_iterations, "passed": False}
+
+
+def work_name(step: str, scope: str) -> str:
+    """Names one execution of a step (per loop iteration) in idempotency keys and the journal."""
+    return f"{step}@{scope}" if scope else step
 
 
 class StepFailed(Exception):

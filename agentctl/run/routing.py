@@ -49,7 +49,8 @@ class ModelRouter:
         return self.breakers[target]
 
     async def call(self, alias: str, messages: list[dict], tools: list[dict], step: str,
-                   budgets: Budgets) -> tuple[ChatResponse, ModelTarget]:
+                   budgets: Budgets, work: str = "") -> tuple[ChatResponse, ModelTarget]:
+        """`work` names the execution (a fan-out item, a loop iteration) the attempts are for."""
         route = self.routes[alias]
         attempts: list[Attempt] = []
         for target in route.chain:
@@ -60,7 +61,7 @@ class ModelRouter:
             request = ChatRequest(target.model, tuple(messages), tuple(tools), dict(route.params), route.timeout_s)
             try:
                 response = await with_retries(
-                    lambda n: self._attempt(request, target, n, step, budgets, breaker, attempts),
+                    lambda n: self._attempt(request, target, n, step, budgets, breaker, attempts, work or step),
                     route.retry, sleep=self.sleep)
                 return response, target
             except LlmError:
@@ -68,7 +69,7 @@ class ModelRouter:
         raise ModelCallFailed(alias, attempts)
 
     async def _attempt(self, request: ChatRequest, target: ModelTarget, number: int, step: str,
-                       budgets: Budgets, breaker: CircuitBreaker, attempts: list[Attempt]) -> ChatResponse:
+                       budgets: Budgets, breaker: CircuitBreaker, attempts: list[Attempt], work: str) -> ChatResponse:
         input_tokens = estimate_tokens(request)
         if target.max_input_tokens and input_tokens > 0.75 * target.max_input_tokens:
             # Near the context window the real tokenizer decides (it costs ~0.1-0.7 ms a call,
@@ -84,7 +85,7 @@ class ModelRouter:
         request = ChatRequest(request.model, request.messages, request.tools, request.params, timeout)
         attempt_id = next(self.ids)
         self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="started",
-                         attempt_id=attempt_id, messages=request.messages)
+                         attempt_id=attempt_id, messages=request.messages, work=work)
         started = time.monotonic()
         try:
             # The adapter passes the timeout to the provider; this guard bounds the call regardless
@@ -99,7 +100,7 @@ class ModelRouter:
             attempts.append(Attempt(target.model, number, f"{error.kind}: {error.message}", time.monotonic() - started))
             self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="failed",
                              error=error.message, error_kind=error.kind, duration_s=time.monotonic() - started,
-                             attempt_id=attempt_id)
+                             attempt_id=attempt_id, work=work)
             raise error from None
         except BaseException:
             budgets.release(reservation)
@@ -113,7 +114,7 @@ class ModelRouter:
                          input_tokens=response.input_tokens, output_tokens=response.output_tokens,
                          cost_usd=actual.cost_usd, duration_s=time.monotonic() - started, attempt_id=attempt_id,
                          response_model=response.model, finish_reason=response.finish_reason,
-                         content=response.content, remaining_usd=budgets.remaining_usd())
+                         content=response.content, remaining_usd=budgets.remaining_usd(), work=work)
         return response
 
 

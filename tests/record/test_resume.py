@@ -240,3 +240,56 @@ def test_listing_runs_where_there_are_none_creates_nothing(tmp_path):
     assert "no runs recorded" in out and not (tmp_path / ".agentctl").exists()
     _, err = agentctl(tmp_path, "resume", "abc").communicate(timeout=60)
     assert "no runs recorded" in err and not (tmp_path / ".agentctl").exists()
+
+
+FAN_OUT = """apiVersion: agentctl/v1
+name: fan
+version: 1
+inputs:
+  cities: {type: array}
+models:
+  m:
+    model: openai/m
+    params: {api_base: "URL", api_key: sk-test, max_tokens: 50}
+agents:
+  planner: {model: m, prompt: prompts/p.prompt}
+steps:
+  - {id: each, agent: planner, for_each: "${{ inputs.cities }}", max_items: 20, max_concurrency: 1,
+     with: {text: "plan ${{ item }}"}}
+outputs:
+  plans: ${{ steps.each.output }}
+"""
+
+
+def test_a_fan_out_killed_midway_resumes_with_only_the_items_left(tmp_path):
+    asked: list[str] = []
+
+    def answer(body):
+        asked.append(body["messages"][-1]["content"])
+        return Behaviour(content=body["messages"][-1]["content"].upper(), delay_s=0.2)
+
+    server = FakeOpenAI(default=answer).start()
+    try:
+        root = make_project(tmp_path / "p", server.url)
+        (root / "pipelines" / "f.yaml").write_text(FAN_OUT.replace("URL", server.url))
+        cities = json.dumps([f"c{i}" for i in range(8)])
+        proc = agentctl(root, "run", "pipelines/f.yaml", "-i", f"cities={cities}")
+        wait_for_run(root)
+        db = sqlite3.connect(root / ".agentctl" / "journal.db")
+        deadline = time.monotonic() + 30
+        while db.execute("SELECT COUNT(*) FROM items").fetchone()[0] < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        finished = {r[0] for r in db.execute("SELECT idx FROM items")}
+        assert 3 <= len(finished) < 8
+        before = list(asked)
+        out, err = agentctl(root, "resume", run_id(root), "--json").communicate(timeout=60)
+    finally:
+        server.stop()
+    result = json.loads(out)
+    assert result["status"] == "succeeded", err
+    assert result["outputs"]["plans"] == [f"PLAN C{i}" for i in range(8)]
+    again = asked[len(before):]
+    assert not {f"plan c{i}" for i in finished} & set(again)  # committed items were not asked again
+    assert {f"plan c{i}" for i in range(8)} - {f"plan c{i}" for i in finished} <= set(again)
