@@ -190,7 +190,7 @@ class Journal:
             " WHEN steps.attempts IS NULL THEN excluded.attempts WHEN excluded.attempts IS NULL THEN steps.attempts"
             " ELSE substr(steps.attempts, 1, length(steps.attempts) - 1) || ',' || substr(excluded.attempts, 2) END",
             (run_id, step, scope, status, self._json(output), self._text(error), json.dumps(usage), started,
-             time.time(), self._json([self._attempt(d) for _, d in attempts]) if attempts else None))
+             time.time(), self._attempts_json(attempts)))
 
     def item(self, run_id: str, step: str, scope: str, index: int, output: Any,
              attempts: list[tuple[str, dict]] = ()) -> None:
@@ -199,7 +199,7 @@ class Journal:
             "INSERT OR REPLACE INTO items (run_id, step, scope, idx, output, attempts, finished)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (run_id, step, scope, index, self._json(output),
-             self._json([self._attempt(d) for _, d in attempts]) if attempts else None, time.time()))
+             self._attempts_json(attempts), time.time()))
 
     def attempts_only(self, run_id: str, attempts: list[tuple[str, dict]]) -> None:
         """Attempts of steps that never finished (cancelled, interrupted) have no step row."""
@@ -208,6 +208,10 @@ class Journal:
                 "INSERT INTO attempts (run_id, step, model, attempt, state, error, input_tokens, output_tokens,"
                 " cost_usd, duration_s, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, step, *self._attempt(d).values()) for step, d in attempts])
+
+    def _attempts_json(self, attempts: list[tuple[str, dict]]) -> str | None:
+        # Only an attempt's error can hold a secret, and _attempt masks it: no walk needed.
+        return _ENCODER.encode([self._attempt(d) for _, d in attempts]) if attempts else None
 
     def _attempt(self, d: dict) -> dict:
         return {"model": d.get("model"), "attempt": d.get("attempt"), "state": d.get("state"),

@@ -45,7 +45,11 @@ def _span(record: Any, trace_hex: str) -> dict:
 
 
 def _attributes(attributes: Any) -> list[dict]:
-    return [{"key": key, "value": _value(value)} for key, value in (attributes or {}).items()]
+    out = []
+    for key, value in (attributes or {}).items():
+        encode = _BY_TYPE.get(type(value))  # exact type: bool before int
+        out.append({"key": key, "value": encode(value) if encode else _value(value)})
+    return out
 
 
 def _value(value: Any) -> dict:
@@ -58,6 +62,14 @@ def _value(value: Any) -> dict:
     if isinstance(value, (list, tuple)):
         return {"arrayValue": {"values": [_value(v) for v in value]}}
     return {"stringValue": str(value)}
+
+
+_BY_TYPE = {
+    str: lambda v: {"stringValue": v},
+    bool: lambda v: {"boolValue": v},
+    int: lambda v: {"intValue": str(v)},
+    float: lambda v: {"doubleValue": v},
+}
 
 
 def sdk_spans(records: Sequence[Any], trace_id: int, resource: dict, scope: tuple[str, str]) -> tuple:

@@ -32,12 +32,12 @@ class Redactor:
         instead could cut into numbers or JSON syntax. Other objects become their masked str()."""
         if isinstance(data, str):
             return self.text(data)
+        if isinstance(data, _JSON_SCALARS):
+            return data
         if isinstance(data, dict):
             return {self.value(k) if isinstance(k, str) else k: self.value(v) for k, v in data.items()}
         if isinstance(data, (list, tuple)):
             return [self.value(v) for v in data]
-        if isinstance(data, _JSON_SCALARS):
-            return data
         return self.text(str(data))
 
     def json(self, data: Any, **options: Any) -> str:
