@@ -8,8 +8,11 @@ back to back in the same round with the order alternating. Target: at most 5% mo
 
 On this shared VM one run's wall time swings by +-20% from round to round, more than the effect,
 so the script reports the median of per-round ratios (the two runs of a round share the machine's
-weather) with the interquartile range, and the same for CPU time, which the neighbours disturb
-less. Then where recording's time goes, measured inside a recorded run.
+weather) with the interquartile range, and the same for CPU time. Most of that noise is in
+litellm's own time, which recording does not change; so it also reports the time spent outside
+the model calls (wall minus the time inside `complete()`), on minus off, paired per round: the
+sharpest measure of what recording adds to a run's wall time. Then where that time goes,
+measured inside recorded runs.
 """
 
 from __future__ import annotations
@@ -28,6 +31,23 @@ from harness import (
 )
 
 
+def timed_model():
+    """litellm's model, counting the seconds spent inside its calls."""
+    from agentctl.llm.litellm_client import LitellmModel
+
+    class Timed(LitellmModel):
+        inside = 0.0
+
+        async def complete(self, request):
+            start = time.perf_counter()
+            try:
+                return await super().complete(request)
+            finally:
+                self.inside += time.perf_counter() - start
+
+    return Timed()
+
+
 def recording(rounds: int = 61) -> None:
     from agentctl.llm.litellm_client import LitellmModel
 
@@ -36,9 +56,12 @@ def recording(rounds: int = 61) -> None:
         compiled = compile_path(project(server, chain(50), CHAIN_BUDGETS))
         measured_run(compiled, LitellmModel(), False), measured_run(compiled, LitellmModel(), True)  # warm up
         runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+        outside: dict[bool, list[float]] = {False: [], True: []}
         for r in range(rounds):
             for recorded in ((False, True) if r % 2 == 0 else (True, False)):
-                runs[recorded].append(measured_run(compiled, LitellmModel(), recorded))
+                model = timed_model()
+                runs[recorded].append(measured_run(compiled, model, recorded))
+                outside[recorded].append(runs[recorded][-1][0] - model.inside)
         parts = breakdown(compiled, LitellmModel)
     finally:
         server.stop()
@@ -52,6 +75,12 @@ def recording(rounds: int = 61) -> None:
               f"{(statistics.median(ratios) - 1) * 100:+5.1f}% (quartiles {(q1 - 1) * 100:+.1f}% .. "
               f"{(q3 - 1) * 100:+.1f}%)" + ("  (target <= +5%)" if index == 0 else ""))
     off_wall = statistics.median(x[0] for x in runs[False]) * 1000
+    added = sorted(on - off for off, on in zip(outside[False], outside[True]))
+    print(f"  outside the model calls: median off {statistics.median(outside[False]) * 1000:.1f} ms, on "
+          f"{statistics.median(outside[True]) * 1000:.1f} ms; per-round difference: median "
+          f"{statistics.median(added) * 1000:.1f} ms (quartiles {added[len(added) // 4] * 1000:.1f} .. "
+          f"{added[3 * len(added) // 4] * 1000:.1f}) = {statistics.median(added) * 1000 / off_wall * 100:.1f}% "
+          "of the off median wall time (target <= 5%)")
     print("  where recording's time goes, inside recorded runs (median ms per run; % of the off median):")
     for name, ms in parts.items():
         print(f"    {name:<44} {ms:6.2f} ms  {ms / off_wall * 100:4.1f}%")

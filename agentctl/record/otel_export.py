@@ -6,9 +6,10 @@ a daemon thread that is given that long (the OTLP exporters otherwise retry for 
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import threading
+from json.encoder import encode_basestring_ascii as _q  # a str as a JSON string literal (C)
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -19,57 +20,48 @@ _OTLP_KIND = {"internal": 1, "client": 3}  # OTLP counts from SPAN_KIND_UNSPECIF
 _STATUS_ERROR = 2
 
 
-def otlp_json(records: Sequence[Any], trace_id: int, resource: dict, scope: tuple[str, str]) -> dict:
-    """An ExportTraceServiceRequest in OTLP/JSON (hex ids, integer enums, lowerCamelCase), written
-    straight from the span records: the same document the SDK's spans would give (a test checks),
-    for a fifth of the cost of building SDK spans first."""
+def otlp_json(records: Sequence[Any], trace_id: int, resource: dict, scope: tuple[str, str]) -> str:
+    """An ExportTraceServiceRequest as OTLP/JSON text (hex ids, integer enums, lowerCamelCase),
+    written straight from the span records: the document the SDK's spans would give (a test
+    checks). Text is built directly: dicts for json.dumps cost three times as much (0.5 ms of
+    a 50-step run's 10 ms of recording), and the file is written as the run ends."""
     trace_hex = format(trace_id, "032x")
-    return {"resourceSpans": [{
-        "resource": {"attributes": _attributes(resource)},
-        "scopeSpans": [{"scope": {"name": scope[0], "version": scope[1]},
-                        "spans": [_span(record, trace_hex) for record in records]}],
-    }]}
+    spans = ",".join([_span(record, trace_hex) for record in records])
+    return (f'{{"resourceSpans":[{{"resource":{{"attributes":{_attributes(resource)}}},"scopeSpans":[{{"scope":'
+            f'{{"name":{_q(scope[0])},"version":{_q(scope[1])}}},"spans":[{spans}]}}]}}]}}')
 
 
-def _span(record: Any, trace_hex: str) -> dict:
-    out = {
-        "traceId": trace_hex, "spanId": format(record.span_id, "016x"),
-        "name": record.name, "kind": _OTLP_KIND[record.kind],
-        "startTimeUnixNano": str(record.start_ns), "endTimeUnixNano": str(record.end_ns),
-        "attributes": _attributes(record.attributes),
-        "status": {"code": _STATUS_ERROR, "message": record.error} if record.error is not None else {"code": 0},
-    }
-    if record.parent_id is not None:
-        out["parentSpanId"] = format(record.parent_id, "016x")
-    return out
+def _span(record: Any, trace_hex: str) -> str:
+    parent = f',"parentSpanId":"{record.parent_id:016x}"' if record.parent_id is not None else ""
+    status = f'{{"code":{_STATUS_ERROR},"message":{_q(record.error)}}}' if record.error is not None else '{"code":0}'
+    return (f'{{"traceId":"{trace_hex}","spanId":"{record.span_id:016x}"{parent},"name":{_q(record.name)},'
+            f'"kind":{_OTLP_KIND[record.kind]},"startTimeUnixNano":"{record.start_ns}",'
+            f'"endTimeUnixNano":"{record.end_ns}","attributes":{_attributes(record.attributes)},"status":{status}}}')
 
 
-def _attributes(attributes: Any) -> list[dict]:
-    out = []
-    for key, value in (attributes or {}).items():
-        encode = _BY_TYPE.get(type(value))  # exact type: bool before int
-        out.append({"key": key, "value": encode(value) if encode else _value(value)})
-    return out
+def _attributes(attributes: Any) -> str:
+    return "[" + ",".join([f'{{"key":{_q(key)},"value":{_value(value)}}}' for key, value in attributes.items()]) + "]"
 
 
-def _value(value: Any) -> dict:
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return f'{{"stringValue":{_q(value)}}}'
     if isinstance(value, bool):
-        return {"boolValue": value}
+        return '{"boolValue":true}' if value else '{"boolValue":false}'
     if isinstance(value, int):
-        return {"intValue": str(value)}
+        return f'{{"intValue":"{int(value)}"}}'
     if isinstance(value, float):
-        return {"doubleValue": value}
+        return f'{{"doubleValue":{_double(value)}}}'
     if isinstance(value, (list, tuple)):
-        return {"arrayValue": {"values": [_value(v) for v in value]}}
-    return {"stringValue": str(value)}
+        return '{"arrayValue":{"values":[' + ",".join([_value(v) for v in value]) + "]}}"
+    return f'{{"stringValue":{_q(str(value))}}}'
 
 
-_BY_TYPE = {
-    str: lambda v: {"stringValue": v},
-    bool: lambda v: {"boolValue": v},
-    int: lambda v: {"intValue": str(v)},
-    float: lambda v: {"doubleValue": v},
-}
+def _double(value: float) -> str:
+    if math.isfinite(value):
+        return float.__repr__(value)
+    # proto3 JSON writes the non-finite doubles as strings
+    return '"NaN"' if value != value else '"Infinity"' if value > 0 else '"-Infinity"'
 
 
 def sdk_spans(records: Sequence[Any], trace_id: int, resource: dict, scope: tuple[str, str]) -> tuple:
@@ -123,10 +115,10 @@ def sdk_spans(records: Sequence[Any], trace_id: int, resource: dict, scope: tupl
     return tuple(collected.finished)
 
 
-def write_file(path: Path, document: dict) -> Path:
+def write_file(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(document, check_circular=False, separators=(",", ":")), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path
 

@@ -82,7 +82,7 @@ def test_the_trace_file_is_what_the_sdk_exporters_send(project, server):
     server.push(fault(500), Behaviour(content=None, tool_calls=[("lookup", '{"query": "q"}')]), Behaviour(content="done"))
     traced_run(project, AGENT_WITH_TOOL, {"q": "hello"})
     tracer = traced_run.tracer
-    ours = otel_export.otlp_json(tracer.records(), tracer.trace_id, tracer.resource, tracer.scope)
+    ours = json.loads(otel_export.otlp_json(tracer.records(), tracer.trace_id, tracer.resource, tracer.scope))
     sdk = MessageToDict(encode_spans(tracer.spans()), use_integers_for_enums=True)
 
     def spans(document, ids):
@@ -103,6 +103,27 @@ def test_the_trace_file_is_what_the_sdk_exporters_send(project, server):
         assert span == {k: theirs[span_id][k] for k in span}, span["name"]
     assert my_scope == their_scope and my_resource.items() <= their_resource.items()
     assert sum(s["status"]["code"] == 2 for s in mine.values()) == 1  # the failed attempt
+
+
+def test_the_trace_file_text_is_json_for_any_attribute_value():
+    from agentctl.record import otel_export
+    from agentctl.record.tracer import SpanRecord
+
+    attributes = {"quote": 'say "hi"\n\tok\\', "unicode": "café ✓", "yes": True, "n": 7, "big": 2**70,
+                  "cost": 0.1 + 0.2, "inf": float("inf"), "nan": float("nan"), "list": ("a", 1, 2.5, False),
+                  "other": object.__name__}
+    record = SpanRecord("chat x", 5, 3, 10, attributes, "client", 20, 'failed: "quoted"')
+    (span,) = json.loads(otel_export.otlp_json([record], 1, {"service.name": "s"}, ("agentctl", "1")))[
+        "resourceSpans"][0]["scopeSpans"][0]["spans"]
+    values = {a["key"]: a["value"] for a in span["attributes"]}
+    assert values["quote"] == {"stringValue": 'say "hi"\n\tok\\'} and values["unicode"] == {"stringValue": "café ✓"}
+    assert values["yes"] == {"boolValue": True} and values["n"] == {"intValue": "7"}
+    assert values["big"] == {"intValue": str(2**70)} and values["cost"] == {"doubleValue": 0.1 + 0.2}
+    assert values["inf"] == {"doubleValue": "Infinity"} and values["nan"] == {"doubleValue": "NaN"}
+    assert values["list"] == {"arrayValue": {"values": [{"stringValue": "a"}, {"intValue": "1"},
+                                                        {"doubleValue": 2.5}, {"boolValue": False}]}}
+    assert span["status"] == {"code": 2, "message": 'failed: "quoted"'} and span["kind"] == 3
+    assert span["parentSpanId"] == "0000000000000003" and span["traceId"] == "0" * 31 + "1"
 
 
 def test_content_only_with_the_flag_and_redacted(project, server):
