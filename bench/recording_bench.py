@@ -75,6 +75,11 @@ def recording(rounds: int = 61) -> None:
               f"{(statistics.median(ratios) - 1) * 100:+5.1f}% (quartiles {(q1 - 1) * 100:+.1f}% .. "
               f"{(q3 - 1) * 100:+.1f}%)" + ("  (target <= +5%)" if index == 0 else ""))
     off_wall = statistics.median(x[0] for x in runs[False]) * 1000
+    inside = sorted((b[0] - b_out) - (a[0] - a_out) for a, b, a_out, b_out in
+                    zip(runs[False], runs[True], outside[False], outside[True]))
+    print(f"  inside the model calls (litellm and the server): per-round difference, on minus off: median "
+          f"{statistics.median(inside) * 1000:+.1f} ms (quartiles {inside[len(inside) // 4] * 1000:+.1f} .. "
+          f"{inside[3 * len(inside) // 4] * 1000:+.1f})")
     added = sorted(on - off for off, on in zip(outside[False], outside[True]))
     print(f"  outside the model calls: median off {statistics.median(outside[False]) * 1000:.1f} ms, on "
           f"{statistics.median(outside[True]) * 1000:.1f} ms; per-round difference: median "
