@@ -302,7 +302,8 @@ def runs_show(run_id: str = typer.Argument(..., help="The run.")) -> None:
         row = journal.run(run_id)
         if row is None:
             raise UsageError(f"no run {run_id}", "list runs with `agentctl runs list`")
-        console.print_plain(run_display.run_details(row, journal.steps(run_id), journal.pending_approvals(run_id)))
+        console.print_plain(run_display.run_details(row, journal.steps(run_id), journal.pending_approvals(run_id),
+                                                    journal.items(run_id)))
     finally:
         journal.close()
 

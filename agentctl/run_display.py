@@ -191,7 +191,7 @@ def runs_table(rows) -> str:
     return "\n".join(lines)
 
 
-def run_details(row, steps, pending) -> str:
+def run_details(row, steps, pending, items: dict | None = None) -> str:
     usage = json.loads(row["usage"] or "{}")
     lines = [f"run {row['id']} of {row['pipeline']} {row['pipeline_version']}: {row['status']}"]
     if row["exit_reason"]:
@@ -204,6 +204,14 @@ def run_details(row, steps, pending) -> str:
         where = f" ({s.scope.rstrip('/')})" if s.scope else ""
         tail = f": {s.error}" if s.error and s.status != "succeeded" else ""
         lines.append(f"  {s.step}{where}: {s.status}{tail}")
+    finished = {(s.step, s.scope) for s in steps if s.status == "succeeded"}
+    partial: dict[tuple[str, str], int] = {}
+    for step, scope, _ in items or {}:
+        if (step, scope) not in finished:  # a fan-out that had not finished when the run stopped
+            partial[(step, scope)] = partial.get((step, scope), 0) + 1
+    for (step, scope), done in partial.items():
+        where = f" ({scope.rstrip('/')})" if scope else ""
+        lines.append(f"  {step}{where}: {count(done, 'item')} finished and kept; a resume runs the rest")
     for p in pending:
         lines.append(f"  waiting for approval at {p['step']} by {p['approver']}: {p['message']}")
     if row["outputs"] and row["outputs"] != "null":

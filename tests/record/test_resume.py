@@ -284,6 +284,8 @@ def test_a_fan_out_killed_midway_resumes_with_only_the_items_left(tmp_path):
         finished = {r[0] for r in db.execute("SELECT idx FROM items")}
         assert 3 <= len(finished) < 8
         before = list(asked)
+        shown, _ = agentctl(root, "runs", "show", run_id(root)).communicate(timeout=60)
+        assert f"each: {len(finished)} items finished and kept; a resume runs the rest" in shown
         out, err = agentctl(root, "resume", run_id(root), "--json").communicate(timeout=60)
     finally:
         server.stop()
