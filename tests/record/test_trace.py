@@ -196,6 +196,21 @@ def test_export_to_a_local_otlp_receiver_and_the_local_file(tmp_path):
     assert tree.returncode == 0 and "invoke_agent reviewer" in tree.stdout and "310+40 tokens" in tree.stdout
 
 
+def test_without_a_collector_a_run_does_not_import_opentelemetry(tmp_path):
+    """The trace file is written from span records; the SDK is loaded only to send to a collector."""
+    from tests.record.test_journal import copy_project
+
+    root = copy_project(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "agentctl", *DEMO], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert {"agentctl.record.tracer", "agentctl.record.otel_export"} <= modules  # the check sees the run
+    assert not [m for m in modules if m.startswith("opentelemetry")]
+    assert list((root / ".agentctl" / "traces").glob("*.json"))
+
+
 def test_a_dead_collector_never_fails_the_run_and_costs_at_most_2_s(tmp_path):
     import socket
 
