@@ -111,6 +111,7 @@ class _JournalCloser:
     def __init__(self, journal) -> None:
         self.journal = journal
         self.thread = None
+        self.failure: BaseException | None = None
 
     def __call__(self, event) -> None:
         if event.kind == "run_finished":
@@ -125,9 +126,15 @@ class _JournalCloser:
         import time
 
         if self.thread is None:
-            self.thread = threading.Thread(target=self.journal.close, name="agentctl-journal-close")
+            self.thread = threading.Thread(target=self._close, name="agentctl-journal-close")
             self.thread.start()
             time.sleep(0)
+
+    def _close(self) -> None:
+        try:
+            self.journal.close()
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread, not printed here
+            self.failure = exc
 
     def close_while(self, work) -> None:
         self.start()
@@ -135,6 +142,8 @@ class _JournalCloser:
             work()
         finally:
             self.thread.join()
+        if self.failure is not None:
+            raise self.failure
 
 
 TRACES = Path(".agentctl") / "traces"
