@@ -13,6 +13,7 @@ from typing import Any
 
 from agentctl.compile.ir import CompiledPipeline
 from agentctl.graph_render import count
+from agentctl.record.redact import Redactor
 from agentctl.console import _colour
 from agentctl.run.approvals import ApprovalRequest
 from agentctl.run.events import Event
@@ -219,7 +220,7 @@ def run_details(row, steps, pending, items: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def result_json(result: RunResult, redactor=None) -> str:
+def result_json(result: RunResult, redactor: Redactor | None = None) -> str:
     payload = {
         "run_id": result.run_id, "pipeline": result.pipeline, "status": result.status,
         "exit_code": result.exit_code, "error": result.error, "outputs": result.outputs,
@@ -228,9 +229,7 @@ def result_json(result: RunResult, redactor=None) -> str:
         "steps": {sid: {"status": s.status, "output": s.output, "error": s.error, "usage": s.usage.as_dict(),
                         "duration_s": round(s.duration_s, 3)} for sid, s in result.steps.items()},
     }
-    if redactor is not None:  # masks strings, never numbers or JSON syntax
-        return redactor.json(payload, indent=2)
-    return json.dumps(payload, indent=2, ensure_ascii=False, default=str)
+    return (redactor or Redactor(())).json(payload, indent=2)  # masks strings, never numbers or syntax
 
 
 def ask_approval(request: ApprovalRequest) -> bool:

@@ -94,14 +94,10 @@ def compile_path(path: Path):
     return compiled
 
 
-def timed_run(compiled, model, recorded: bool, inputs: dict | None = None) -> float:
-    """Seconds for one whole run in a fresh event loop, progress lines on (to a buffer); with
-    `recorded`, through runs.execute: journal, trace and the trace file included."""
-    return measured_run(compiled, model, recorded, inputs)[0]
-
-
 def measured_run(compiled, model, recorded: bool, inputs: dict | None = None) -> tuple[float, float]:
-    """(wall seconds, this process's CPU seconds, all threads) for one whole run (see timed_run)."""
+    """(wall seconds, this process's CPU seconds, all threads) for one whole run in a fresh event
+    loop, progress lines on (to a buffer); with `recorded`, through runs.execute: journal, trace and
+    the trace file included."""
     from agentctl import runs
     from agentctl.run.approvals import FixedApprover
     from agentctl.run.events import EventBus

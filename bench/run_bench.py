@@ -27,7 +27,7 @@ from contextlib import redirect_stderr
 from pathlib import Path
 
 from harness import (CHAIN_BUDGETS, REPO, Instant, ServerProcess, _median, _min, chain, compile_path, fan, project,
-                     report, timed_run)
+                     measured_run, report)
 
 
 async def agentctl_run(path: Path, inputs: dict, concurrency: int) -> float:
@@ -114,7 +114,7 @@ def engine_only(rounds: int = 15) -> None:
         compiled = compile_path(project(server, chain(50), CHAIN_BUDGETS))
     finally:
         server.stop()
-    times = [timed_run(compiled, Instant(), recorded=False) for _ in range(rounds)][3:]
+    times = [measured_run(compiled, Instant(), recorded=False)[0] for _ in range(rounds)][3:]
     median = statistics.median(times)
     print(f"engine only (instant model, 50 steps, budgets and progress on): median {median * 1000:.1f} ms,"
           f" {median / 50 * 1000:.3f} ms per step")

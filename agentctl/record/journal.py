@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from agentctl.record.redact import Redactor
+from agentctl.record.redact import Redactor, to_json
 
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = []
 
@@ -144,11 +144,6 @@ class StepRecord:
     finished: float | None
 
 
-# One encoder for every write (json.dumps with options builds a new one per call). Values are
-# masked before encoding (Redactor.value), so default=str never sees an unmasked object.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
-
-
 class Journal:
     def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
         self.path = path
@@ -156,7 +151,7 @@ class Journal:
         self.redact = redactor or Redactor(())
 
     def _json(self, value: Any) -> str:
-        return _ENCODER.encode(self.redact.value(value) if self.redact.secrets else value)
+        return self.redact.json(value)
 
     def _text(self, value: str | None) -> str | None:
         return None if value is None else self.redact.text(value)
@@ -211,7 +206,7 @@ class Journal:
 
     def _attempts_json(self, attempts: list[tuple[str, dict]]) -> str | None:
         # Only an attempt's error can hold a secret, and _attempt masks it: no walk needed.
-        return _ENCODER.encode([self._attempt(d) for _, d in attempts]) if attempts else None
+        return to_json([self._attempt(d) for _, d in attempts]) if attempts else None
 
     def _attempt(self, d: dict) -> dict:
         return {"model": d.get("model"), "attempt": d.get("attempt"), "state": d.get("state"),

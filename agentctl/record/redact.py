@@ -12,6 +12,14 @@ MASK = "***"
 # max_tokens, whose value (a number) would otherwise be masked in every output and count.
 _SECRET_PARAM = re.compile(r"(?:^|_)(?:key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
 _JSON_SCALARS = (int, float, bool, type(None))
+# One encoder for the compact JSON every record is written in (json.dumps with options builds a
+# new one per call, and the journal writes a few per step).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+def to_json(data: Any, **options: Any) -> str:
+    """JSON as agentctl writes it (UTF-8 text, unknown objects as their str()); no masking."""
+    return json.dumps(data, ensure_ascii=False, default=str, **options) if options else _ENCODER.encode(data)
 
 
 class Redactor:
@@ -41,7 +49,8 @@ class Redactor:
         return self.text(str(data))
 
     def json(self, data: Any, **options: Any) -> str:
-        return json.dumps(self.value(data) if self.secrets else data, ensure_ascii=False, default=str, **options)
+        """to_json with every string masked first (so default=str never sees an unmasked object)."""
+        return to_json(self.value(data) if self.secrets else data, **options)
 
     @classmethod
     def for_pipeline(cls, pipeline: Any, environ: Mapping[str, str] | None = None) -> "Redactor":

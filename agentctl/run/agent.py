@@ -96,6 +96,7 @@ class AgentRunner:
 
     async def run(self, step: str, agent: AgentDef, args: Mapping[str, Any], budgets: Budgets, work: str = "") -> Any:
         """`work` names this execution (step, loop iteration, fan-out item) in idempotency keys."""
+        work = work or step
         messages = render_prompt(agent.prompt, args)
         check_prompt_size(agent, messages, args)
         offered = [self._tool_spec(name) for name in agent.tools]
@@ -106,11 +107,11 @@ class AgentRunner:
         last_problem = None
         while calls_left > 0 and tool_rounds < agent.max_iterations:
             calls_left -= 1
-            response, _ = await self.router.call(agent.model, messages, offered, step, budgets, work or step)
+            response, _ = await self.router.call(agent.model, messages, offered, step, budgets, work)
             messages.append(message_for(response))
             if response.tool_calls:
                 tool_rounds += 1
-                for result in await self._run_tools(step, work or step, agent, response, budgets, tool_index):
+                for result in await self._run_tools(step, work, agent, response, budgets, tool_index):
                     messages.append(result)
                 tool_index += len(response.tool_calls)
                 continue

@@ -49,7 +49,7 @@ class ModelRouter:
         return self.breakers[target]
 
     async def call(self, alias: str, messages: list[dict], tools: list[dict], step: str,
-                   budgets: Budgets, work: str = "") -> tuple[ChatResponse, ModelTarget]:
+                   budgets: Budgets, work: str) -> tuple[ChatResponse, ModelTarget]:
         """`work` names the execution (a fan-out item, a loop iteration) the attempts are for."""
         route = self.routes[alias]
         attempts: list[Attempt] = []
@@ -61,7 +61,7 @@ class ModelRouter:
             request = ChatRequest(target.model, tuple(messages), tuple(tools), dict(route.params), route.timeout_s)
             try:
                 response = await with_retries(
-                    lambda n: self._attempt(request, target, n, step, budgets, breaker, attempts, work or step),
+                    lambda n: self._attempt(request, target, n, step, budgets, breaker, attempts, work),
                     route.retry, sleep=self.sleep)
                 return response, target
             except LlmError:
