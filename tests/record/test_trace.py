@@ -7,9 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from agentctl.record.redact import Redactor
 from agentctl.record.tracer import RunTracer
@@ -17,6 +15,7 @@ from agentctl.run.approvals import FixedApprover
 from agentctl.run.events import EventBus
 from agentctl.run.executor import Executor
 from agentctl.tools.registry import build_tools
+from tests.support.http_endpoint import HttpEndpoint
 from tests.support.openai_server import Behaviour, FakeOpenAI, fault
 
 AGENT_WITH_TOOL = """
@@ -134,34 +133,17 @@ def test_content_only_with_the_flag_and_redacted(project, server):
     assert "sk-test" not in chat.attributes["gen_ai.output.messages"] and "***" in chat.attributes["gen_ai.output.messages"]
 
 
-class Receiver:
+class Receiver(HttpEndpoint):
     """A local OTLP/HTTP receiver: decodes the protobuf it is sent."""
 
     def __init__(self) -> None:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-            ExportTraceServiceRequest,
-        )
+        super().__init__(lambda path, body: (200, "application/x-protobuf", b""))
 
-        self.requests = []
-        owner = self
+    @property
+    def requests(self) -> list:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                message = ExportTraceServiceRequest()
-                message.ParseFromString(body)
-                owner.requests.append((self.path, message))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        return [(path, ExportTraceServiceRequest.FromString(body)) for path, _, body in self.posts]
 
 
 def cli(root, *args, env=None):

@@ -2,9 +2,8 @@
 the call's idempotency key (an `Idempotency-Key` header; the MCP request's `_meta`)."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.support.http_endpoint import HttpEndpoint
 from tests.support.openai_server import Behaviour, answer
 
 MCP_PIPELINE = """
@@ -60,28 +59,18 @@ def test_a_missing_mcp_tool_fails_before_any_step(project, server, tmp_path, mon
     assert server.count() == 0 and result.steps["reserve"].status == "pending"
 
 
-class Endpoint:
+class Endpoint(HttpEndpoint):
+    """A JSON API that echoes what it is sent."""
+
     def __init__(self) -> None:
-        self.calls = []
-        owner = self
+        super().__init__(self.answer, "/pay")
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+    def answer(self, path: str, body: bytes) -> tuple[int, str, bytes]:
+        return 200, "application/json", json.dumps({"ok": True, "echo": json.loads(body)}).encode()
 
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                owner.calls.append((dict(self.headers), body))
-                payload = json.dumps({"ok": True, "echo": body}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/pay"
+    @property
+    def calls(self) -> list:
+        return [(headers, json.loads(body)) for _, headers, body in self.posts]
 
 
 def test_http_tools_send_json_and_the_idempotency_key_header(project, server, monkeypatch):
@@ -104,31 +93,21 @@ steps:
     assert headers["Idempotency-Key"] == f"{result.run_id}:charge:0"
     assert headers["Authorization"] == "Bearer tok-123456"
     assert result.steps["charge"].output == {"ok": True, "echo": {"amount": 12}}
-    endpoint.server.shutdown()
+    endpoint.stop()
 
 
 class Flaky(Endpoint):
     """Answers 503 a given number of times, then 200."""
 
     def __init__(self, failures: int) -> None:
-        super().__init__()
         self.failures = failures
-        handler = self.server.RequestHandlerClass
-        owner = self
-        original = handler.do_POST
+        super().__init__()
 
-        def do_post(self):  # noqa: N802
-            if owner.failures > 0:
-                owner.failures -= 1
-                self.rfile.read(int(self.headers["Content-Length"]))
-                owner.calls.append(("503", None))
-                self.send_response(503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            original(self)
-
-        handler.do_POST = do_post
+    def answer(self, path: str, body: bytes) -> tuple[int, str, bytes]:
+        if self.failures > 0:
+            self.failures -= 1
+            return 503, "application/json", b""
+        return super().answer(path, body)
 
 
 def test_a_tool_retry_policy_retries_retryable_failures_only(project, server):
@@ -145,7 +124,8 @@ steps:
 """
     result = project.run(body)
     assert result.status == "succeeded" and len(flaky.calls) == 3  # 503, 503, 200
-    flaky.failures, flaky.calls = 1, []
+    flaky.failures = 1
+    flaky.posts.clear()
     once = project.run(body.replace("tool: fetch,", "tool: fetch_once,"))
     assert once.status == "failed" and "HTTP 503" in once.error and len(flaky.calls) == 1
-    flaky.server.shutdown()
+    flaky.stop()
