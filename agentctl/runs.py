@@ -66,10 +66,11 @@ def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: 
     import uuid
 
     from agentctl.record.approvals import JournalApprover
-    from agentctl.record.recorder import JournalRecorder
+    from agentctl.record.recorder import CommitBeforeReport, JournalRecorder
     from agentctl.record.redact import Redactor
     from agentctl.run.events import EventBus
     from agentctl.run.executor import Executor
+    from agentctl.run.idle import IdleWork, loop_factory
 
     pipeline = prepared.pipeline
     run_id = run_id or uuid.uuid4().hex[:12]
@@ -78,26 +79,34 @@ def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: 
     journal.start_run(run_id, pipeline, prepared.inputs, os.getpid())
     from agentctl.record.tracer import RunTracer
 
+    idle = IdleWork()
+    journal.may_wait = True
+    gate = CommitBeforeReport(journal, JournalRecorder(journal, run_id), idle)
     bus = EventBus()
-    bus.subscribe(JournalRecorder(journal, run_id))  # first: committed before anyone hears "finished"
+    bus.subscribe(gate)
     closer = _JournalCloser(journal)
-    bus.subscribe(closer)
-    tracer = RunTracer(pipeline, run_id, journal.redact, content=(trace or TraceOptions()).content)
-    bus.subscribe(tracer)
+    gate.subscribe(closer)
+    tracer = RunTracer(pipeline, run_id, journal.redact, content=(trace or TraceOptions()).content, idle=idle)
+    gate.subscribe(tracer)
     for subscriber in (events.subscribers if events else []):
-        bus.subscribe(subscriber)
+        gate.subscribe(subscriber)
     executor = Executor(pipeline, prepared.model, inputs=prepared.inputs, tools=prepared.tools, events=bus,
                         approver=JournalApprover(approver, journal, run_id), concurrency=concurrency, run_id=run_id,
                         restored=restored, memory=lambda key: journal.tool_result(run_id, key), spent=spent)
     try:
-        return asyncio.run(executor.run())
+        with asyncio.Runner(loop_factory=loop_factory(idle)) as runner:
+            return runner.run(executor.run())
     except KeyboardInterrupt:
         executor.stop("interrupted", "interrupted by Ctrl-C")
+        gate.flush()
         if not closer.closing:  # else the run's end, as interrupted, is already written
             journal.finish_run(run_id, "interrupted", "interrupted by Ctrl-C", None, executor.budget.used.as_dict())
         return executor.result
     finally:
-        closer.close_while(lambda: export_trace(tracer, pipeline.root, run_id, trace or TraceOptions()))
+        try:
+            gate.flush()  # results still waiting (the run crashed): committed, then heard
+        finally:
+            closer.close_while(lambda: export_trace(tracer, pipeline.root, run_id, trace or TraceOptions()))
 
 
 class _JournalCloser:

@@ -1,7 +1,9 @@
 """The run journal: an SQLite database under .agentctl/ that survives crashes.
 
 WAL mode and a busy timeout let several runs share one journal; every write is its own
-committed transaction, so a step's result is on disk before the step is reported finished.
+committed transaction. During a run (`may_wait`), the results of steps and fan-out items may wait
+for the loop's next idle moment and are then committed together; any other write commits them
+first, and recorder.CommitBeforeReport holds back every report until they are on disk.
 Schema changes are migrations registered with @migration(N) and applied in order.
 Everything written passes through a Redactor first: secrets never reach the disk.
 """
@@ -149,9 +151,39 @@ class Journal:
         self.path = path
         self.db = connect(path)
         self.redact = redactor or Redactor(())
+        # Results of steps and fan-out items may wait to be committed (see CommitBeforeReport);
+        # any other write commits them first, so the journal's order is the run's.
+        self.may_wait = False
+        self.waiting: list[tuple[str, tuple]] = []
 
     def _json(self, value: Any) -> str:
         return self.redact.json(value)
+
+    def _write(self, sql: str, params: tuple) -> None:
+        self.commit_waiting()
+        self.db.execute(sql, params)
+
+    def _write_or_wait(self, sql: str, params: tuple) -> None:
+        if self.may_wait:  # the values are encoded now: what is committed is what the step returned
+            self.waiting.append((sql, params))
+        else:
+            self._write(sql, params)
+
+    def commit_waiting(self) -> None:
+        """Commits the writes waiting, in one transaction when there are several."""
+        writes = self.waiting
+        if len(writes) == 1:
+            self.db.execute(*writes[0])
+        elif writes:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in writes:
+                    self.db.execute(sql, params)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        self.waiting = []  # only once committed: a failed commit is tried again, never skipped
 
     def _text(self, value: str | None) -> str | None:
         return None if value is None else self.redact.text(value)
@@ -161,7 +193,7 @@ class Journal:
         prompts = {a.prompt.name: {"version": a.prompt.version, "sha256": a.prompt.sha256}
                    for a in pipeline.agents.values()}
         limits = {d: v for d, v in pipeline.limits.items()}
-        self.db.execute(
+        self._write(
             "INSERT INTO runs (id, pipeline, pipeline_version, path, root, source_sha256, prompts, inputs, status,"
             " limits, pid, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET status = 'running', exit_reason = NULL, pid = excluded.pid",
@@ -169,7 +201,7 @@ class Journal:
              json.dumps(prompts), self._json(inputs), json.dumps(limits), pid, time.time()))
 
     def finish_run(self, run_id: str, status: str, reason: str | None, outputs: Any, usage: dict) -> None:
-        self.db.execute("UPDATE runs SET status = ?, exit_reason = ?, outputs = ?, usage = ?, finished = ? WHERE id = ?",
+        self._write("UPDATE runs SET status = ?, exit_reason = ?, outputs = ?, usage = ?, finished = ? WHERE id = ?",
                         (status, self._text(reason), self._json(outputs), json.dumps(usage), time.time(), run_id))
 
     def step(self, run_id: str, step: str, scope: str, status: str, output: Any, error: str | None,
@@ -177,7 +209,7 @@ class Journal:
         """A step's result, with the model attempts made for it, in one committed statement.
         A step run again (a resume after a failure) keeps its earlier attempts: the JSON arrays
         are joined ('[a]' + '[b]' -> '[a,b]')."""
-        self.db.execute(
+        self._write_or_wait(
             "INSERT INTO steps (run_id, step, scope, status, output, error, usage, started, finished, attempts)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step, scope) DO UPDATE SET"
             " status = excluded.status, output = excluded.output, error = excluded.error, usage = excluded.usage,"
@@ -190,7 +222,7 @@ class Journal:
     def item(self, run_id: str, step: str, scope: str, index: int, output: Any,
              attempts: list[tuple[str, dict]] = ()) -> None:
         """One finished item of a for_each step, with the model attempts made for it."""
-        self.db.execute(
+        self._write_or_wait(
             "INSERT OR REPLACE INTO items (run_id, step, scope, idx, output, attempts, finished)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (run_id, step, scope, index, self._json(output),
@@ -199,6 +231,7 @@ class Journal:
     def attempts_only(self, run_id: str, attempts: list[tuple[str, dict]]) -> None:
         """Attempts of steps that never finished (cancelled, interrupted) have no step row."""
         if attempts:
+            self.commit_waiting()
             self.db.executemany(
                 "INSERT INTO attempts (run_id, step, model, attempt, state, error, input_tokens, output_tokens,"
                 " cost_usd, duration_s, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -216,19 +249,19 @@ class Journal:
 
     def tool_call(self, run_id: str, key: str, step: str, tool: str, args: Any, result: Any, status: str,
                   error: str | None) -> None:
-        self.db.execute(
+        self._write(
             "INSERT OR REPLACE INTO tool_calls (run_id, key, step, tool, args, result, status, error, at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, key, step, tool, self._json(args), self._json(result), status, self._text(error), time.time()))
 
     def approval_asked(self, run_id: str, step: str, subject: str, approver: str, message: str, context: Any) -> None:
-        self.db.execute(
+        self._write(
             "INSERT INTO approvals (run_id, step, subject, approver, message, context, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id, step, subject) DO NOTHING",
             (run_id, step, subject, approver, self._text(message), self._json(context), time.time()))
 
     def decide(self, run_id: str, step: str, subject: str, approved: bool, by: str) -> None:
-        self.db.execute(
+        self._write(
             "INSERT INTO approvals (run_id, step, subject, decision, decided_by, at) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id, step, subject) DO UPDATE SET decision = excluded.decision,"
             " decided_by = excluded.decided_by, at = excluded.at",
@@ -281,4 +314,7 @@ class Journal:
         return sorted(found, key=lambda a: a["at"] or 0.0)
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.commit_waiting()
+        finally:
+            self.db.close()

@@ -1,5 +1,6 @@
-"""Writes engine events to the journal. Subscribed before the progress display, so a step's
-result is committed before anyone is told the step finished."""
+"""Writes engine events to the journal, and tells the other subscribers (progress, trace) of each
+event only once the journal has committed what it led to: nobody hears "finished" before the
+result is on disk."""
 
 from __future__ import annotations
 
@@ -34,3 +35,46 @@ class JournalRecorder:
                 self.journal.attempts_only(self.run_id, attempts)
             self.pending.clear()
             self.journal.finish_run(self.run_id, d["status"], d.get("error"), d.get("outputs"), d["usage"])
+
+
+class CommitBeforeReport:
+    """Passes each event to the journal recorder at once, and to the subscribers after it (progress,
+    trace, ...) only when every journal write it led to, or any before it, is committed: nobody
+    hears "finished" before the result is on disk.
+
+    A step's result need not be committed before its dependents start, only before it is reported;
+    so its write waits for the loop's next idle moment (`idle`: typically while the next model
+    request is out), where it no longer lengthens the run, with the events behind it held in order.
+    Any other journal write commits it first. A run that never idles commits every MAX_WAIT_S.
+    A kill before the commit loses only steps nobody was told about; a resume runs them again."""
+
+    MAX_WAIT_S = 0.05
+
+    def __init__(self, journal: Journal, recorder: JournalRecorder, idle) -> None:
+        self.journal = journal
+        self.recorder = recorder
+        self.idle = idle
+        self.subscribers: list = []
+        self.held: list[Event] = []
+
+    def subscribe(self, subscriber) -> None:
+        self.subscribers.append(subscriber)
+
+    def __call__(self, event: Event) -> None:
+        self.recorder(event)
+        self.held.append(event)
+        if not self.journal.waiting or event.at - self.held[0].at > self.MAX_WAIT_S:
+            self.flush()
+        else:
+            self.idle.add(self.flush_when_idle)
+
+    def flush(self) -> None:
+        self.journal.commit_waiting()
+        held, self.held = self.held, []
+        for event in held:
+            for subscriber in self.subscribers:
+                subscriber(event)
+
+    def flush_when_idle(self) -> bool:
+        self.flush()
+        return False

@@ -7,9 +7,10 @@ spans for approvals; every step span carries agentctl.step.id and agentctl.step.
 Token usage is set on chat spans only, so nothing is counted twice up the tree. Prompt and
 completion content is recorded only with `content=True`, and always through the Redactor.
 
-Spans are built when the run is over, from the events, which carry their own times: building
-~100 spans in one go costs a third of building them between litellm calls (which evict our code
-and data from the CPU caches). They are plain SpanRecords; otel_export.py writes the OTLP/JSON file
+Spans are built from the events, which carry their own times, while the loop waits on the network
+(`idle`; without it, when the run is over), never on the run's critical path: built in the middle
+of a step, between litellm calls that evict our code from the CPU caches, they cost three times
+as much. They are plain SpanRecords; otel_export.py writes the OTLP/JSON file
 straight from them and hands them to the OpenTelemetry SDK for a collector (the only importer of
 OpenTelemetry).
 """
@@ -50,8 +51,10 @@ def _new_id(bits: int) -> int:
 
 
 class RunTracer:
-    def __init__(self, pipeline: CompiledPipeline, run_id: str, redactor: Redactor, content: bool = False) -> None:
+    def __init__(self, pipeline: CompiledPipeline, run_id: str, redactor: Redactor, content: bool = False,
+                 idle=None) -> None:
         self.pipeline = pipeline
+        self.idle = idle  # an IdleWork: events become spans while the loop waits on the network
         self.run_id = run_id
         self.redact = redactor
         self.content = content
@@ -70,14 +73,23 @@ class RunTracer:
     # ------------------------------------------------------------------------------------------
     def __call__(self, event: Event) -> None:
         self.pending.append(event)
+        if self.idle is not None:
+            self.idle.add(self.digest)
 
-    def records(self) -> list[SpanRecord]:
-        """The finished spans, parents first (a span never ended, as in a killed run, is left out)."""
-        pending, self.pending = self.pending, []
-        for event in pending:
+    def digest(self, most: int = 16) -> bool:
+        """Turns up to `most` events into spans; True while some are left."""
+        pending = self.pending
+        count = min(most, len(pending))
+        for event in pending[:count]:
             handler = getattr(self, "on_" + event.kind, None)
             if handler is not None:
                 handler(event, event.data)
+        del pending[:count]
+        return bool(pending)
+
+    def records(self) -> list[SpanRecord]:
+        """The finished spans, parents first (a span never ended, as in a killed run, is left out)."""
+        self.digest(len(self.pending))
         return [record for record in self.started if record.end_ns is not None]
 
     def spans(self) -> tuple:

@@ -129,3 +129,26 @@ steps:
     once = project.run(body.replace("tool: fetch,", "tool: fetch_once,"))
     assert once.status == "failed" and "HTTP 503" in once.error and len(flaky.calls) == 1
     flaky.stop()
+
+
+def test_mcp_tools_in_a_journaled_run_on_the_idle_work_loop(project, server, tmp_path, monkeypatch):
+    """`agentctl run` runs on runs.execute's own event loop: the MCP server's subprocess works there."""
+    import sys
+
+    from agentctl import runs
+    from agentctl.llm.litellm_client import LitellmModel
+    from agentctl.run.approvals import FixedApprover
+    from agentctl.tools.registry import build_tools
+    from tests.conftest import REPO
+
+    ledger = tmp_path / "ledger.jsonl"
+    monkeypatch.setenv("LEDGER", str(ledger))
+    server.push(Behaviour(content=None, tool_calls=[("shout", '{"text": "hi"}')]), answer("done"))
+    compiled = project.compile(project.pipeline(MCP_PIPELINE.replace("@PY@", sys.executable).replace("@REPO@", str(REPO))))
+    result = runs.execute(runs.Prepared(compiled, {}, build_tools(compiled), LitellmModel()), FixedApprover(None), None)
+    assert result.status == "succeeded", result.error
+    key = f"{result.run_id}:reserve:0"
+    assert result.outputs["booking"] == {"booked": "room", "key": key}
+    journal = runs.journal_for(project.root, create=False)
+    assert journal.tool_result(result.run_id, key) == (True, {"booked": "room", "key": key})
+    journal.close()

@@ -1,0 +1,70 @@
+"""The event loop that does deferred work only while it waits on I/O."""
+
+import asyncio
+import threading
+import time
+
+from agentctl.run.idle import IdleWork, loop_factory
+
+
+def run(idle: IdleWork, main) -> None:
+    with asyncio.Runner(loop_factory=loop_factory(idle)) as runner:
+        runner.run(main())
+
+
+def test_idle_work_waits_while_callbacks_are_ready_and_runs_when_the_loop_would_block():
+    idle, calls = IdleWork(), []
+
+    async def main():
+        asyncio.get_running_loop().call_soon(calls.append, "ready callback")
+        idle.add(lambda: calls.append("idle") or False)
+        await asyncio.sleep(0)  # something is ready: the selector is only polled
+        calls.append("after a yield")
+        await asyncio.sleep(0.05)  # nothing is ready for 50 ms: the loop would block
+        calls.append("after the wait")
+
+    run(idle, main)
+    assert calls == ["ready callback", "after a yield", "idle", "after the wait"]
+
+
+def test_idle_work_waits_for_the_default_executors_jobs():
+    """litellm prepares requests in the default thread pool while the loop waits: work done then
+    would compete with it for the GIL."""
+    idle, calls = IdleWork(), []
+
+    def job():
+        time.sleep(0.1)
+        calls.append("thread done")
+
+    async def main():
+        future = asyncio.get_running_loop().run_in_executor(None, job)
+        idle.add(lambda: calls.append("idle") or False)
+        await future
+        await asyncio.sleep(0.05)
+
+    run(idle, main)
+    assert calls == ["thread done", "idle"]
+
+
+def test_a_job_with_more_to_do_runs_again_at_the_next_idle_moment():
+    idle, turns = IdleWork(), []
+
+    def job() -> bool:
+        turns.append(threading.get_ident())
+        return len(turns) < 3
+
+    async def main():
+        idle.add(job)
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+
+    run(idle, main)
+    assert turns == [threading.get_ident()] * 3  # three turns, on the loop's own thread
+    assert not idle.jobs
+
+
+def test_the_same_job_is_queued_once():
+    idle = IdleWork()
+    job = [].copy
+    idle.add(job), idle.add(job)
+    assert idle.jobs == [job]
