@@ -42,13 +42,15 @@ class CommitBeforeReport:
     trace, ...) only when every journal write it led to, or any before it, is committed: nobody
     hears "finished" before the result is on disk.
 
-    A step's result need not be committed before its dependents start, only before it is reported;
-    so its write waits for the loop's next idle moment (`idle`: typically while the next model
-    request is out), where it no longer lengthens the run, with the events behind it held in order.
-    Any other journal write commits it first. A run that never idles commits every MAX_WAIT_S.
-    A kill before the commit loses only steps nobody was told about; a resume runs them again."""
+    A step's result need not be committed before its dependents start, only before it is reported.
+    So its write waits, with the events behind it held in order, for the loop's first idle moment
+    (`idle`: while a model request is out) at least GROUP_S after it: results finishing within that
+    window share one commit, made where it does not lengthen the run. Any other journal write
+    commits them first. A run that never idles commits when an event comes MAX_WAIT_S after them.
+    A kill before the commit loses only results nobody was told about; a resume runs them again."""
 
-    MAX_WAIT_S = 0.05
+    GROUP_S = 0.02
+    MAX_WAIT_S = 0.1
 
     def __init__(self, journal: Journal, recorder: JournalRecorder, idle) -> None:
         self.journal = journal
@@ -66,7 +68,7 @@ class CommitBeforeReport:
         if not self.journal.waiting or event.at - self.held[0].at > self.MAX_WAIT_S:
             self.flush()
         else:
-            self.idle.add(self.flush_when_idle)
+            self.idle.add(self.flush_when_idle, self.held[0].at + self.GROUP_S)
 
     def flush(self) -> None:
         self.journal.commit_waiting()

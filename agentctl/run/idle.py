@@ -1,53 +1,54 @@
 """An event loop that does deferred work while it waits on the network, not while it could run.
 
 A run with a fast model spends much of its time with the loop blocked in the selector: a request
-is out and nothing else is ready. Work that need not happen at once (the journal's commit of a
-step nobody has been told about yet, turning events into spans) is done there, in short turns,
-instead of on the critical path.
+is out and nothing else is ready. Work that need not happen at once (the journal's commit of
+steps nobody has been told about yet, turning events into spans) is done there instead of on the
+critical path. A job may ask not to run before a given time; the loop then blocks no longer than
+that.
 
 "Blocked" must mean waiting on I/O: litellm prepares each request in the loop's default thread
 pool (`run_in_executor`) while the loop waits, and work done then competes for the GIL with it.
-So the default executor counts the jobs in flight, and idle work waits for none.
+So the default executor keeps its jobs in flight, and idle work waits for none.
 """
 
 from __future__ import annotations
 
 import asyncio
 import selectors
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 
 class IdleWork:
-    """Callbacks to run when the loop has nothing else to do. Each returns True when it has
-    more to do (it is called again at the next idle moment), False when it is done."""
+    """Callbacks to run when the loop has nothing else to do. A callback returns True when it has
+    more to do (it runs again at the next idle moment), False when it is done."""
 
     def __init__(self) -> None:
-        self.jobs: list[Callable[[], bool]] = []
+        self.due: dict[Callable[[], bool], float] = {}  # job -> monotonic time it may run from
         self.in_threads: set[Future] = set()  # the default executor's jobs not known to be done
 
-    def add(self, job: Callable[[], bool]) -> None:
-        if job not in self.jobs:
-            self.jobs.append(job)
+    def add(self, job: Callable[[], bool], not_before: float = 0.0) -> None:
+        self.due[job] = min(self.due.get(job, not_before), not_before)
 
-    def run_one_turn(self) -> None:
-        jobs, self.jobs = self.jobs, []
-        for index, job in enumerate(jobs):
-            try:
-                more = job()
-            except BaseException:
-                self.jobs[:0] = jobs[index + 1:]  # the others keep their turn
-                raise
-            if more:
-                self.add(job)
-
-    @property
-    def ready(self) -> bool:
-        if not self.jobs:
-            return False
+    def delay(self) -> float | None:
+        """Seconds until some job may run (0: now); None when none may run however long the loop
+        waits: there is none, or a thread of the default executor is at work."""
+        if not self.due:
+            return None
         if self.in_threads:
             self.in_threads = {f for f in self.in_threads if not f.done()}
-        return not self.in_threads
+            if self.in_threads:
+                return None
+        return max(0.0, min(self.due.values()) - time.monotonic())
+
+    def run_due(self) -> None:
+        now = time.monotonic()
+        for job, not_before in list(self.due.items()):
+            if not_before <= now:
+                del self.due[job]
+                if job():
+                    self.add(job)
 
 
 class _IdleSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
@@ -56,13 +57,16 @@ class _IdleSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
         self.idle = idle
 
     def select(self, timeout: float | None = None):
-        if timeout == 0 or not self.idle.ready:
-            return super().select(timeout)
-        while self.idle.ready:
-            ready = super().select(0)
-            if ready:
-                return ready
-            self.idle.run_one_turn()
+        if timeout != 0:  # the loop would block: anything ready at all goes first
+            delay = self.idle.delay()
+            while delay == 0:
+                ready = super().select(0)
+                if ready:
+                    return ready
+                self.idle.run_due()
+                delay = self.idle.delay()
+            if delay is not None and (timeout is None or delay < timeout):
+                timeout = delay  # wake up when the next job is due (the loop just selects again)
         return super().select(timeout)
 
 

@@ -42,7 +42,7 @@ def test_a_result_waits_for_an_idle_moment_and_is_heard_only_once_committed(gate
     gate(finished("a"))
     gate(Event("step_started", "b", {}, 1.0))
     assert gate.heard == [] and not committed(gate.journal.path, "a")
-    gate.idle.run_one_turn()
+    gate.idle.run_due()
     assert gate.heard == [("step_finished", "a", True), ("step_started", "b", False)]
 
 
@@ -53,6 +53,16 @@ def test_any_other_write_commits_the_waiting_results_first_and_order_is_kept(gat
     assert gate.heard == [("step_finished", "a", True), ("step_finished", "b", True), ("tool_call", "c", False)]
     keys = [r[0] for r in sqlite3.connect(gate.journal.path).execute("SELECT key FROM tool_calls")]
     assert keys == ["r1:c:0"] and not gate.journal.waiting
+
+
+def test_results_finishing_close_together_share_one_commit(gate):
+    gate(finished("a"))
+    gate(finished("b", at=1.01))
+    assert gate.idle.due == {gate.flush_when_idle: 1.0 + CommitBeforeReport.GROUP_S}  # from the first
+    assert len(gate.journal.waiting) == 2 and gate.heard == []  # committed together, in one transaction
+    gate.idle.run_due()
+    assert [h[:2] for h in gate.heard] == [("step_finished", "a"), ("step_finished", "b")]
+    assert all(h[2] for h in gate.heard)
 
 
 def test_a_run_that_never_idles_still_commits_within_max_wait(gate):

@@ -46,6 +46,21 @@ def test_idle_work_waits_for_the_default_executors_jobs():
     assert calls == ["thread done", "idle"]
 
 
+def test_a_job_due_later_runs_then_and_the_loop_wakes_up_for_it():
+    idle, ran = IdleWork(), []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        idle.add(lambda: ran.append(loop.time()) or False, time.monotonic() + 0.05)
+        start = loop.time()
+        await asyncio.sleep(0.5)  # one long wait: the job must not wait for its end
+        return start
+
+    with asyncio.Runner(loop_factory=loop_factory(idle)) as runner:
+        start = runner.run(main())
+    assert len(ran) == 1 and 0.05 <= ran[0] - start < 0.4
+
+
 def test_a_job_with_more_to_do_runs_again_at_the_next_idle_moment():
     idle, turns = IdleWork(), []
 
@@ -60,11 +75,11 @@ def test_a_job_with_more_to_do_runs_again_at_the_next_idle_moment():
 
     run(idle, main)
     assert turns == [threading.get_ident()] * 3  # three turns, on the loop's own thread
-    assert not idle.jobs
+    assert not idle.due
 
 
-def test_the_same_job_is_queued_once():
+def test_the_same_job_is_queued_once_at_its_earliest_time():
     idle = IdleWork()
     job = [].copy
-    idle.add(job), idle.add(job)
-    assert idle.jobs == [job]
+    idle.add(job, 5.0), idle.add(job, 3.0), idle.add(job, 4.0)
+    assert idle.due == {job: 3.0}
