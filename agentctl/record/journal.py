@@ -155,6 +155,7 @@ class Journal:
         # any other write commits them first, so the journal's order is the run's.
         self.may_wait = False
         self.waiting: list[tuple[str, tuple]] = []
+        self.on_commit: Callable[[], None] | None = None  # told when waiting writes are committed
 
     def _json(self, value: Any) -> str:
         return self.redact.json(value)
@@ -184,6 +185,8 @@ class Journal:
                 self.db.execute("ROLLBACK")
                 raise
         self.waiting = []  # only once committed: a failed commit is tried again, never skipped
+        if writes and self.on_commit is not None:
+            self.on_commit()
 
     def _text(self, value: str | None) -> str | None:
         return None if value is None else self.redact.text(value)

@@ -46,8 +46,10 @@ class CommitBeforeReport:
     So its write waits, with the events behind it held in order, for the loop's first idle moment
     (`idle`: while a model request is out) at least GROUP_S after it: results finishing within that
     window share one commit, made where it does not lengthen the run. Any other journal write
-    commits them first. A run that never idles commits when an event comes MAX_WAIT_S after them.
-    A kill before the commit loses only results nobody was told about; a resume runs them again."""
+    commits them first (an approval's question included: the display is up to date when a person
+    is asked), and the events held are then delivered. A run that never idles commits when an
+    event comes MAX_WAIT_S after them. A kill before the commit loses only results nobody was told
+    about; a resume runs them again."""
 
     GROUP_S = 0.02
     MAX_WAIT_S = 0.1
@@ -58,6 +60,7 @@ class CommitBeforeReport:
         self.idle = idle
         self.subscribers: list = []
         self.held: list[Event] = []
+        journal.on_commit = self.deliver
 
     def subscribe(self, subscriber) -> None:
         self.subscribers.append(subscriber)
@@ -72,6 +75,9 @@ class CommitBeforeReport:
 
     def flush(self) -> None:
         self.journal.commit_waiting()
+        self.deliver()
+
+    def deliver(self) -> None:
         held, self.held = self.held, []
         for event in held:
             for subscriber in self.subscribers:

@@ -7,8 +7,10 @@ critical path. A job may ask not to run before a given time; the loop then block
 that.
 
 "Blocked" must mean waiting on I/O: litellm prepares each request in the loop's default thread
-pool (`run_in_executor`) while the loop waits, and work done then competes for the GIL with it.
-So the default executor keeps its jobs in flight, and idle work waits for none.
+pool (`run_in_executor`, ~1.5 ms) while the loop waits, and work done then competes for the GIL
+with it. So the default executor keeps its jobs in flight, and idle work waits for them, but for
+at most THREAD_WAIT_S each: a Python tool or a question to the terminal runs there too, for
+minutes maybe, mostly blocked, and must not hold the work back.
 """
 
 from __future__ import annotations
@@ -20,27 +22,37 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 
+THREAD_WAIT_S = 0.05
+
+
 class IdleWork:
     """Callbacks to run when the loop has nothing else to do. A callback returns True when it has
     more to do (it runs again at the next idle moment), False when it is done."""
 
     def __init__(self) -> None:
         self.due: dict[Callable[[], bool], float] = {}  # job -> monotonic time it may run from
-        self.in_threads: set[Future] = set()  # the default executor's jobs not known to be done
+        self.in_threads: dict[Future, float] = {}  # the default executor's jobs not known to be done
 
     def add(self, job: Callable[[], bool], not_before: float = 0.0) -> None:
         self.due[job] = min(self.due.get(job, not_before), not_before)
 
     def delay(self) -> float | None:
-        """Seconds until some job may run (0: now); None when none may run however long the loop
-        waits: there is none, or a thread of the default executor is at work."""
+        """Seconds until some job may run (0: now), or None when there is none."""
         if not self.due:
             return None
+        start = min(self.due.values())
         if self.in_threads:
-            self.in_threads = {f for f in self.in_threads if not f.done()}
+            self.forget_finished_threads()
             if self.in_threads:
-                return None
-        return max(0.0, min(self.due.values()) - time.monotonic())
+                start = max(start, max(self.in_threads.values()) + THREAD_WAIT_S)
+        return max(0.0, start - time.monotonic())
+
+    def thread_started(self, future: Future) -> None:
+        self.forget_finished_threads()
+        self.in_threads[future] = time.monotonic()
+
+    def forget_finished_threads(self) -> None:
+        self.in_threads = {f: at for f, at in self.in_threads.items() if not f.done()}
 
     def run_due(self) -> None:
         now = time.monotonic()
@@ -77,8 +89,7 @@ class _CountingExecutor(ThreadPoolExecutor):
 
     def submit(self, fn, /, *args, **kwargs):
         future = super().submit(fn, *args, **kwargs)
-        self.idle.in_threads = {f for f in self.idle.in_threads if not f.done()}
-        self.idle.in_threads.add(future)
+        self.idle.thread_started(future)
         return future
 
 

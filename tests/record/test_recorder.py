@@ -65,6 +65,13 @@ def test_results_finishing_close_together_share_one_commit(gate):
     assert all(h[2] for h in gate.heard)
 
 
+def test_before_a_person_is_asked_the_results_are_committed_and_heard(gate):
+    gate(finished("a"))
+    gate(Event("step_started", "gate", {}, 1.0))
+    gate.journal.approval_asked("r1", "gate", "s", "manager", "ok?", {})  # what JournalApprover does first
+    assert gate.heard == [("step_finished", "a", True), ("step_started", "gate", False)]
+
+
 def test_a_run_that_never_idles_still_commits_within_max_wait(gate):
     gate(finished("a", at=1.0))
     gate(Event("step_started", "b", {}, at=1.0 + CommitBeforeReport.MAX_WAIT_S / 2))

@@ -4,7 +4,7 @@ import asyncio
 import threading
 import time
 
-from agentctl.run.idle import IdleWork, loop_factory
+from agentctl.run.idle import THREAD_WAIT_S, IdleWork, loop_factory
 
 
 def run(idle: IdleWork, main) -> None:
@@ -27,13 +27,11 @@ def test_idle_work_waits_while_callbacks_are_ready_and_runs_when_the_loop_would_
     assert calls == ["ready callback", "after a yield", "idle", "after the wait"]
 
 
-def test_idle_work_waits_for_the_default_executors_jobs():
-    """litellm prepares requests in the default thread pool while the loop waits: work done then
-    would compete with it for the GIL."""
+def in_thread_then_idle(seconds: float) -> list[str]:
     idle, calls = IdleWork(), []
 
     def job():
-        time.sleep(0.1)
+        time.sleep(seconds)  # releases the GIL, like a thread waiting on I/O
         calls.append("thread done")
 
     async def main():
@@ -43,7 +41,18 @@ def test_idle_work_waits_for_the_default_executors_jobs():
         await asyncio.sleep(0.05)
 
     run(idle, main)
-    assert calls == ["thread done", "idle"]
+    return calls
+
+
+def test_idle_work_waits_for_a_short_job_of_the_default_executor():
+    """litellm prepares requests in the default thread pool (~1.5 ms) while the loop waits: work
+    done then would compete with it for the GIL."""
+    assert in_thread_then_idle(THREAD_WAIT_S / 2) == ["thread done", "idle"]
+
+
+def test_a_long_job_of_the_default_executor_holds_idle_work_back_no_longer_than_thread_wait():
+    """A Python tool or a question to the terminal may take minutes there."""
+    assert in_thread_then_idle(THREAD_WAIT_S * 6) == ["idle", "thread done"]
 
 
 def test_a_job_due_later_runs_then_and_the_loop_wakes_up_for_it():
