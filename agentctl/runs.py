@@ -66,9 +66,8 @@ def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: 
     import uuid
 
     from agentctl.record.approvals import JournalApprover
-    from agentctl.record.recorder import CommitBeforeReport, JournalRecorder
     from agentctl.record.redact import Redactor
-    from agentctl.run.events import EventBus
+    from agentctl.record.tracer import RunTracer
     from agentctl.run.executor import Executor
     from agentctl.run.idle import IdleWork, loop_factory
 
@@ -77,19 +76,10 @@ def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: 
     journal = journal_for(pipeline.root)
     journal.redact = Redactor.for_pipeline(pipeline)
     journal.start_run(run_id, pipeline, prepared.inputs, os.getpid())
-    from agentctl.record.tracer import RunTracer
-
     idle = IdleWork()
-    journal.may_wait = True
-    gate = CommitBeforeReport(journal, JournalRecorder(journal, run_id), idle)
-    bus = EventBus()
-    bus.subscribe(gate)
-    closer = _JournalCloser(journal)
-    gate.subscribe(closer)
     tracer = RunTracer(pipeline, run_id, journal.redact, content=(trace or TraceOptions()).content, idle=idle)
-    gate.subscribe(tracer)
-    for subscriber in (events.subscribers if events else []):
-        gate.subscribe(subscriber)
+    closer = _JournalCloser(journal)
+    bus, gate = _recorded_events(journal, run_id, idle, [closer, tracer, *(events.subscribers if events else [])])
     executor = Executor(pipeline, prepared.model, inputs=prepared.inputs, tools=prepared.tools, events=bus,
                         approver=JournalApprover(approver, journal, run_id), concurrency=concurrency, run_id=run_id,
                         restored=restored, memory=lambda key: journal.tool_result(run_id, key), spent=spent)
@@ -107,6 +97,21 @@ def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: 
             gate.flush()  # results still waiting (the run crashed): committed, then heard
         finally:
             closer.close_while(lambda: export_trace(tracer, pipeline.root, run_id, trace or TraceOptions()))
+
+
+def _recorded_events(journal, run_id: str, idle, subscribers: list):
+    """The engine's event bus: every event to the journal at once, and to `subscribers` once what
+    it led to is committed (step results wait for an idle moment of the loop, see recorder.py)."""
+    from agentctl.record.recorder import CommitBeforeReport, JournalRecorder
+    from agentctl.run.events import EventBus
+
+    journal.may_wait = True
+    gate = CommitBeforeReport(journal, JournalRecorder(journal, run_id), idle)
+    for subscriber in subscribers:
+        gate.subscribe(subscriber)
+    bus = EventBus()
+    bus.subscribe(gate)
+    return bus, gate
 
 
 class _JournalCloser:

@@ -182,7 +182,8 @@ class Journal:
                     self.db.execute(sql, params)
                 self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
                 raise
         self.waiting = []  # only once committed: a failed commit is tried again, never skipped
         if writes and self.on_commit is not None:
