@@ -1,9 +1,9 @@
 """The run journal: an SQLite database under .agentctl/ that survives crashes.
 
-WAL mode and a busy timeout let several runs share one journal; every write is its own
-committed transaction. During a run (`may_wait`), the results of steps and fan-out items may wait
-for the loop's next idle moment and are then committed together; any other write commits them
-first, and recorder.CommitBeforeReport holds back every report until they are on disk.
+WAL mode and a busy timeout let several runs share one journal; every write is committed at
+once. During a run (`may_wait`), the results of steps and fan-out items may wait for an idle
+moment of the loop and are then committed together; any other write takes them along in its
+transaction, and recorder.CommitBeforeReport holds back every report until they are on disk.
 Schema changes are migrations registered with @migration(N) and applied in order.
 Everything written passes through a Redactor first: secrets never reach the disk.
 """
@@ -161,8 +161,14 @@ class Journal:
         return self.redact.json(value)
 
     def _write(self, sql: str, params: tuple) -> None:
-        self.commit_waiting()
-        self.db.execute(sql, params)
+        """Committed at once, with the writes waiting before it (one transaction, one commit).
+        If that fails, this write is the caller's to handle; the waiting ones stay waiting."""
+        self.waiting.append((sql, params))
+        try:
+            self.commit_waiting()
+        except BaseException:
+            self.waiting.pop()
+            raise
 
     def _write_or_wait(self, sql: str, params: tuple) -> None:
         if self.may_wait:  # the values are encoded now: what is committed is what the step returned

@@ -88,7 +88,9 @@ def test_a_failed_commit_is_tried_again_and_nothing_is_heard_before_it_succeeds(
     other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         gate.flush()
-    assert gate.heard == [] and gate.journal.waiting
+    with pytest.raises(sqlite3.OperationalError, match="locked"):  # a write that must not wait: the caller's error
+        gate.journal.tool_call("r1", "r1:b:0", "b", "t", {}, 1, "succeeded", None)
+    assert gate.heard == [] and len(gate.journal.waiting) == 1
     other.execute("ROLLBACK")
     gate.flush()
     assert gate.heard == [("step_finished", "a", True)]
