@@ -82,7 +82,7 @@ def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: 
     bus, gate = _recorded_events(journal, run_id, idle, [closer, tracer, *(events.subscribers if events else [])])
     executor = Executor(pipeline, prepared.model, inputs=prepared.inputs, tools=prepared.tools, events=bus,
                         approver=JournalApprover(approver, journal, run_id), concurrency=concurrency, run_id=run_id,
-                        restored=restored, memory=lambda key: journal.tool_result(run_id, key), spent=spent)
+                        restored=restored, memory=lambda key, tool, args: journal.journaled_call(run_id, key, tool, args), spent=spent)
     try:
         with asyncio.Runner(loop_factory=loop_factory(idle)) as runner:
             return runner.run(executor.run())

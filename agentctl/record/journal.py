@@ -299,10 +299,17 @@ class Journal:
         rows = self.db.execute("SELECT step, scope, idx, output FROM items WHERE run_id = ?", (run_id,))
         return {(r["step"], r["scope"], r["idx"]): json.loads(r["output"]) if r["output"] else None for r in rows}
 
-    def tool_result(self, run_id: str, key: str) -> tuple[bool, Any]:
-        row = self.db.execute("SELECT result FROM tool_calls WHERE run_id = ? AND key = ? AND status = 'succeeded'",
+    def journaled_call(self, run_id: str, key: str, tool: str, args: Any) -> tuple[str, Any]:
+        """What the journal holds under `key`: ("done", result) when this very call (same tool,
+        same arguments, as written: redacted) succeeded; ("other", None) when another call was
+        journaled under it; ("new", None) otherwise (nothing yet, or this call failed)."""
+        row = self.db.execute("SELECT tool, args, result, status FROM tool_calls WHERE run_id = ? AND key = ?",
                               (run_id, key)).fetchone()
-        return (True, json.loads(row["result"])) if row else (False, None)
+        if row is None:
+            return "new", None
+        if row["tool"] != tool or json.loads(row["args"]) != json.loads(self._json(args)):
+            return "other", None
+        return ("done", json.loads(row["result"])) if row["status"] == "succeeded" else ("new", None)
 
     def decision(self, run_id: str, step: str, subject: str) -> tuple[bool, str] | None:
         row = self.db.execute("SELECT decision, decided_by FROM approvals WHERE run_id = ? AND step = ? AND subject = ?"

@@ -47,9 +47,10 @@ class CommitBeforeReport:
     (`idle`: while a model request is out) at least GROUP_S after it: results finishing within that
     window share one commit, made where it does not lengthen the run. Any other journal write
     commits them first (an approval's question included: the display is up to date when a person
-    is asked), and the events held are then delivered. A run that never idles commits when an
-    event comes MAX_WAIT_S after them. A kill before the commit loses only results nobody was told
-    about; a resume runs them again."""
+    is asked), and the events held are then delivered; so does a tool call about to start, so that
+    nothing a side effect may depend on is run again by a resume. A run that never idles commits
+    when an event comes MAX_WAIT_S after them. A kill before the commit loses only results nobody
+    was told about; a resume runs them again."""
 
     GROUP_S = 0.02
     MAX_WAIT_S = 0.1
@@ -68,7 +69,8 @@ class CommitBeforeReport:
     def __call__(self, event: Event) -> None:
         self.recorder(event)
         self.held.append(event)
-        if not self.journal.waiting or event.at - self.held[0].at > self.MAX_WAIT_S:
+        if (not self.journal.waiting or event.at - self.held[0].at > self.MAX_WAIT_S
+                or event.kind == "tool_call" and event.data.get("state") == "started"):
             self.flush()
         else:
             self.idle.add(self.flush_when_idle, self.held[0].at + self.GROUP_S)

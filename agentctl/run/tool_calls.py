@@ -15,7 +15,9 @@ from agentctl.run.events import EventBus
 from agentctl.run.retry import with_retries
 from agentctl.tools.base import Tool, ToolContext, ToolError
 
-ToolMemory = Callable[[str], tuple[bool, Any]]
+# (key, tool, args) -> ("done", result): this very call succeeded before; ("other", None): another
+# call was journaled under this key; ("new", None): neither (nothing, or this call failed).
+ToolMemory = Callable[[str, str, dict], tuple[str, Any]]
 
 
 class ToolDenied(Exception):
@@ -30,14 +32,17 @@ class ToolInvoker:
         self.approver = approver
         self.events = events
         self.run_id = run_id
-        self.memory = memory or (lambda key: (False, None))
+        self.memory = memory or (lambda key, tool, args: ("new", None))
 
     async def invoke(self, step: str, work: str, index: int, name: str, args: dict, budgets: Budgets) -> Any:
         """The call's result; raises ToolDenied or ToolError (after recording the failure)."""
         ctx = ToolContext(self.run_id, work, index)
+        state, result = self.memory(ctx.idempotency_key, name, args)
+        if state == "other":  # a resumed agent asks for something else at this index
+            ctx = ToolContext(self.run_id, work, index, _variant(name, args))
+            state, result = self.memory(ctx.idempotency_key, name, args)
         key = ctx.idempotency_key
-        found, result = self.memory(key)
-        if found:  # journaled by an earlier attempt of this run: never issued again
+        if state == "done":  # journaled by an earlier attempt of this run: never issued again
             self.events.emit("tool_call", step, tool=name, call_id=key, state="restored")
             return result
         if not await self.approve(self.defs[name], args, step, key):
@@ -67,6 +72,14 @@ class ToolInvoker:
         if spec.retry is None or spec.side_effects:
             return await tool.call(args, ctx)
         return await with_retries(lambda attempt: tool.call(args, ctx), spec.retry, retryable=_retryable)
+
+
+def _variant(tool: str, args: dict) -> str:
+    import hashlib
+    import json
+
+    text = json.dumps([tool, args], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _retryable(error: BaseException) -> bool:

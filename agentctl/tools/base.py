@@ -11,10 +11,14 @@ class ToolContext:
     run_id: str
     step: str
     call_index: int
+    # Set when a resumed agent asks, at this index, for another call than the one journaled:
+    # a call of its own, so a tool that honours keys must not answer it with the earlier result.
+    variant: str = ""
 
     @property
     def idempotency_key(self) -> str:
-        return f"{self.run_id}:{self.step}:{self.call_index}"
+        key = f"{self.run_id}:{self.step}:{self.call_index}"
+        return f"{key}~{self.variant}" if self.variant else key
 
 
 class ToolError(Exception):

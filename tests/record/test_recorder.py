@@ -72,6 +72,12 @@ def test_before_a_person_is_asked_the_results_are_committed_and_heard(gate):
     assert gate.heard == [("step_finished", "a", True), ("step_started", "gate", False)]
 
 
+def test_before_a_tool_is_called_the_results_it_may_depend_on_are_committed(gate):
+    gate(finished("a"))
+    gate(Event("tool_call", "b", {"state": "started", "call_id": "r1:b:0", "tool": "t"}, 1.0))
+    assert gate.heard == [("step_finished", "a", True), ("tool_call", "b", False)]
+
+
 def test_a_run_that_never_idles_still_commits_within_max_wait(gate):
     gate(finished("a", at=1.0))
     gate(Event("step_started", "b", {}, at=1.0 + CommitBeforeReport.MAX_WAIT_S / 2))
@@ -132,3 +138,4 @@ def test_in_a_real_run_the_next_request_goes_out_before_the_commit_and_nobody_he
     assert result.status == "succeeded"
     assert heard == [("one", True), ("two", True), ("three", True)]
     assert previous_committed_when_asked == [False, False]  # its dependent did not wait for the commit
+

@@ -16,7 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.openai_server import Behaviour, FakeOpenAI
+from agentctl import runs
+from agentctl.run.approvals import FixedApprover
+from agentctl.run.events import EventBus
+from agentctl.tools.registry import build_tools
+from tests.support.openai_server import Behaviour, FakeOpenAI, answer, fault
 
 TOOLS = '''
 import json, os, time
@@ -295,3 +299,58 @@ def test_a_fan_out_killed_midway_resumes_with_only_the_items_left(tmp_path):
     again = asked[len(before):]
     assert not {f"plan c{i}" for i in finished} & set(again)  # committed items were not asked again
     assert {f"plan c{i}" for i in range(8)} - {f"plan c{i}" for i in finished} <= set(again)
+
+
+AGENT_WITH_LOOKUP = """
+tools:
+  lookup: {python: "tools.lookup:lookup"}
+agents:
+  a: {model: m, prompt: prompts/p.prompt, tools: [lookup], max_iterations: 3}
+steps:
+  - {id: s, agent: a}
+"""
+
+
+def test_a_resumed_agent_asking_another_call_at_a_journaled_index_gets_a_call_of_its_own(project, server):
+    """Keys go by call index; a re-run agent may ask something else at that index. It must not be
+    handed the earlier call's result, nor reach the tool under the earlier call's key."""
+    from agentctl.llm.litellm_client import LitellmModel
+
+    compiled = project.compile(project.pipeline(AGENT_WITH_LOOKUP, attempts="1"))
+
+    def run(run_id=None):
+        prepared = runs.Prepared(compiled, {}, build_tools(compiled), LitellmModel())
+        return runs.execute(prepared, FixedApprover(None), None, run_id=run_id)
+
+    server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "a"}')]), fault(400))
+    first = run()
+    assert first.status == "failed"  # after the tool call: the step is run again by a resume
+    server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "b"}')]), answer("done"))
+    again = run(first.run_id)
+    assert again.status == "succeeded"
+    assert json.loads(server.requests[-1][1]["messages"][-1]["content"]) == {"result": "B"}  # not A's result
+    db = sqlite3.connect(project.root / runs.JOURNAL)
+    rows = db.execute("SELECT key, args FROM tool_calls ORDER BY at").fetchall()
+    assert [json.loads(args) for _, args in rows] == [{"query": "a"}, {"query": "b"}]
+    assert rows[0][0] == f"{first.run_id}:s:0" and rows[1][0].startswith(f"{first.run_id}:s:0~")
+
+
+def test_a_resumed_agent_asking_the_same_call_gets_the_journaled_result_without_a_second_call(project, server):
+    from agentctl.llm.litellm_client import LitellmModel
+
+    compiled = project.compile(project.pipeline(AGENT_WITH_LOOKUP, attempts="1"))
+    events = EventBus()
+    restored = []
+    events.subscribe(lambda e: e.kind == "tool_call" and e.data["state"] == "restored" and restored.append(e))
+
+    def run(run_id=None):
+        prepared = runs.Prepared(compiled, {}, build_tools(compiled), LitellmModel())
+        return runs.execute(prepared, FixedApprover(None), events, run_id=run_id)
+
+    server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "a"}')]), fault(400))
+    first = run()
+    server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "a"}')]), answer("done"))
+    assert run(first.run_id).status == "succeeded"
+    assert [e.data["call_id"] for e in restored] == [f"{first.run_id}:s:0"]
+    db = sqlite3.connect(project.root / runs.JOURNAL)
+    assert db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0] == 1

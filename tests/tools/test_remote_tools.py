@@ -150,5 +150,5 @@ def test_mcp_tools_in_a_journaled_run_on_the_idle_work_loop(project, server, tmp
     key = f"{result.run_id}:reserve:0"
     assert result.outputs["booking"] == {"booked": "room", "key": key}
     journal = runs.journal_for(project.root, create=False)
-    assert journal.tool_result(result.run_id, key) == (True, {"booked": "room", "key": key})
+    assert journal.journaled_call(result.run_id, key, "book", {"item": "room"}) == ("done", {"booked": "room", "key": key})
     journal.close()
