@@ -119,7 +119,7 @@ def breakdown(compiled, model_class, rounds: int = 15) -> dict[str, float]:
 
     timed(journal.Journal, "__init__", "open the journal")
     timed(journal.Journal, "start_run", "record the run's start")
-    timed(recorder.JournalRecorder, "__call__", "journal: every event (results encoded at once)")
+    timed(recorder.JournalRecorder, "__call__", "journal: every event, results encoded")
     timed(runs._JournalCloser, "close_while", "trace file, while the journal closes")
     samples = []
     for _ in range(rounds):
