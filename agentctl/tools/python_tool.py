@@ -7,6 +7,7 @@ side-effecting function that accepts `idempotency_key` receives the call's stabl
 from __future__ import annotations
 
 import asyncio
+import copy
 import importlib
 import inspect
 import json
@@ -79,7 +80,9 @@ class PythonTool:
         return dict(self.spec.input_schema) if self.spec.input_schema else schema_from_signature(self.function)
 
     async def call(self, args: dict, ctx: ToolContext) -> Any:
-        kwargs = dict(args)
+        # A copy, as HTTP and MCP tools get one: arguments are often another step's output, by
+        # reference, and a function that changes them must not change that output.
+        kwargs = copy.deepcopy(args)
         if "idempotency_key" in inspect.signature(self.function).parameters:
             kwargs["idempotency_key"] = ctx.idempotency_key
         try:

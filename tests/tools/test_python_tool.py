@@ -48,3 +48,14 @@ def test_a_slow_tool_times_out(tmp_path):
     tool = PythonTool(spec("tools.x:slow", timeout_s=0.2), str(tmp_path / "a"))
     with pytest.raises(ToolError, match="timed out after 0.2 s"):
         asyncio.run(tool.call({}, ToolContext("r", "s", 0)))
+
+
+def test_a_tool_gets_a_copy_of_its_arguments(tmp_path):
+    """Arguments are often another step's output, by reference: a tool changing them must not change it."""
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "__init__.py").write_text("")
+    (tmp_path / "tools" / "x.py").write_text("def f(order: dict) -> dict:\n    order['items'].append('x')\n"
+                                              "    return order\n")
+    output = {"items": ["a"]}
+    result = asyncio.run(PythonTool(spec("tools.x:f"), str(tmp_path)).call({"order": output}, ToolContext("r", "s", 0)))
+    assert result == {"items": ["a", "x"]} and output == {"items": ["a"]}
