@@ -105,7 +105,6 @@ def _recorded_events(journal, run_id: str, idle, subscribers: list):
     from agentctl.record.recorder import CommitBeforeReport, JournalRecorder
     from agentctl.run.events import EventBus
 
-    journal.may_wait = True
     gate = CommitBeforeReport(journal, JournalRecorder(journal, run_id), idle)
     for subscriber in subscribers:
         gate.subscribe(subscriber)

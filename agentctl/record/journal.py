@@ -1,7 +1,7 @@
 """The run journal: an SQLite database under .agentctl/ that survives crashes.
 
 WAL mode and a busy timeout let several runs share one journal; every write is committed at
-once. During a run (`may_wait`), the results of steps and fan-out items may wait for an idle
+once. During a run (`let_results_wait`), the results of steps and fan-out items may wait for an idle
 moment of the loop and are then committed together; any other write takes them along in its
 transaction, and recorder.CommitBeforeReport holds back every report until they are on disk.
 Schema changes are migrations registered with @migration(N) and applied in order.
@@ -153,12 +153,16 @@ class Journal:
         self.redact = redactor or Redactor(())
         # Results of steps and fan-out items may wait to be committed (see CommitBeforeReport);
         # any other write commits them first, so the journal's order is the run's.
-        self.may_wait = False
         self.waiting: list[tuple[str, tuple]] = []
-        self.on_commit: Callable[[], None] | None = None  # told when waiting writes are committed
+        self.on_commit: Callable[[], None] | None = None  # set: results may wait; told when committed
 
     def _json(self, value: Any) -> str:
         return self.redact.json(value)
+
+    def let_results_wait(self, on_commit: Callable[[], None]) -> None:
+        """Results of steps and items wait for commit_waiting() or the next other write;
+        `on_commit` is called each time waiting writes have been committed."""
+        self.on_commit = on_commit
 
     def _write(self, sql: str, params: tuple) -> None:
         """Committed at once, with the writes waiting before it (one transaction, one commit).
@@ -171,7 +175,7 @@ class Journal:
             raise
 
     def _write_or_wait(self, sql: str, params: tuple) -> None:
-        if self.may_wait:  # the values are encoded now: what is committed is what the step returned
+        if self.on_commit is not None:  # the values are encoded now: what is committed is what the step returned
             self.waiting.append((sql, params))
         else:
             self._write(sql, params)

@@ -61,7 +61,7 @@ class CommitBeforeReport:
         self.idle = idle
         self.subscribers: list = []
         self.held: list[Event] = []
-        journal.on_commit = self.deliver
+        journal.let_results_wait(self.deliver)
 
     def subscribe(self, subscriber) -> None:
         self.subscribers.append(subscriber)

@@ -21,7 +21,6 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
-
 THREAD_WAIT_S = 0.05
 
 

@@ -5,6 +5,8 @@ failure is retryable), and the events the journal and tracer record."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, Callable, Mapping
 
 from agentctl.compile.ir import ToolDef
@@ -75,9 +77,6 @@ class ToolInvoker:
 
 
 def _variant(tool: str, args: dict) -> str:
-    import hashlib
-    import json
-
     text = json.dumps([tool, args], sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

@@ -30,7 +30,6 @@ def finished(step: str, at: float = 1.0) -> Event:
 @pytest.fixture
 def gate(tmp_path):
     journal = Journal(tmp_path / "j.db")
-    journal.may_wait = True
     gate = CommitBeforeReport(journal, JournalRecorder(journal, "r1"), IdleWork())
     gate.heard = []
     gate.subscribe(lambda e: gate.heard.append((e.kind, e.step, committed(journal.path, e.step))))

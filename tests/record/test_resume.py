@@ -311,17 +311,23 @@ steps:
 """
 
 
-def test_a_resumed_agent_asking_another_call_at_a_journaled_index_gets_a_call_of_its_own(project, server):
-    """Keys go by call index; a re-run agent may ask something else at that index. It must not be
-    handed the earlier call's result, nor reach the tool under the earlier call's key."""
+def journaled_runs(project, events=None):
+    """A function running AGENT_WITH_LOOKUP through runs.execute: new, or continuing run_id."""
     from agentctl.llm.litellm_client import LitellmModel
 
     compiled = project.compile(project.pipeline(AGENT_WITH_LOOKUP, attempts="1"))
 
     def run(run_id=None):
         prepared = runs.Prepared(compiled, {}, build_tools(compiled), LitellmModel())
-        return runs.execute(prepared, FixedApprover(None), None, run_id=run_id)
+        return runs.execute(prepared, FixedApprover(None), events, run_id=run_id)
 
+    return run
+
+
+def test_a_resumed_agent_asking_another_call_at_a_journaled_index_gets_a_call_of_its_own(project, server):
+    """Keys go by call index; a re-run agent may ask something else at that index. It must not be
+    handed the earlier call's result, nor reach the tool under the earlier call's key."""
+    run = journaled_runs(project)
     server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "a"}')]), fault(400))
     first = run()
     assert first.status == "failed"  # after the tool call: the step is run again by a resume
@@ -336,17 +342,10 @@ def test_a_resumed_agent_asking_another_call_at_a_journaled_index_gets_a_call_of
 
 
 def test_a_resumed_agent_asking_the_same_call_gets_the_journaled_result_without_a_second_call(project, server):
-    from agentctl.llm.litellm_client import LitellmModel
-
-    compiled = project.compile(project.pipeline(AGENT_WITH_LOOKUP, attempts="1"))
     events = EventBus()
     restored = []
     events.subscribe(lambda e: e.kind == "tool_call" and e.data["state"] == "restored" and restored.append(e))
-
-    def run(run_id=None):
-        prepared = runs.Prepared(compiled, {}, build_tools(compiled), LitellmModel())
-        return runs.execute(prepared, FixedApprover(None), events, run_id=run_id)
-
+    run = journaled_runs(project, events)
     server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "a"}')]), fault(400))
     first = run()
     server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "a"}')]), answer("done"))
