@@ -14,7 +14,7 @@ from agentctl.compile.definitions import compile_prompt_file
 from agentctl.compile.ir import CompiledPipeline
 from agentctl.compile.project import LOCK_FILE, Project, display_path, find_root
 from agentctl.diagnostics import Diagnostic, SourceSpan, error
-from agentctl.errors import AgentctlError, UsageError
+from agentctl.errors import AgentctlError, InvalidSpec, UsageError
 from agentctl.lockfile import lock_key, read_lock, write_lock
 from agentctl.spec.load import validate_model
 from agentctl.spec.models import Pipeline
@@ -38,6 +38,17 @@ class ValidationResult:
     @property
     def warnings(self) -> int:
         return len(self.diagnostics) - self.errors
+
+    @property
+    def pipeline(self) -> CompiledPipeline | None:
+        """The one pipeline compiled by compile_file (None if it has errors)."""
+        return next(iter(self.pipelines.values()), None)
+
+    def compiled(self) -> CompiledPipeline:
+        """The pipeline, or InvalidSpec with every diagnostic."""
+        if self.pipeline is None:
+            raise InvalidSpec(self.diagnostics, self.files)
+        return self.pipeline
 
 
 @contextmanager
@@ -86,7 +97,7 @@ def _validate(paths: list[str] | None, cwd: Path | None) -> ValidationResult:
     return result
 
 
-def compile_file(path: str, cwd: Path | None = None) -> tuple[CompiledPipeline | None, ValidationResult]:
+def compile_file(path: str, cwd: Path | None = None) -> ValidationResult:
     """One pipeline compiled, with every diagnostic for it and the prompts it uses."""
     file = (cwd or Path.cwd()) / path
     if file.suffix not in PIPELINE_SUFFIXES and file.exists():
@@ -97,7 +108,7 @@ def compile_file(path: str, cwd: Path | None = None) -> tuple[CompiledPipeline |
     result = ValidationResult(sorted(dict.fromkeys(diags), key=Diagnostic.sort_key), files=1)
     if compiled is not None:
         result.pipelines[compiled.path] = compiled
-    return compiled, result
+    return result
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -211,16 +222,15 @@ class RunOptions:
 
 
 def prepare_run(pipeline: str, options: RunOptions, cwd: Path | None = None):
-    """Everything checked before the first token: spec, inputs, tools, cassette. Raises on a problem."""
+    """Everything checked before the first token: spec, inputs, tools, cassette (a runs.Prepared).
+    Raises InvalidSpec or UsageError on a problem."""
     from agentctl.run.inputs import collect_inputs
+    from agentctl.runs import Prepared
     from agentctl.tools.registry import build_tools
 
-    compiled, result = compile_file(pipeline, cwd)
-    if compiled is None:
-        return None, result, None, None, None
+    compiled = compile_file(pipeline, cwd).compiled()
     inputs = collect_inputs(compiled.inputs, options.inputs, options.input_file)
-    tools = build_tools(compiled)
-    return compiled, result, inputs, tools, make_model(options)
+    return Prepared(compiled, inputs, build_tools(compiled), make_model(options))
 
 
 def make_model(options: RunOptions):

@@ -15,7 +15,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from agentctl import __version__
-from agentctl.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError, UsageError
+from agentctl.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError, InvalidSpec, UsageError
 
 app = typer.Typer(
     name="agentctl",
@@ -100,11 +100,7 @@ def graph(
     from agentctl import api, console
     from agentctl.graph_render import RENDERERS
 
-    compiled, result = api.compile_file(pipeline)
-    if compiled is None:
-        console.print_diagnostics(result.diagnostics, result.files)
-        raise typer.Exit(EXIT_FAILED)
-    console.print_plain(RENDERERS[format.value](compiled))
+    console.print_plain(RENDERERS[format.value](api.compile_file(pipeline).compiled()))
 
 
 @app.command(epilog="Examples:  agentctl schema  ·  agentctl schema --check   (exit 1 when stale)")
@@ -158,40 +154,24 @@ def run(
     otlp_endpoint: OtlpEndpoint = None,
 ) -> None:
     """Run a pipeline: live progress, then a summary. Exit 0 ok, 1 failed, 3 budget, 4 paused, 130 Ctrl-C."""
-    from agentctl import api, console, runs
+    from agentctl import api, service
 
-    decision = _decision(approve, deny)
-    options = api.RunOptions(inputs or [], input_file, record, replay)
-    compiled, checked, values, tools, model = api.prepare_run(pipeline, options)
-    if compiled is None:
-        console.print_diagnostics(checked.diagnostics, checked.files)
-        raise typer.Exit(EXIT_FAILED)
-    _run_with_display(runs.Prepared(compiled, values, tools, model), decision, json_output, concurrency,
-                      trace=runs.TraceOptions(trace_content, otlp_endpoint))
+    settings = service.RunSettings(_decision(approve, deny), json_output, concurrency,
+                                   _trace(trace_content, otlp_endpoint))
+    _finish(service.run(pipeline, api.RunOptions(inputs or [], input_file, record, replay), settings))
 
 
-def _run_with_display(prepared, decision, json_output: bool, concurrency: int, **resume) -> None:
-    """Shared by run and resume: live progress, the approver, the summary, the exit code."""
-    from agentctl import console, run_display, runs
-    from agentctl.record.redact import Redactor
-    from agentctl.run.approvals import FixedApprover, PromptApprover
-    from agentctl.run.events import EventBus
+def _trace(content: bool, endpoint: Optional[str]):
+    from agentctl.runs import TraceOptions
 
-    redactor = Redactor.for_pipeline(prepared.pipeline)  # secrets reach no output either
-    redact = redactor.text
-    events = EventBus()
-    with run_display.RunDisplay(prepared.pipeline, redact=redact) as display:
-        events.subscribe(display)
-        if decision is None and sys.stdin.isatty():
-            approver = PromptApprover(display.paused(run_display.ask_approval))
-        else:
-            approver = FixedApprover(decision)
-        result = runs.execute(prepared, approver, events, concurrency, **resume)
-    if json_output:
-        console.print_plain(run_display.result_json(result, redactor))
-    else:
-        console.print_plain(redact(run_display.summary_text(result, prepared.pipeline)))
-    raise typer.Exit(result.exit_code)
+    return TraceOptions(content, endpoint)
+
+
+def _finish(outcome) -> None:
+    from agentctl import console
+
+    console.print_plain(outcome.text)
+    raise typer.Exit(outcome.exit_code)
 
 
 @app.command(epilog="Examples:  agentctl resume 3f2a9c1b7d4e  ·  agentctl resume 3f2a9c1b7d4e --budget max_cost_usd=2")
@@ -208,26 +188,19 @@ def resume(
     otlp_endpoint: OtlpEndpoint = None,
 ) -> None:
     """Continue an interrupted, failed, paused or budget-stopped run; committed steps are not run again."""
-    from agentctl import api, runs
+    from agentctl import service
     from agentctl.compile.project import find_root
 
-    decision = _decision(approve, deny)
-    plan = runs.plan_resume(run_id, find_root(Path.cwd()), api.RunOptions(replay=replay), force, budget)
-    _run_with_display(plan.prepared, decision, json_output, concurrency, run_id=plan.run_id,
-                      restored=plan.restored, spent=plan.spent, trace=runs.TraceOptions(trace_content, otlp_endpoint))
+    settings = service.RunSettings(_decision(approve, deny), json_output, concurrency,
+                                   _trace(trace_content, otlp_endpoint))
+    _finish(service.resume(run_id, find_root(Path.cwd()), settings, replay, force, budget))
 
 
 def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str]) -> None:
-    from agentctl import console, runs
+    from agentctl import service
     from agentctl.compile.project import find_root
 
-    root = find_root(Path.cwd())
-    steps = runs.answer(run_id, root, approved, step)
-    console.print_info(f"{'approved' if approved else 'denied'}: {', '.join(steps)}; continuing run {run_id}")
-    from agentctl import api
-
-    plan = runs.plan_resume(run_id, root, api.RunOptions(replay=replay))
-    _run_with_display(plan.prepared, None, False, 8, run_id=plan.run_id, restored=plan.restored, spent=plan.spent)
+    _finish(service.answer(run_id, find_root(Path.cwd()), approved, step, service.RunSettings(), replay))
 
 
 @app.command(epilog="Example:  agentctl approve 3f2a9c1b7d4e sign_off")
@@ -281,14 +254,11 @@ def runs_list(pipeline: Optional[str] = typer.Option(None, "--pipeline", help="O
     from agentctl.compile.project import find_root
 
     root = find_root(Path.cwd())
-    if not (root / runs.JOURNAL).is_file():
+    rows = runs.list_runs(root, pipeline, status, limit)
+    if rows is None:
         console.print_info(f"no runs recorded in {root}")
-        return
-    journal = runs.journal_for(root)
-    try:
-        console.print_plain(run_display.runs_table(journal.runs(pipeline, status, limit)))
-    finally:
-        journal.close()
+    else:
+        console.print_plain(run_display.runs_table(rows))
 
 
 @runs_app.command("show", epilog="Example:  agentctl runs show 3f2a9c1b7d4e")
@@ -297,24 +267,26 @@ def runs_show(run_id: str = typer.Argument(..., help="The run.")) -> None:
     from agentctl import console, run_display, runs
     from agentctl.compile.project import find_root
 
-    journal = runs.journal_for(find_root(Path.cwd()), create=False)
-    try:
-        row = journal.run(run_id)
-        if row is None:
-            raise UsageError(f"no run {run_id}", "list runs with `agentctl runs list`")
-        console.print_plain(run_display.run_details(row, journal.steps(run_id), journal.pending_approvals(run_id),
-                                                    journal.items(run_id)))
-    finally:
-        journal.close()
+    record = runs.show_run(find_root(Path.cwd()), run_id)
+    console.print_plain(run_display.run_details(record.row, record.steps, record.pending, record.items))
 
 
 def main() -> None:
     """The one boundary that maps errors to exit codes; bad input never shows a traceback.
 
-    typer (which vendors its own click) reports usage errors itself, with exit code 2.
+    typer (which vendors its own click) reports usage errors itself, with exit code 2. Anything
+    unexpected is a bug: a crash log under .agentctl/ and one line on the terminal.
     """
+    # pydantic scans every installed package's entry points for plugins on first use (13 ms here);
+    # agentctl's models are internal, so no third-party plugin should observe them.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         app()
+    except InvalidSpec as exc:
+        from agentctl import console
+
+        console.print_diagnostics(exc.diagnostics, exc.files)
+        sys.exit(exc.exit_code)
     except AgentctlError as exc:
         from agentctl import console
 
@@ -326,6 +298,8 @@ def main() -> None:
         if os.environ.get("AGENTCTL_DEBUG"):
             raise
         from agentctl import console
+        from agentctl.compile.project import find_root
+        from agentctl.crash import write_crash_log
 
-        console.print_internal_error(exc)
+        console.print_crash(write_crash_log(exc, find_root(Path.cwd()) / ".agentctl"))
         sys.exit(EXIT_FAILED)

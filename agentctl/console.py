@@ -159,7 +159,80 @@ def print_error(exc: AgentctlError) -> None:
     _emit(text, stderr=True)
 
 
-def print_internal_error(exc: BaseException) -> None:
-    _emit(Text(f"internal error: {type(exc).__name__}: {exc}", style="bold red"), stderr=True)
-    _emit(Text("This is a bug in agentctl. Set AGENTCTL_DEBUG=1 to see the traceback, and please report it."),
-          stderr=True)
+def print_warning(message: str) -> None:
+    text = Text()
+    text.append("warning", style="bold yellow")
+    text.append(f": {message}")
+    _emit(text, stderr=True)
+
+
+def print_crash(log: Path) -> None:
+    _emit(Text(f"internal error: agentctl crashed; this is a bug. Details are in {log} (please attach it to a "
+               "report).", style="bold red"), stderr=True)
+
+
+class LiveProgress:
+    """`agentctl run`'s progress on stderr: on a terminal a live table of every step (state, model
+    and fallback in use, attempt, tokens, cost, elapsed) with the run's totals against each budget;
+    elsewhere one plain line per event. Subscribes to the engine's events."""
+
+    def __init__(self, progress, redact, live: bool | None = None) -> None:
+        self.progress = progress  # run_display.Progress
+        self.redact = redact
+        self.live_mode = _colour(sys.stderr) if live is None else live
+        self.live = None
+
+    def __enter__(self) -> "LiveProgress":
+        if self.live_mode:
+            from rich.live import Live
+
+            self.live = Live(self._table(), console=err(), refresh_per_second=8, transient=False)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.live is not None:
+            self.live.update(self._table())
+            self.live.__exit__(*exc)
+
+    def __call__(self, event) -> None:
+        line = self.progress.apply(event)
+        if self.live is not None:
+            self.live.update(self._table())
+        elif line:
+            sys.stderr.write(self.redact(f"[{event.at - self.progress.started:7.2f}s] {line}\n"))
+            sys.stderr.flush()
+
+    def _table(self):
+        from rich.table import Table
+
+        pipeline = self.progress.pipeline
+        table = Table(title=f"{pipeline.name} {pipeline.version}", expand=False)
+        for column in ("step", "state", "model", "attempt", "tokens", "cost", "elapsed"):
+            table.add_column(column, justify="right" if column in ("tokens", "cost", "elapsed") else "left")
+        for row in self.progress.table_rows():
+            table.add_row(*row)
+        table.caption = self.progress.budget_line()
+        return table
+
+    def ask(self, request) -> bool:
+        """Ask a human at the terminal, with the live view out of the way while they answer."""
+        if self.live is not None:
+            self.live.stop()
+        try:
+            return ask_approval(request)
+        finally:
+            if self.live is not None:
+                self.live.start()
+
+
+def ask_approval(request) -> bool:
+    """Show an approval request's context and ask, at the terminal."""
+    import json
+
+    sys.stderr.write(f"\napproval needed at step '{request.step}' ({request.approver}): {request.message}\n")
+    for key, value in request.context.items():
+        sys.stderr.write(f"  {key}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}\n")
+    sys.stderr.write("approve? [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")

@@ -9,6 +9,15 @@ EXIT_BUDGET = 3
 EXIT_PAUSED = 4
 EXIT_INTERRUPTED = 130
 
+# A run's final status -> the exit code of the command that ran it. The one table of run outcomes.
+EXIT_CODES = {
+    "succeeded": EXIT_OK,
+    "failed": EXIT_FAILED,
+    "budget_exceeded": EXIT_BUDGET,
+    "paused": EXIT_PAUSED,
+    "interrupted": EXIT_INTERRUPTED,
+}
+
 
 class AgentctlError(Exception):
     """An error meant for the user: a message, an optional hint, and the exit code to use."""
@@ -23,3 +32,25 @@ class AgentctlError(Exception):
 
 class UsageError(AgentctlError):
     exit_code = EXIT_USAGE
+
+
+class InvalidSpec(AgentctlError):
+    """A pipeline that does not compile, given to a command that needs it compiled (graph, run)."""
+
+    def __init__(self, diagnostics: list, files: int) -> None:
+        super().__init__(f"{sum(1 for d in diagnostics if d.is_error)} error(s) in the pipeline")
+        self.diagnostics = diagnostics
+        self.files = files
+
+
+class RunStopped(Exception):
+    """Everything that stops a run before its end: a failed step, a spent budget, a pause for
+    approval. `status` is the run's final status (a key of EXIT_CODES). Ctrl-C arrives as
+    asyncio.CancelledError and ends the run as "interrupted"."""
+
+    status = "failed"
+
+
+class StepError(Exception):
+    """A step cannot go on, for a reason the user must fix or the model could not: bad output,
+    every model failing, a tool error, an expression error. The step fails (and with it the run)."""

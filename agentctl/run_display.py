@@ -1,25 +1,24 @@
-"""The terminal side of `agentctl run` (with console.py, the only code that writes to it).
-
-On a terminal: a live table of every step (state, model and fallback in use, attempt, tokens,
-cost, elapsed) with run totals against each budget. Elsewhere: one plain line per event.
+"""What `agentctl run` and the journal commands show, as text: the live view's model, plain
+progress lines, the summary, run listings, JSON and trace trees. console.py writes them.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
-from typing import Any
+from dataclasses import dataclass, field
+from typing import assert_never
 
 from agentctl.compile.ir import CompiledPipeline
-from agentctl.graph_render import count
+from agentctl.dimensions import COUNTED, DIMENSIONS, Usage
 from agentctl.record.redact import Redactor
-from agentctl.console import _colour
-from agentctl.run.approvals import ApprovalRequest
-from agentctl.run.events import Event
+from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished, LlmAttemptFailed,
+                                 LlmAttemptStarted, LlmAttemptSucceeded, OutputReasked, RunFinished, RunStarted,
+                                 StepFinished, StepStarted, ToolCallFailed, ToolCallRestored, ToolCallStarted,
+                                 ToolCallSucceeded)
 from agentctl.run.executor import RunResult
 
-_ICON = {"pending": "·", "running": "…", "succeeded": "✓", "failed": "✗", "skipped": "-", "denied": "✗",
+ICONS = {"pending": "·", "running": "…", "succeeded": "✓", "failed": "✗", "skipped": "-", "denied": "✗",
          "cancelled": "✗"}
 
 
@@ -27,118 +26,102 @@ def money(value: float) -> str:
     return f"${value:.4f}"
 
 
-class RunDisplay:
-    def __init__(self, pipeline: CompiledPipeline, live: bool | None = None, redact=None) -> None:
-        self.redact = redact or (lambda text: text)
-        self.pipeline = pipeline
-        self.live_mode = _colour(sys.stderr) if live is None else live
-        self.started = time.monotonic()
-        self.rows: dict[str, dict[str, Any]] = {}
-        self.totals = {"llm_calls": 0, "tool_calls": 0, "tokens": 0, "cost_usd": 0.0}
-        self.live = None
+def usage_text(usage: Usage) -> str:
+    return ", ".join(d.format(getattr(usage, d.name)) for d in COUNTED)
 
-    def __enter__(self) -> "RunDisplay":
-        if self.live_mode:
-            from rich.console import Console
-            from rich.live import Live
 
-            self.live = Live(self._table(), console=Console(stderr=True), refresh_per_second=8, transient=False)
-            self.live.__enter__()
-        return self
+@dataclass
+class Row:
+    state: str = "pending"
+    model: str = ""
+    attempt: str = ""
+    tokens: int = 0
+    cost: float = 0.0
+    started: float | None = None
+    ended: float | None = None
 
-    def __exit__(self, *exc: Any) -> None:
-        if self.live is not None:
-            self.live.update(self._table())
-            self.live.__exit__(*exc)
 
-    def paused(self, ask):
-        """Wrap a terminal prompt so the live view steps aside while a human answers."""
+@dataclass
+class Progress:
+    """The live view's model: a row per step and the run's totals, updated from the events."""
 
-        def ask_paused(request: ApprovalRequest) -> bool:
-            if self.live is not None:
-                self.live.stop()
-            try:
-                return ask(request)
-            finally:
-                if self.live is not None:
-                    self.live.start()
+    pipeline: CompiledPipeline
+    started: float = field(default_factory=time.monotonic)
+    rows: dict[str, Row] = field(default_factory=dict)
+    totals: Usage = field(default_factory=Usage)
 
-        return ask_paused
+    def apply(self, event: Event) -> str | None:
+        """Takes the event in; returns its line for a plain (non-terminal) log, if it has one."""
+        match event:
+            case RunStarted():
+                return f"run {event.run_id} of {event.pipeline} started"
+            case StepStarted():
+                self.row(event.step).state, self.row(event.step).started = "running", event.at
+                what = f"{event.kind} {event.what}" if event.what else event.kind
+                return f"{event.step:<16} started ({what})"
+            case StepFinished():
+                row = self.row(event.step)
+                row.state, row.ended = event.status, event.at
+                self.totals = event.run_usage
+                tail = f": {event.error}" if event.error and event.status != "succeeded" else ""
+                return f"{event.step:<16} {event.status} in {event.duration_s:.2f}s{tail}"
+            case ItemFinished():
+                self.totals = event.run_usage
+                return None
+            case LlmAttemptStarted():
+                row = self.row(event.step)
+                row.model, row.attempt = event.model, str(event.attempt)
+                return None
+            case LlmAttemptSucceeded():
+                row = self.row(event.step)
+                row.tokens += event.input_tokens + event.output_tokens
+                row.cost += event.cost_usd
+                self.totals = event.run_usage
+                return (f"{event.step:<16} {event.model} attempt {event.attempt}: {event.input_tokens}+"
+                        f"{event.output_tokens} tokens, {money(event.cost_usd)}, {event.duration_s:.2f}s")
+            case LlmAttemptFailed():
+                return f"{event.step:<16} {event.model} attempt {event.attempt} failed: {event.error[:120]}"
+            case ToolCallStarted():
+                self.totals = event.run_usage
+                return None
+            case ToolCallSucceeded() | ToolCallRestored():
+                state = "succeeded" if isinstance(event, ToolCallSucceeded) else "restored"
+                return f"{event.step:<16} tool {event.tool} {state}"
+            case ToolCallFailed():
+                return f"{event.step:<16} tool {event.tool} failed: {event.error}"
+            case OutputReasked():
+                return f"{event.step:<16} reask: {event.problem}"
+            case GateWarned():
+                return f"{event.step:<16} warning: {event.message}"
+            case ApprovalAsked():
+                return f"{event.step:<16} waits for approval by {event.role}: {event.message}"
+            case ApprovalDecided():
+                return f"{event.step:<16} {'approved' if event.approved else 'denied'} by {event.by}"
+            case RunFinished():
+                self.totals = event.usage
+                return None
+            case _:
+                assert_never(event)
 
-    def __call__(self, event: Event) -> None:
-        row = self.rows.setdefault(event.step, {"state": "pending", "model": "", "attempt": "", "tokens": 0,
-                                                "cost": 0.0, "started": None, "ended": None}) if event.step else None
-        self._apply(event, row)
-        if self.live is not None:
-            self.live.update(self._table())
-        else:
-            line = self._line(event)
-            if line:
-                sys.stderr.write(self.redact(f"[{event.at - self.started:7.2f}s] {line}\n"))
-                sys.stderr.flush()
+    def row(self, step: str) -> Row:
+        return self.rows.setdefault(step, Row())
 
-    def _apply(self, event: Event, row: dict | None) -> None:
-        d = event.data
-        if event.kind == "step_started":
-            row.update(state="running", started=event.at)
-        elif event.kind == "step_finished":
-            row.update(state=d["status"], ended=event.at)
-        elif event.kind == "llm_attempt":
-            row.update(model=d["model"], attempt=str(d["attempt"]))
-            if d["state"] == "succeeded":
-                tokens = d["input_tokens"] + d["output_tokens"]
-                row["tokens"] += tokens
-                row["cost"] += d["cost_usd"]
-                self.totals["llm_calls"] += 1
-                self.totals["tokens"] += tokens
-                self.totals["cost_usd"] += d["cost_usd"]
-        elif event.kind == "tool_call" and d["state"] == "started":
-            self.totals["tool_calls"] += 1
-
-    def _line(self, event: Event) -> str | None:
-        d, step = event.data, f"{event.step or '':<16}"
-        if event.kind == "run_started":
-            return f"run {d['run_id']} of {d['pipeline']} started"
-        if event.kind == "step_started":
-            what = d.get("agent") or d.get("tool") or d["step_kind"]
-            return f"{step} started ({d['step_kind']} {what})" if what != d["step_kind"] else f"{step} started ({what})"
-        if event.kind == "step_finished":
-            tail = f": {d['error']}" if d.get("error") and d["status"] != "succeeded" else ""
-            return f"{step} {d['status']} in {d['duration_s']:.2f}s{tail}"
-        if event.kind == "llm_attempt" and d["state"] != "started":
-            if d["state"] == "failed":
-                return f"{step} {d['model']} attempt {d['attempt']} failed: {d['error'][:120]}"
-            return (f"{step} {d['model']} attempt {d['attempt']}: {d['input_tokens']}+{d['output_tokens']} tokens, "
-                    f"{money(d['cost_usd'])}, {d['duration_s']:.2f}s")
-        if event.kind == "tool_call" and d["state"] != "started":
-            return f"{step} tool {d['tool']} {d['state']}" + (f": {d['error']}" if d.get("error") else "")
-        if event.kind in ("reask", "warning"):
-            return f"{step} {event.kind}: {d.get('problem') or d.get('message')}"
-        if event.kind == "approval":
-            return f"{step} {'approved' if d['approved'] else 'denied'} by {d['by']}"
-        return None
-
-    def _table(self):
-        from rich.table import Table
-
-        table = Table(title=f"{self.pipeline.name} {self.pipeline.version}", expand=False)
-        for column in ("step", "state", "model", "attempt", "tokens", "cost", "elapsed"):
-            table.add_column(column, justify="right" if column in ("tokens", "cost", "elapsed") else "left")
+    def table_rows(self) -> list[tuple[str, ...]]:
         now = time.monotonic()
+        out = []
         for sid, row in self.rows.items():
-            elapsed = (row["ended"] or now) - row["started"] if row["started"] else 0.0
-            table.add_row(sid, f"{_ICON.get(row['state'], '?')} {row['state']}", row["model"], row["attempt"],
-                          f"{row['tokens']:,}", money(row["cost"]), f"{elapsed:.1f}s")
-        table.caption = self._budget_line(now - self.started)
-        return table
+            elapsed = (row.ended or now) - row.started if row.started else 0.0
+            out.append((sid, f"{ICONS.get(row.state, '?')} {row.state}", row.model, row.attempt, f"{row.tokens:,}",
+                        money(row.cost), f"{elapsed:.1f}s"))
+        return out
 
-    def _budget_line(self, elapsed: float) -> str:
-        limits, t = self.pipeline.limits, self.totals
-        parts = [f"LLM calls {t['llm_calls']}" + (f"/{limits.max_llm_calls}" if limits.max_llm_calls else ""),
-                 f"tool calls {t['tool_calls']}" + (f"/{limits.max_tool_calls}" if limits.max_tool_calls is not None else ""),
-                 f"tokens {t['tokens']:,}" + (f"/{limits.max_tokens:,}" if limits.max_tokens else ""),
-                 money(t["cost_usd"]) + (f"/{money(limits.max_cost_usd)}" if limits.max_cost_usd else ""),
-                 f"{elapsed:.1f}s" + (f"/{limits.max_wall_s:g}s" if limits.max_wall_s else "")]
+    def budget_line(self) -> str:
+        """Every budget dimension: what the run used, against its limit when it has one."""
+        limits, parts = self.pipeline.limits, []
+        for d in DIMENSIONS:
+            used = time.monotonic() - self.started if d.clock else getattr(self.totals, d.name)
+            limit = getattr(limits, d.limit)
+            parts.append(d.format(used) + (f" of {d.format(limit)}" if limit is not None else ""))
         return " · ".join(parts)
 
 
@@ -152,11 +135,9 @@ def summary_text(result: RunResult, pipeline: CompiledPipeline) -> str:
         u = step.usage
         lines.append(f"  {sid:<18}{step.status:<11}{u.llm_calls:>5}{u.tool_calls:>7}{u.tokens:>9,}"
                      f"{money(u.cost_usd):>10}{step.duration_s:>8.2f}s")
-    u = result.usage
     limits = pipeline.limits
     budget = f" (budget {money(limits.max_cost_usd)})" if limits.max_cost_usd else ""
-    lines.append(f"  total: {count(u.steps, 'step')}, {count(u.llm_calls, 'LLM call')}, "
-                 f"{count(u.tool_calls, 'tool call')}, {count(u.tokens, 'token')}, {money(u.cost_usd)}{budget}")
+    lines.append(f"  total: {usage_text(result.usage)}{budget}")
     finished = [s for s, r in result.steps.items() if r.status == "succeeded"]
     if result.status != "succeeded" and finished:
         lines.append(f"  finished and kept: {', '.join(finished)}")
@@ -198,9 +179,7 @@ def run_details(row, steps, pending, items: dict | None = None) -> str:
     if row["exit_reason"]:
         lines.append(f"  reason: {row['exit_reason']}")
     lines.append(f"  inputs: {row['inputs']}")
-    lines.append(f"  usage: {count(usage.get('steps', 0), 'step')}, {count(usage.get('llm_calls', 0), 'LLM call')}, "
-                 f"{count(usage.get('tool_calls', 0), 'tool call')}, {count(usage.get('tokens', 0), 'token')}, "
-                 f"{money(usage.get('cost_usd', 0.0))}")
+    lines.append(f"  usage: {usage_text(Usage.from_dict(usage))}")
     for s in steps:
         where = f" ({s.scope.rstrip('/')})" if s.scope else ""
         tail = f": {s.error}" if s.error and s.status != "succeeded" else ""
@@ -212,7 +191,7 @@ def run_details(row, steps, pending, items: dict | None = None) -> str:
             partial[(step, scope)] = partial.get((step, scope), 0) + 1
     for (step, scope), done in partial.items():
         where = f" ({scope.rstrip('/')})" if scope else ""
-        lines.append(f"  {step}{where}: {count(done, 'item')} finished and kept; a resume runs the rest")
+        lines.append(f"  {step}{where}: {done} item{'' if done == 1 else 's'} finished and kept; a resume runs the rest")
     for p in pending:
         lines.append(f"  waiting for approval at {p['step']} by {p['approver']}: {p['message']}")
     if row["outputs"] and row["outputs"] != "null":
@@ -230,17 +209,6 @@ def result_json(result: RunResult, redactor: Redactor | None = None) -> str:
                         "duration_s": round(s.duration_s, 3)} for sid, s in result.steps.items()},
     }
     return (redactor or Redactor(())).json(payload, indent=2)  # masks strings, never numbers or syntax
-
-
-def ask_approval(request: ApprovalRequest) -> bool:
-    """Show the context and ask, at the terminal."""
-    sys.stderr.write(f"\napproval needed at step '{request.step}' ({request.approver}): {request.message}\n")
-    for key, value in request.context.items():
-        sys.stderr.write(f"  {key}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}\n")
-    sys.stderr.write("approve? [y/N] ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline().strip().lower()
-    return answer in ("y", "yes")
 
 
 def trace_tree(documents: list[dict]) -> str:

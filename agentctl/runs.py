@@ -1,4 +1,5 @@
-"""Runs as plain functions: start one (journaled), resume one, answer its approvals, list them.
+"""Journaled runs as plain functions: run one (journal, trace), plan a resume, answer approvals,
+read the journal. Every SQL statement is the Journal's; this module holds none.
 
 State lives in the journal (.agentctl/journal.db under the project root), not in the process:
 any run can be continued by a later process, on this machine or in a container with the same
@@ -9,15 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agentctl.compile.ir import CompiledPipeline, Limits
+from agentctl.compile.ir import CompiledPipeline
+from agentctl.dimensions import BY_LIMIT, Usage
 from agentctl.errors import AgentctlError, UsageError
 
 JOURNAL = Path(".agentctl") / "journal.db"
-_RESUMABLE = ("running", "failed", "budget_exceeded", "paused", "interrupted")
+TRACES = Path(".agentctl") / "traces"
 _DONE = ("succeeded", "skipped", "denied")
 
 
@@ -49,7 +52,7 @@ class Prepared:
 
     pipeline: CompiledPipeline
     inputs: dict
-    tools: dict
+    tools: Any
     model: Any
 
 
@@ -59,114 +62,57 @@ class TraceOptions:
     endpoint: str | None = None  # --otlp-endpoint; else the OTEL_EXPORTER_OTLP_* variables
 
 
-def execute(prepared: Prepared, approver, events, concurrency: int = 8, run_id: str | None = None,
-            restored: dict | None = None, spent=None, trace: TraceOptions | None = None):
-    """Run (or continue) a journaled, traced run to its end or to a stop; returns the RunResult."""
+@dataclass
+class Continuation:
+    """What a resumed run starts from: its id, the committed results, what it already spent."""
+
+    run_id: str
+    restored: dict = field(default_factory=dict)
+    spent: Usage | None = None
+
+
+def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
+            continuation: Continuation | None = None, trace: TraceOptions | None = None):
+    """Run (or continue) a journaled, traced run to its end or to a stop; returns the RunResult.
+
+    The journal subscribes first and commits synchronously: a result is on disk before its
+    dependents start and before the progress display or the tracer hear of it."""
     import asyncio
     import uuid
 
     from agentctl.record.approvals import JournalApprover
+    from agentctl.record.recorder import JournalRecorder
     from agentctl.record.redact import Redactor
     from agentctl.record.tracer import RunTracer
+    from agentctl.run.events import EventBus
     from agentctl.run.executor import Executor
-    from agentctl.run.idle import IdleWork, loop_factory
 
-    pipeline = prepared.pipeline
-    run_id = run_id or uuid.uuid4().hex[:12]
+    pipeline, trace = prepared.pipeline, trace or TraceOptions()
+    cont = continuation or Continuation(uuid.uuid4().hex[:12])
     journal = journal_for(pipeline.root)
     journal.redact = Redactor.for_pipeline(pipeline)
-    journal.start_run(run_id, pipeline, prepared.inputs, os.getpid())
-    idle = IdleWork()
-    tracer = RunTracer(pipeline, run_id, journal.redact, content=(trace or TraceOptions()).content, idle=idle)
-    closer = _JournalCloser(journal)
-    bus, gate = _recorded_events(journal, run_id, idle, [closer, tracer, *(events.subscribers if events else [])])
-    executor = Executor(pipeline, prepared.model, inputs=prepared.inputs, tools=prepared.tools, events=bus,
-                        approver=JournalApprover(approver, journal, run_id), concurrency=concurrency, run_id=run_id,
-                        restored=restored, memory=lambda key, tool, args: journal.journaled_call(run_id, key, tool, args), spent=spent)
+    tracer = RunTracer(pipeline, cont.run_id, journal.redact, content=trace.content)
     try:
-        with asyncio.Runner(loop_factory=loop_factory(idle)) as runner:
-            return runner.run(executor.run())
-    except KeyboardInterrupt:
-        executor.stop("interrupted", "interrupted by Ctrl-C")
-        gate.flush()
-        if not closer.closing:  # else the run's end, as interrupted, is already written
-            journal.finish_run(run_id, "interrupted", "interrupted by Ctrl-C", None, executor.budget.used.as_dict())
-        return executor.result
+        journal.start_run(cont.run_id, pipeline, prepared.inputs, os.getpid())
+        events = EventBus()
+        for subscriber in (JournalRecorder(journal, cont.run_id), tracer, *subscribers):
+            events.subscribe(subscriber)
+        executor = Executor(pipeline, prepared.model, inputs=prepared.inputs, tools=prepared.tools, events=events,
+                            approver=JournalApprover(approver, journal, cont.run_id), concurrency=concurrency,
+                            run_id=cont.run_id, restored=cont.restored, spent=cont.spent,
+                            memory=lambda key, tool, args: journal.journaled_call(cont.run_id, key, tool, args))
+        try:
+            return asyncio.run(executor.run())
+        except KeyboardInterrupt:  # the run's end is journaled as interrupted by the executor
+            return executor.result
     finally:
-        try:
-            gate.flush()  # results still waiting (the run crashed): committed, then heard
-        finally:
-            closer.close_while(lambda: export_trace(tracer, pipeline.root, run_id, trace or TraceOptions()))
-
-
-def _recorded_events(journal, run_id: str, idle, subscribers: list):
-    """The engine's event bus: every event to the journal at once, and to `subscribers` once what
-    it led to is committed (step results wait for an idle moment of the loop, see recorder.py)."""
-    from agentctl.record.recorder import CommitBeforeReport, JournalRecorder
-    from agentctl.run.events import EventBus
-
-    gate = CommitBeforeReport(journal, JournalRecorder(journal, run_id), idle)
-    for subscriber in subscribers:
-        gate.subscribe(subscriber)
-    bus = EventBus()
-    bus.subscribe(gate)
-    return bus, gate
-
-
-class _JournalCloser:
-    """Closes the journal on a thread as soon as the run's end is written (it is subscribed after
-    the recorder): the WAL checkpoint and its disk syncs then overlap the event loop's shutdown and
-    the trace export, which need the CPU (sqlite releases the GIL while it closes). sleep(0) hands
-    the GIL to the closing thread at once; otherwise it waits for the caller to let go, up to the
-    5 ms switch interval. Median of 30 interleaved 50-step runs: 5.2 ms one after the other, 4.0 ms
-    overlapped with the export; starting at the run's end also hides the loop's ~1 ms shutdown."""
-
-    def __init__(self, journal) -> None:
-        self.journal = journal
-        self.thread = None
-        self.failure: BaseException | None = None
-
-    def __call__(self, event) -> None:
-        if event.kind == "run_finished":
-            self.start()
-
-    @property
-    def closing(self) -> bool:
-        return self.thread is not None
-
-    def start(self) -> None:
-        import threading
-        import time
-
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._close, name="agentctl-journal-close")
-            self.thread.start()
-            time.sleep(0)
-
-    def _close(self) -> None:
-        try:
-            self.journal.close()
-        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread, not printed here
-            self.failure = exc
-
-    def close_while(self, work) -> None:
-        self.start()
-        try:
-            work()
-        finally:
-            self.thread.join()
-        if self.failure is not None:
-            raise self.failure
-
-
-TRACES = Path(".agentctl") / "traces"
+        journal.close()
+        export_trace(tracer, pipeline.root, cont.run_id, trace)
 
 
 def export_trace(tracer, root: str, run_id: str, options: TraceOptions) -> None:
     """The OTLP-JSON file always; a collector when configured. Problems are reported, not raised."""
-    import sys
-    import time
-
+    from agentctl import console
     from agentctl.record import otel_export
 
     records = tracer.records()
@@ -176,33 +122,26 @@ def export_trace(tracer, root: str, run_id: str, options: TraceOptions) -> None:
     try:
         otel_export.write_file(path, otel_export.otlp_json(records, tracer.trace_id, tracer.resource, tracer.scope))
     except OSError as exc:
-        sys.stderr.write(f"warning: could not write the trace file {path}: {exc}\n")
+        console.print_warning(f"could not write the trace file {path}: {exc}")
     settings = otel_export.collector_settings(options.endpoint)
     if settings is not None:
         problem = otel_export.send(tracer.spans(), *settings)
         if problem:
-            sys.stderr.write(f"warning: trace not exported to {settings[0]}: {problem} (kept in {path})\n")
+            console.print_warning(f"trace not exported to {settings[0]}: {problem} (kept in {path})")
 
 
 def trace_files(root: str | Path, run_id: str) -> list[Path]:
     return sorted((Path(root) / TRACES).glob(f"{run_id}-*.json"))
 
 
-@dataclass
-class ResumePlan:
-    prepared: Prepared
-    run_id: str
-    restored: dict
-    spent: Any
-    changed: list[str]
-
-
-def plan_resume(run_id: str, root: Path, options, force: bool = False, budget: list[str] | None = None) -> ResumePlan:
+def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
+                budget: list[str] | None = None) -> tuple[Prepared, Continuation, list[str]]:
     """What to continue from: the committed steps, the usage already spent, the same inputs.
 
     Refuses a pipeline or prompt whose content changed since the run started (unless force).
     """
     from agentctl import api
+    from agentctl.tools.registry import build_tools
 
     journal = journal_for(root, create=False)
     try:
@@ -215,25 +154,22 @@ def plan_resume(run_id: str, root: Path, options, force: bool = False, budget: l
             raise UsageError(f"run {run_id} is still running (process {row['pid']})",
                              "wait for it to finish, or stop it (Ctrl-C) before resuming")
         path = Path(row["path"]) if Path(row["path"]).is_absolute() else Path(row["root"]) / row["path"]
-        compiled, checked = api.compile_file(str(path))
+        compiled = api.compile_file(str(path)).pipeline
         if compiled is None:
-            raise AgentctlError(f"{row['path']} no longer compiles: {checked.errors} error(s)",
-                                f"run `agentctl validate {row['path']}`")
+            raise AgentctlError(f"{row['path']} no longer compiles", f"run `agentctl validate {row['path']}`")
         changed = _changes(row, compiled)
         if changed and not force:
             raise AgentctlError(f"run {run_id} started from different content: " + "; ".join(changed),
                                 "resume with --force to continue with the current files anyway")
-        compiled = _with_budget(compiled, budget or [])
-        inputs = json.loads(row["inputs"] or "{}")
+        compiled = with_budget(compiled, budget or [])
         restored: dict[tuple, Any] = {(s.step, s.scope): s for s in journal.steps(run_id) if s.status in _DONE}
         restored.update(journal.items(run_id))  # items of a fan-out that had not finished
-        spent = _spent(journal, run_id)
+        spent = Usage.from_dict(json.loads(row["usage"] or "{}"))
+        inputs = json.loads(row["inputs"] or "{}")
     finally:
         journal.close()
-    from agentctl.tools.registry import build_tools
-
-    prepared = Prepared(compiled, inputs, build_tools(compiled), api.make_model(options))
-    return ResumePlan(prepared, run_id, restored, spent, changed)
+    prepared = Prepared(compiled, inputs, build_tools(compiled), make_model())
+    return prepared, Continuation(run_id, restored, spent), changed
 
 
 def _changes(row, compiled: CompiledPipeline) -> list[str]:
@@ -248,35 +184,17 @@ def _changes(row, compiled: CompiledPipeline) -> list[str]:
     return changed
 
 
-def _spent(journal, run_id: str):
-    """What the run spent before it stopped, from every attempt and tool call journaled."""
-    from agentctl.run.budget import Usage
-
-    usage = Usage()
-    for attempt in journal.attempts(run_id):
-        if attempt["state"] == "succeeded":
-            usage.llm_calls += 1
-            usage.tokens += (attempt["input_tokens"] or 0) + (attempt["output_tokens"] or 0)
-            usage.cost_usd += attempt["cost_usd"] or 0.0
-    usage.tool_calls = journal.db.execute("SELECT COUNT(*) FROM tool_calls WHERE run_id = ?", (run_id,)).fetchone()[0]
-    usage.steps = journal.db.execute("SELECT COUNT(*) FROM steps WHERE run_id = ? AND status != 'skipped'",
-                                     (run_id,)).fetchone()[0]
-    return usage
-
-
-def _with_budget(compiled: CompiledPipeline, overrides: list[str]) -> CompiledPipeline:
+def with_budget(compiled: CompiledPipeline, overrides: list[str]) -> CompiledPipeline:
     """`--budget max_cost_usd=2`: raise (or set) run limits for a resumed run."""
-    from dataclasses import replace
-
     values = {}
     for item in overrides:
         key, _, raw = item.partition("=")
-        if key not in Limits.DIMENSIONS:
-            raise UsageError(f"--budget {item}: unknown budget '{key}'", f"one of: {', '.join(Limits.DIMENSIONS)}")
+        if key not in BY_LIMIT:
+            raise UsageError(f"--budget {item}: unknown budget '{key}'", f"one of: {', '.join(BY_LIMIT)}")
         try:
-            values[key] = float(raw) if key in ("max_cost_usd", "max_wall_s") else int(raw)
-        except ValueError:
-            raise UsageError(f"--budget {item}: '{raw}' is not a number") from None
+            values[key] = BY_LIMIT[key].parse(raw)
+        except ValueError as exc:
+            raise UsageError(f"--budget {item}: '{raw}' is not a valid {key} ({exc})") from None
     return replace(compiled, limits=replace(compiled.limits, **values)) if values else compiled
 
 
@@ -293,5 +211,35 @@ def answer(run_id: str, root: Path, approved: bool, step: str | None) -> list[st
         for row in pending:
             journal.decide(run_id, row["step"], row["subject"], approved, "agentctl approve" if approved else "agentctl deny")
         return sorted({r["step"] for r in pending})
+    finally:
+        journal.close()
+
+
+def list_runs(root: Path, pipeline: str | None, status: str | None, limit: int) -> list | None:
+    """The newest runs first; None when nothing was ever recorded here."""
+    if not (root / JOURNAL).is_file():
+        return None
+    journal = journal_for(root)
+    try:
+        return journal.runs(pipeline, status, limit)
+    finally:
+        journal.close()
+
+
+@dataclass
+class RunRecord:
+    row: Any
+    steps: list
+    pending: list
+    items: dict
+
+
+def show_run(root: Path, run_id: str) -> RunRecord:
+    journal = journal_for(root, create=False)
+    try:
+        row = journal.run(run_id)
+        if row is None:
+            raise UsageError(f"no run {run_id}", "list runs with `agentctl runs list`")
+        return RunRecord(row, journal.steps(run_id), journal.pending_approvals(run_id), journal.items(run_id))
     finally:
         journal.close()

@@ -89,7 +89,8 @@ class Instant:
 def compile_path(path: Path):
     from agentctl import api
 
-    compiled, result = api.compile_file(str(path))
+    result = api.compile_file(str(path))
+    compiled = result.pipeline
     assert compiled is not None, result.diagnostics
     return compiled
 

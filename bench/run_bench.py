@@ -38,7 +38,7 @@ async def agentctl_run(path: Path, inputs: dict, concurrency: int) -> float:
     from agentctl.run.executor import Executor
     from agentctl.run_display import RunDisplay
 
-    compiled, _ = api.compile_file(str(path))
+    compiled = api.compile_file(str(path)).pipeline
     events = EventBus()
     display = RunDisplay(compiled, live=False)  # progress recorded as one line per event
     events.subscribe(display)
@@ -192,7 +192,7 @@ from agentctl.run.executor import Executor
 traced = 0
 if {run}:
     tracemalloc.start()
-    compiled, _ = api.compile_file({path!r})
+    compiled = api.compile_file({path!r}).pipeline
     result = asyncio.run(Executor(compiled, LitellmModel(), inputs={{}}, approver=FixedApprover(None), tools={{}}).run())
     assert result.status == "succeeded", result.error
     traced = tracemalloc.get_traced_memory()[1]

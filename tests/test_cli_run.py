@@ -74,7 +74,7 @@ def _cassette_for_expense(path, policy):
     from agentctl.run.executor import Executor
     from agentctl.tools.registry import build_tools
 
-    compiled, _ = api.compile_file("pipelines/expense_approval.yaml", cwd=REPO)
+    compiled = api.compile_file("pipelines/expense_approval.yaml", cwd=REPO).pipeline
     model = RecordingModel(ScriptedModel([reply(json.dumps(policy))]), path)
     inputs = {"requester": "ada", "description": "train", "amount_usd": 800}
     asyncio.run(Executor(compiled, model, inputs=inputs, approver=FixedApprover(True),

@@ -1,15 +1,17 @@
 """Worst-case usage per step and per run: what `graph` shows and the cost warning is based on.
 
 A bound is None when it cannot be known at compile time (an unknown price or context size).
-Every bound is capped by the budgets that apply, since the runner enforces those.
+Every bound is capped by the budgets that apply, since the runner enforces those. Arithmetic goes
+over every counted budget dimension (dimensions.py); each kind says what one execution may use.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from agentctl.compile import ir
+from agentctl.dimensions import COUNTED, Bounds, Limits, bounds_of
 
 
 def _mul(value: float | None, factor: int) -> float | None:
@@ -26,20 +28,25 @@ def _cap(value: float | None, limit: float | None) -> float | None:
     return limit if value is None else min(value, limit)
 
 
-def capped(bounds: ir.Bounds, *all_limits: ir.Limits) -> ir.Bounds:
-    for lim in all_limits:
-        bounds = ir.Bounds(
-            steps=int(_cap(bounds.steps, lim.max_steps)),
-            llm_calls=int(_cap(bounds.llm_calls, lim.max_llm_calls)),
-            tool_calls=_int(_cap(bounds.tool_calls, lim.max_tool_calls)),
-            tokens=_int(_cap(bounds.tokens, lim.max_tokens)),
-            cost_usd=_cap(bounds.cost_usd, lim.max_cost_usd),
-        )
+def scaled(bounds: Bounds, factor: int) -> Bounds:
+    return bounds_of({d.name: _mul(getattr(bounds, d.name), factor) for d in COUNTED})
+
+
+def plus(a: Bounds, b: Bounds) -> Bounds:
+    return bounds_of({d.name: _add(getattr(a, d.name), getattr(b, d.name)) for d in COUNTED})
+
+
+def total(items: Iterable[Bounds]) -> Bounds:
+    result = Bounds()
+    for bounds in items:
+        result = plus(result, bounds)
+    return result
+
+
+def capped(bounds: Bounds, *all_limits: Limits) -> Bounds:
+    for limits in all_limits:
+        bounds = bounds_of({d.name: _cap(getattr(bounds, d.name), getattr(limits, d.limit)) for d in COUNTED})
     return bounds
-
-
-def _int(value: float | None) -> int | None:
-    return None if value is None else int(value)
 
 
 def per_call(agent: ir.AgentDef, route: ir.ModelRoute) -> tuple[int | None, float | None]:
@@ -57,51 +64,17 @@ def per_call(agent: ir.AgentDef, route: ir.ModelRoute) -> tuple[int | None, floa
     return worst_tokens, worst_cost
 
 
-def agent_bounds(agent: ir.AgentDef, route: ir.ModelRoute | None) -> ir.Bounds:
-    iterations = agent.max_iterations if agent.tools else 1
-    calls = iterations * (1 + agent.reasks)
-    tool_calls = calls * agent.parallel_tool_calls if agent.tools else 0
-    tokens, cost = per_call(agent, route) if route else (None, None)
-    return ir.Bounds(1, calls, tool_calls, _int(_mul(tokens, calls)), _mul(cost, calls))
+def step_bounds(node: ir.StepNode, parts, done: Mapping[str, ir.StepNode]) -> Bounds:
+    from agentctl.compile.kinds import KINDS
 
-
-def step_bounds(node: ir.StepNode, pipeline_parts: "Parts", done: Mapping[str, ir.StepNode]) -> ir.Bounds:
-    if node.kind == "agent" and node.agent in pipeline_parts.agents:
-        agent = pipeline_parts.agents[node.agent]
-        bounds = capped(agent_bounds(agent, pipeline_parts.models.get(agent.model)), agent.limits)
-    elif node.kind == "tool":
-        bounds = ir.Bounds(1, 0, 1, 0, 0.0)
-    elif node.kind == "loop" and node.loop is not None:
-        body = total(done[s].bounds for s in node.loop.body if s in done)
-        n = node.loop.max_iterations
-        bounds = ir.Bounds(1 + body.steps * n, body.llm_calls * n, _int(_mul(body.tool_calls, n)),
-                           _int(_mul(body.tokens, n)), _mul(body.cost_usd, n))
-    else:
-        bounds = ir.Bounds(1, 0, 0, 0, 0.0)
+    bounds = KINDS[node.kind].bounds(node.do, parts, done)
     if node.for_each is not None:
-        k = node.for_each.max_items
-        bounds = ir.Bounds(bounds.steps * k, bounds.llm_calls * k, _int(_mul(bounds.tool_calls, k)),
-                           _int(_mul(bounds.tokens, k)), _mul(bounds.cost_usd, k))
+        bounds = scaled(bounds, node.for_each.max_items)
     return capped(bounds, node.limits)
 
 
-def total(items) -> ir.Bounds:
-    result = ir.Bounds(0, 0, 0, 0, 0.0)
-    for b in items:
-        result = ir.Bounds(result.steps + b.steps, result.llm_calls + b.llm_calls,
-                           _int(_add(result.tool_calls, b.tool_calls)), _int(_add(result.tokens, b.tokens)),
-                           _add(result.cost_usd, b.cost_usd))
-    return result
-
-
-class Parts:
-    def __init__(self, agents: Mapping[str, ir.AgentDef], models: Mapping[str, ir.ModelRoute]) -> None:
-        self.agents = agents
-        self.models = models
-
-
-def bound_all(nodes: dict[str, ir.StepNode], parts: Parts) -> dict[str, ir.StepNode]:
-    """Bounds for every step, inner loop bodies before the loops that hold them."""
+def bound_all(nodes: dict[str, ir.StepNode], parts) -> dict[str, ir.StepNode]:
+    """Bounds for every step, nested steps before the steps that hold them."""
     done: dict[str, ir.StepNode] = {}
     depth = {sid: _depth(sid, nodes) for sid in nodes}
     for sid in sorted(nodes, key=lambda s: -depth[s]):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from agentctl.compile import ir
-from agentctl.compile.bounds import Parts, bound_all, capped, total
+from agentctl.compile.bounds import bound_all, capped, total
 from agentctl.compile.context import Ctx
 from agentctl.compile.definitions import compile_agents, compile_mcp_servers, compile_models, compile_tools, limits
+from agentctl.compile.kinds.base import Parts
 from agentctl.compile.project import Project
 from agentctl.compile.references import Reader, StepInfo
 from agentctl.compile.steps import BASE_ROOTS, StepCompiler
 from agentctl.diagnostics import Diagnostic
+from agentctl.dimensions import DIMENSIONS, Bounds
 from agentctl.spec.models import Budgets, Pipeline
 from agentctl.spec.yaml_source import SourceMap
 
@@ -21,7 +23,8 @@ def compile_pipeline(spec: Pipeline, smap: SourceMap, project: Project, *, sourc
     servers = compile_mcp_servers(ctx)
     tools = compile_tools(ctx)
     agents = compile_agents(ctx, tools, lock)
-    steps = StepCompiler(ctx, agents, tools)
+    parts = Parts(agents, tools, models)
+    steps = StepCompiler(ctx, parts)
     graph = steps.compile()
     outputs = ctx.template(dict(spec.outputs), ("outputs",))
     steps.refs_in(outputs, Reader(("#outputs",), BASE_ROOTS))
@@ -31,7 +34,7 @@ def compile_pipeline(spec: Pipeline, smap: SourceMap, project: Project, *, sourc
     infos = list(steps.infos.values())
     check_budgets(ctx, infos)
     check_prices(ctx, models, agents, infos)
-    nodes = bound_all(graph.nodes, Parts(agents, models))
+    nodes = bound_all(graph.nodes, parts)
     run_limits = limits(spec.budgets)
     uncapped = total(nodes[s].bounds for s in graph.order if s in nodes)
     warn_graph(ctx, graph.unreachable, steps)
@@ -47,7 +50,6 @@ def compile_pipeline(spec: Pipeline, smap: SourceMap, project: Project, *, sourc
         models=ir.frozen(models), tools=ir.frozen(tools), mcp_servers=ir.frozen(servers),
         agents=ir.frozen(agents), steps=ir.frozen(nodes), order=graph.order, outputs=outputs,
         limits=run_limits, bounds=capped(uncapped, run_limits),
-        prompt_versions=ir.frozen({a.prompt.name: a.prompt.version for a in agents.values()}),
     )
     return compiled, ctx.sink.items
 
@@ -66,7 +68,7 @@ def check_budgets(ctx: Ctx, infos: list[StepInfo]) -> None:
     for path, budgets in owners:
         if budgets is None:
             continue
-        for dim in ir.Limits.DIMENSIONS:
+        for dim in (d.limit for d in DIMENSIONS):
             mine, theirs = getattr(budgets, dim), getattr(run, dim)
             if mine is not None and theirs is not None and mine > theirs:
                 ctx.sink.error("E701", f"{dim} {mine} is larger than the run's {dim} {theirs}",
@@ -116,7 +118,7 @@ def warn_unused(ctx: Ctx) -> None:
                                  "remove it, or use it")
 
 
-def warn_cost(ctx: Ctx, worst: ir.Bounds) -> None:
+def warn_cost(ctx: Ctx, worst: Bounds) -> None:
     budget = ctx.spec.budgets.max_cost_usd
     if budget is not None and worst.cost_usd is not None and worst.cost_usd > budget:
         ctx.sink.warning("W803", f"worst-case cost ${worst.cost_usd:.4f} is above max_cost_usd ${budget:g}",

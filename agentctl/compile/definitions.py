@@ -11,6 +11,7 @@ from agentctl.compile.project import display_path, python_target_problem
 from agentctl.compile.prompts import compile_prompt
 from agentctl.compile.schemas import load_schema
 from agentctl.diagnostics import suggest
+from agentctl.dimensions import DIMENSIONS, Limits
 from agentctl.spec import models as m
 from agentctl.spec.prompt_file import parse_prompt
 from agentctl.spec.source_file import read_text
@@ -18,10 +19,10 @@ from agentctl.spec.source_file import read_text
 _PYTHON_TARGET = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 
 
-def limits(budgets: m.Budgets | None) -> ir.Limits:
+def limits(budgets: m.Budgets | None) -> Limits:
     if budgets is None:
-        return ir.Limits()
-    return ir.Limits(**{d: getattr(budgets, d) for d in ir.Limits.DIMENSIONS})
+        return Limits()
+    return Limits(**{d.limit: getattr(budgets, d.limit) for d in DIMENSIONS})
 
 
 def retry_policy(retry: m.Retry) -> ir.RetryPolicy:

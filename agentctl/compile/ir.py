@@ -9,47 +9,22 @@ have been replaced by `Expr` objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping
 
 from agentctl.compile.expressions import Expr
 from agentctl.diagnostics import SourceSpan
+from agentctl.dimensions import Bounds, Limits
+
+if TYPE_CHECKING:
+    from agentctl.compile.kinds import StepDef
 
 Template = Any  # plain data with Expr in place of expression strings
-StepKind = Literal["agent", "tool", "gate", "approval", "loop"]
 
 
 def frozen(mapping: Mapping) -> Mapping:
     return MappingProxyType(dict(mapping))
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Budget limits; None means no limit in that dimension."""
-
-    max_steps: int | None = None
-    max_llm_calls: int | None = None
-    max_tool_calls: int | None = None
-    max_tokens: int | None = None
-    max_cost_usd: float | None = None
-    max_wall_s: float | None = None
-
-    DIMENSIONS = ("max_steps", "max_llm_calls", "max_tool_calls", "max_tokens", "max_cost_usd", "max_wall_s")
-
-    def items(self) -> list[tuple[str, float]]:
-        return [(d, getattr(self, d)) for d in self.DIMENSIONS if getattr(self, d) is not None]
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """Worst-case usage; None means unbounded or unknown in that dimension."""
-
-    steps: int = 0
-    llm_calls: int = 0
-    tool_calls: int | None = 0
-    tokens: int | None = 0
-    cost_usd: float | None = 0.0
 
 
 @dataclass(frozen=True)
@@ -144,34 +119,6 @@ class AgentDef:
 
 
 @dataclass(frozen=True)
-class GateDef:
-    check: bool | Expr
-    message: str | Expr | None
-    on_fail: Literal["fail", "warn", "approve"]
-
-
-@dataclass(frozen=True)
-class ApprovalTierDef:
-    when: bool | Expr
-    approver: str
-
-
-@dataclass(frozen=True)
-class ApprovalDef:
-    message: str | Expr
-    context: Template
-    tiers: tuple[ApprovalTierDef, ...]
-    approver: str
-
-
-@dataclass(frozen=True)
-class LoopDef:
-    max_iterations: int
-    until: bool | Expr
-    body: tuple[str, ...]  # step ids in execution order
-
-
-@dataclass(frozen=True)
 class ForEach:
     items: Expr
     name: str
@@ -179,12 +126,19 @@ class ForEach:
     max_concurrency: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class StepDefBase:
+    """What one kind of step does; each kind's definition (compile/kinds/) subclasses this."""
+
+    kind: ClassVar[str]  # the step's key in YAML: agent, tool, gate, approval, loop
+    body: tuple[str, ...] = ()  # the ids of the steps nested in this one, in execution order
+
+
 @dataclass(frozen=True)
 class StepNode:
     id: str
-    kind: StepKind
     span: SourceSpan
-    parent: str | None  # the enclosing loop step, if any
+    parent: str | None  # the enclosing step (a loop), if any
     needs: tuple[str, ...]  # steps in the same scope that must finish first
     args: Template  # the `with:` mapping
     when: bool | Expr | None
@@ -192,11 +146,11 @@ class StepNode:
     for_each: ForEach | None
     limits: Limits
     bounds: Bounds
-    agent: str | None = None
-    tool: str | None = None
-    gate: GateDef | None = None
-    approval: ApprovalDef | None = None
-    loop: LoopDef | None = None
+    do: "StepDef"  # what the step does: one definition per kind, see compile/kinds/
+
+    @property
+    def kind(self) -> str:
+        return self.do.kind
 
 
 @dataclass(frozen=True)
@@ -228,4 +182,3 @@ class CompiledPipeline:
     outputs: Template
     limits: Limits
     bounds: Bounds
-    prompt_versions: Mapping[str, str] = field(default_factory=dict)  # prompt name -> version

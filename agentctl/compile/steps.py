@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agentctl.compile import ir
 from agentctl.compile.context import Ctx, exprs_in
-from agentctl.compile.definitions import check_tool_use, limits
+from agentctl.compile.definitions import limits
 from agentctl.compile.expressions import Expr
 from agentctl.compile.graph import descendants, topological_order
-from agentctl.compile.references import UNTIL, Reader, RefChecker, StepInfo, edge
+from agentctl.compile.kinds import KINDS
+from agentctl.compile.kinds.base import Parts
+from agentctl.compile.references import Reader, RefChecker, StepInfo, edge
 from agentctl.diagnostics import SourceSpan, suggest
+from agentctl.dimensions import Bounds
 from agentctl.spec.models import Step
 
-KINDS = ("agent", "tool", "gate", "approval", "loop")
 BASE_ROOTS = frozenset({"inputs", "steps", "env"})
-_BOOL = {"type": "boolean"}
-STATUS_SCHEMAS = {
-    "gate": {"type": "object", "properties": {"passed": _BOOL}},
-    "approval": {"type": "object", "properties": {"approved": _BOOL, "approver": {"type": "string"}}},
-    "loop": {"type": "object", "properties": {"iterations": {"type": "integer"}, "passed": _BOOL}},
-}
 
 
 @dataclass
@@ -44,8 +40,10 @@ def collect(ctx: Ctx) -> dict[str, StepInfo]:
                                f"'{step.id}' is first used at line {first.line}; step ids are unique in a pipeline")
                 continue
             infos[step.id] = StepInfo(step, step_path, chain + (step.id,), len(infos))
-            if step.loop is not None:
-                pending.append((list(step.loop.steps), step_path + ("loop", "steps"), chain + (step.id,)))
+            for name, kind in KINDS.items():
+                value = getattr(step, name)
+                if value is not None and kind.nested(value):
+                    pending.append((kind.nested(value), step_path + (name, "steps"), chain + (step.id,)))
     return infos
 
 
@@ -55,48 +53,38 @@ def kind_of(ctx: Ctx, info: StepInfo) -> str | None:
     span = ctx.smap.value(info.path + ("id",))
     if len(kinds) != 1:
         what = "none" if not kinds else ", ".join(kinds)
-        ctx.sink.error("E206", f"step '{step.id}' needs exactly one of agent:, tool:, gate:, approval:, loop: "
+        ctx.sink.error("E206", f"step '{step.id}' needs exactly one of {', '.join(k + ':' for k in KINDS)} "
                        f"(has {what})", span)
         return None
     kind = kinds[0]
-    if step.with_ and kind not in ("agent", "tool"):
-        ctx.sink.error("E206", f"with: applies to agent and tool steps, not to a {kind} step",
-                       ctx.smap.key(info.path + ("with",)))
-    if step.for_each is not None and kind not in ("agent", "tool"):
-        ctx.sink.error("E206", f"for_each: applies to agent and tool steps, not to a {kind} step",
-                       ctx.smap.key(info.path + ("for_each",)))
+    for key, given in (("with", bool(step.with_)), ("for_each", step.for_each is not None)):
+        if given and not KINDS[kind].takes_args:
+            takers = " and ".join(k for k, c in KINDS.items() if c.takes_args)
+            ctx.sink.error("E206", f"{key}: applies to {takers} steps, not to a {kind} step",
+                           ctx.smap.key(info.path + (key,)))
     if step.for_each is not None and step.max_items is None:
         ctx.sink.error("E502", f"step '{step.id}' fans out over a list with no bound", ctx.smap.key(info.path + ("for_each",)),
                        "add max_items: N (the longest list the step accepts)")
-    if kind == "loop" and step.loop.max_iterations is None:
-        ctx.sink.error("E502", f"loop '{step.id}' has no max_iterations", ctx.smap.key(info.path + ("loop",)),
-                       "every loop declares its bound, e.g. max_iterations: 3")
     return kind
 
 
-def output_schema(info: StepInfo, kind: str | None, agents: dict, tools: dict) -> dict | None:
-    step = info.spec
-    if kind == "agent":
-        agent = agents.get(step.agent)
-        schema = (agent.output_schema or {"type": "string"}) if agent else None
-    elif kind == "tool":
-        tool = tools.get(step.tool)
-        schema = tool.output_schema if tool else None
-    else:
-        schema = STATUS_SCHEMAS.get(kind or "")
-    if step.for_each is not None:
+def output_schema(info: StepInfo, kind: str | None, parts: Parts) -> dict | None:
+    schema = KINDS[kind].output_schema(getattr(info.spec, kind), parts) if kind else None
+    if info.spec.for_each is not None:
         return {"type": "array", "items": schema or {}}
     return schema
 
 
 class StepCompiler:
-    def __init__(self, ctx: Ctx, agents: dict[str, ir.AgentDef], tools: dict[str, ir.ToolDef]) -> None:
+    base_roots = BASE_ROOTS
+
+    def __init__(self, ctx: Ctx, parts: Parts) -> None:
         self.ctx = ctx
-        self.agents = agents
-        self.tools = tools
+        self.agents = parts.agents
+        self.tools = parts.tools
         self.infos = collect(ctx)
         self.kinds = {sid: kind_of(ctx, info) for sid, info in self.infos.items()}
-        schemas = {sid: output_schema(info, self.kinds[sid], agents, tools) for sid, info in self.infos.items()}
+        schemas = {sid: output_schema(info, self.kinds[sid], parts) for sid, info in self.infos.items()}
         self.refs = RefChecker(ctx, self.infos, schemas)
         self.deps: dict[str, dict[str, tuple[SourceSpan, str]]] = {sid: {} for sid in self.infos}
 
@@ -108,12 +96,12 @@ class StepCompiler:
             f = fields[sid]
             if f is None or self.kinds[sid] is None:
                 continue
+            if KINDS[self.kinds[sid]].nested(getattr(info.spec, self.kinds[sid])):
+                f["do"] = replace(f["do"], body=tuple(orders.get(sid, ())))
             graph.nodes[sid] = ir.StepNode(
-                id=sid, kind=self.kinds[sid], span=self.ctx.smap.value(info.path + ("id",)), parent=info.parent,
-                needs=tuple(self.deps[sid]), limits=limits(info.spec.budgets), bounds=ir.Bounds(),
+                id=sid, span=self.ctx.smap.value(info.path + ("id",)), parent=info.parent,
+                needs=tuple(self.deps[sid]), limits=limits(info.spec.budgets), bounds=Bounds(),
                 allow_skipped=info.spec.allow_skipped, **f)
-            if f.get("loop") is not None:
-                graph.nodes[sid] = _with_body(graph.nodes[sid], orders.get(sid, ()))
         graph.order = tuple(orders.get(None, ()))
         graph.unreachable = self.unreachable()
         return graph
@@ -152,11 +140,10 @@ class StepCompiler:
         args = ctx.template(dict(step.with_), path + ("with",))
         self.read(info, args, self.reader(info, with_item=step.for_each is not None))
         kind = self.kinds[info.lineage[-1]]
-        specific = getattr(self, f"kind_{kind}", None) if kind else None
-        extra = specific(info) if specific else {}
-        if extra is None:
+        do = KINDS[kind].compile(self, info, getattr(step, kind)) if kind else None
+        if do is None:
             return None
-        return {"args": args, "when": when, "for_each": for_each, **extra}
+        return {"args": args, "when": when, "for_each": for_each, "do": do}
 
     def need(self, info: StepInfo, need: str, path: tuple) -> None:
         if need not in self.infos:
@@ -170,30 +157,6 @@ class StepCompiler:
             return
         self.deps[pair[0]].setdefault(pair[1], (self.ctx.smap.value(path), "needs"))
 
-    def kind_agent(self, info: StepInfo) -> dict | None:
-        name = info.spec.agent
-        self.ctx.used["agents"].add(name)
-        if name not in self.ctx.spec.agents:
-            self.ctx.sink.error("E303", f"agent '{name}' is not defined", self.ctx.smap.value(info.path + ("agent",)),
-                                suggest(name, self.ctx.spec.agents))
-            return None
-        agent = self.agents.get(name)
-        if agent is not None:
-            self.check_arguments(info, set(agent.prompt.inputs), agent.prompt.required_inputs,
-                                 f"prompt {agent.prompt.path}", "which")
-        return {"agent": name}
-
-    def kind_tool(self, info: StepInfo) -> dict | None:
-        name = info.spec.tool
-        if not check_tool_use(self.ctx, name, info.path + ("tool",), f"step '{info.spec.id}'"):
-            return None
-        tool = self.tools.get(name)
-        props = (tool.input_schema or {}).get("properties") if tool else None
-        if isinstance(props, dict):
-            required = set((tool.input_schema or {}).get("required") or [])
-            self.check_arguments(info, set(props), frozenset(required), f"tool '{name}'", "whose input_schema")
-        return {"tool": name}
-
     def check_arguments(self, info: StepInfo, declared: set[str], required: frozenset[str], where: str,
                         which: str) -> None:
         passed = info.spec.with_
@@ -205,33 +168,6 @@ class StepCompiler:
             self.ctx.sink.error("E604", f"step '{info.spec.id}' does not pass '{key}', which {where} requires",
                                 self.ctx.smap.value(info.path + ("id",)),
                                 f"add it under with:, e.g. {key}: ${{{{ inputs.{key} }}}}")
-
-    def kind_gate(self, info: StepInfo) -> dict:
-        gate = info.spec.gate
-        check = self.ctx.expr(gate.check, info.path + ("gate", "check"))
-        message = self.ctx.expr(gate.message, info.path + ("gate", "message"))
-        self.read(info, [check, message], self.reader(info))
-        return {"gate": ir.GateDef(check, message, gate.on_fail)}
-
-    def kind_approval(self, info: StepInfo) -> dict:
-        spec = info.spec.approval
-        path = info.path + ("approval",)
-        context = self.ctx.template(dict(spec.context), path + ("context",))
-        message = self.ctx.expr(spec.message, path + ("message",))
-        self.read(info, [context, message], self.reader(info))
-        tiers = []
-        for i, tier in enumerate(spec.tiers):
-            when = self.ctx.expr(tier.when, path + ("tiers", i, "when"))
-            self.read(info, when, self.reader(info))
-            tiers.append(ir.ApprovalTierDef(when, tier.approver))
-        return {"approval": ir.ApprovalDef(message, context, tuple(tiers), spec.approver)}
-
-    def kind_loop(self, info: StepInfo) -> dict:
-        loop = info.spec.loop
-        until = self.ctx.expr(loop.until, info.path + ("loop", "until"))
-        reader = Reader(info.lineage + (UNTIL,), BASE_ROOTS)
-        self.read(info, until, reader)
-        return {"loop": ir.LoopDef(loop.max_iterations or 1, until, ())}
 
     def order_scopes(self) -> dict[str | None, list[str]]:
         scopes: dict[str | None, list[str]] = {}
@@ -272,9 +208,3 @@ def _never_runs(when: Any) -> bool:
     if isinstance(when, str):
         return when.replace(" ", "") in ("${{false}}", "${{False}}")
     return when is False
-
-
-def _with_body(node: ir.StepNode, body: list[str]) -> ir.StepNode:
-    from dataclasses import replace
-
-    return replace(node, loop=replace(node.loop, body=tuple(body)))

@@ -13,12 +13,13 @@ from collections import defaultdict, deque
 from dataclasses import asdict
 from pathlib import Path
 
+from agentctl.errors import StepError
 from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, ToolCall, estimate_tokens
 
 VERSION = 1
 
 
-class ReplayMiss(Exception):
+class ReplayMiss(StepError):
     pass
 
 

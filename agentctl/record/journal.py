@@ -1,11 +1,10 @@
 """The run journal: an SQLite database under .agentctl/ that survives crashes.
 
-WAL mode and a busy timeout let several runs share one journal; every write is committed at
-once. During a run (`let_results_wait`), the results of steps and fan-out items may wait for an idle
-moment of the loop and are then committed together; any other write takes them along in its
-transaction, and recorder.CommitBeforeReport holds back every report until they are on disk.
-Schema changes are migrations registered with @migration(N) and applied in order.
-Everything written passes through a Redactor first: secrets never reach the disk.
+WAL mode and a busy timeout let several runs share one journal; every write is committed before
+it returns (a step's result before its dependents start; see docs/recording.md). This module
+owns every SQL statement agentctl runs. Schema changes are migrations registered with
+@migration(N) and applied in order. Everything written passes through a Redactor first: secrets
+never reach the disk.
 """
 
 from __future__ import annotations
@@ -151,53 +150,23 @@ class Journal:
         self.path = path
         self.db = connect(path)
         self.redact = redactor or Redactor(())
-        # Results of steps and fan-out items may wait to be committed (see CommitBeforeReport);
-        # any other write commits them first, so the journal's order is the run's.
-        self.waiting: list[tuple[str, tuple]] = []
-        self.on_commit: Callable[[], None] | None = None  # set: results may wait; told when committed
 
     def _json(self, value: Any) -> str:
         return self.redact.json(value)
 
-    def let_results_wait(self, on_commit: Callable[[], None]) -> None:
-        """Results of steps and items wait for commit_waiting() or the next other write;
-        `on_commit` is called each time waiting writes have been committed."""
-        self.on_commit = on_commit
-
     def _write(self, sql: str, params: tuple) -> None:
-        """Committed at once, with the writes waiting before it (one transaction, one commit).
-        If that fails, this write is the caller's to handle; the waiting ones stay waiting."""
-        self.waiting.append((sql, params))
+        self.db.execute(sql, params)  # autocommit: one statement, committed before it returns
+
+    def _transaction(self, *writes: tuple[str, tuple]) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.commit_waiting()
+            for sql, params in writes:
+                self.db.execute(sql, params)
+            self.db.execute("COMMIT")
         except BaseException:
-            self.waiting.pop()
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
-
-    def _write_or_wait(self, sql: str, params: tuple) -> None:
-        if self.on_commit is not None:  # the values are encoded now: what is committed is what the step returned
-            self.waiting.append((sql, params))
-        else:
-            self._write(sql, params)
-
-    def commit_waiting(self) -> None:
-        """Commits the writes waiting, in one transaction when there are several."""
-        writes = self.waiting
-        if len(writes) == 1:
-            self.db.execute(*writes[0])
-        elif writes:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in writes:
-                    self.db.execute(sql, params)
-                self.db.execute("COMMIT")
-            except BaseException:
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
-                raise
-        self.waiting = []  # only once committed: a failed commit is tried again, never skipped
-        if writes and self.on_commit is not None:
-            self.on_commit()
 
     def _text(self, value: str | None) -> str | None:
         return None if value is None else self.redact.text(value)
@@ -206,7 +175,7 @@ class Journal:
     def start_run(self, run_id: str, pipeline: Any, inputs: dict, pid: int) -> None:
         prompts = {a.prompt.name: {"version": a.prompt.version, "sha256": a.prompt.sha256}
                    for a in pipeline.agents.values()}
-        limits = {d: v for d, v in pipeline.limits.items()}
+        limits = {d.limit: v for d, v in pipeline.limits.items()}
         self._write(
             "INSERT INTO runs (id, pipeline, pipeline_version, path, root, source_sha256, prompts, inputs, status,"
             " limits, pid, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)"
@@ -219,11 +188,12 @@ class Journal:
                         (status, self._text(reason), self._json(outputs), json.dumps(usage), time.time(), run_id))
 
     def step(self, run_id: str, step: str, scope: str, status: str, output: Any, error: str | None,
-             usage: dict, started: float | None, attempts: list[tuple[str, dict]] = ()) -> None:
-        """A step's result, with the model attempts made for it, in one committed statement.
-        A step run again (a resume after a failure) keeps its earlier attempts: the JSON arrays
-        are joined ('[a]' + '[b]' -> '[a,b]')."""
-        self._write_or_wait(
+             usage: dict, started: float | None, attempts: list[tuple[str, dict]] = (),
+             run_usage: dict | None = None) -> None:
+        """A step's result, with the model attempts made for it and what the run has used so far,
+        in one transaction. A step run again (a resume after a failure) keeps its earlier
+        attempts: the JSON arrays are joined ('[a]' + '[b]' -> '[a,b]')."""
+        self._transaction(self._run_usage(run_id, run_usage), (
             "INSERT INTO steps (run_id, step, scope, status, output, error, usage, started, finished, attempts)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step, scope) DO UPDATE SET"
             " status = excluded.status, output = excluded.output, error = excluded.error, usage = excluded.usage,"
@@ -231,21 +201,25 @@ class Journal:
             " WHEN steps.attempts IS NULL THEN excluded.attempts WHEN excluded.attempts IS NULL THEN steps.attempts"
             " ELSE substr(steps.attempts, 1, length(steps.attempts) - 1) || ',' || substr(excluded.attempts, 2) END",
             (run_id, step, scope, status, self._json(output), self._text(error), json.dumps(usage), started,
-             time.time(), self._attempts_json(attempts)))
+             time.time(), self._attempts_json(attempts))))
+
+    @staticmethod
+    def _run_usage(run_id: str, usage: dict | None) -> tuple[str, tuple]:
+        """Kept current with every result, so a resume after a crash knows what was spent."""
+        return "UPDATE runs SET usage = coalesce(?, usage) WHERE id = ?", (json.dumps(usage) if usage else None, run_id)
 
     def item(self, run_id: str, step: str, scope: str, index: int, output: Any,
-             attempts: list[tuple[str, dict]] = ()) -> None:
+             attempts: list[tuple[str, dict]] = (), run_usage: dict | None = None) -> None:
         """One finished item of a for_each step, with the model attempts made for it."""
-        self._write_or_wait(
+        self._transaction(self._run_usage(run_id, run_usage), (
             "INSERT OR REPLACE INTO items (run_id, step, scope, idx, output, attempts, finished)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (run_id, step, scope, index, self._json(output),
-             self._attempts_json(attempts), time.time()))
+             self._attempts_json(attempts), time.time())))
 
     def attempts_only(self, run_id: str, attempts: list[tuple[str, dict]]) -> None:
         """Attempts of steps that never finished (cancelled, interrupted) have no step row."""
         if attempts:
-            self.commit_waiting()
             self.db.executemany(
                 "INSERT INTO attempts (run_id, step, model, attempt, state, error, input_tokens, output_tokens,"
                 " cost_usd, duration_s, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -335,7 +309,4 @@ class Journal:
         return sorted(found, key=lambda a: a["at"] or 0.0)
 
     def close(self) -> None:
-        try:
-            self.commit_waiting()
-        finally:
-            self.db.close()
+        self.db.close()

@@ -7,12 +7,9 @@ spans for approvals; every step span carries agentctl.step.id and agentctl.step.
 Token usage is set on chat spans only, so nothing is counted twice up the tree. Prompt and
 completion content is recorded only with `content=True`, and always through the Redactor.
 
-Spans are built from the events, which carry their own times, while the loop waits on the network
-(`idle`; without it, when the run is over), never on the run's critical path: built in the middle
-of a step, between litellm calls that evict our code from the CPU caches, they cost three times
-as much. They are plain SpanRecords; otel_export.py writes the OTLP/JSON file
-straight from them and hands them to the OpenTelemetry SDK for a collector (the only importer of
-OpenTelemetry).
+Spans are built as the events arrive, with the events' own times, as plain SpanRecords;
+otel_export.py writes the OTLP/JSON file straight from them and hands them to the OpenTelemetry
+SDK for a collector (the only importer of OpenTelemetry).
 """
 
 from __future__ import annotations
@@ -20,12 +17,16 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 from agentctl import __version__
 from agentctl.compile.ir import CompiledPipeline
+from agentctl.compile.kinds import AgentStep
 from agentctl.record.redact import Redactor
-from agentctl.run.events import Event
+from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished, LlmAttemptFailed,
+                                 LlmAttemptStarted, LlmAttemptSucceeded, OutputReasked, RunFinished, RunStarted,
+                                 StepFinished, StepStarted, ToolCallFailed, ToolCallRestored, ToolCallStarted,
+                                 ToolCallSucceeded)
 
 _FAILED = ("failed", "cancelled")
 
@@ -51,10 +52,8 @@ def _new_id(bits: int) -> int:
 
 
 class RunTracer:
-    def __init__(self, pipeline: CompiledPipeline, run_id: str, redactor: Redactor, content: bool = False,
-                 idle=None) -> None:
+    def __init__(self, pipeline: CompiledPipeline, run_id: str, redactor: Redactor, content: bool = False) -> None:
         self.pipeline = pipeline
-        self.idle = idle  # an IdleWork: events become spans while the loop waits on the network
         self.run_id = run_id
         self.redact = redactor
         self.content = content
@@ -66,30 +65,50 @@ class RunTracer:
         self.started: list[SpanRecord] = []  # in start order: a parent before its children
         self.root: SpanRecord | None = None
         self.steps: dict[tuple[str, str], SpanRecord] = {}
-        self.open: dict[str, SpanRecord] = {}  # attempts and tool calls in flight, by id
+        self.open: dict[str | int, SpanRecord] = {}  # attempts and tool calls in flight, by id
         self.scope_of: dict[str, str] = {}  # the scope a step is running in now
-        self.pending: list[Event] = []
 
-    # ------------------------------------------------------------------------------------------
     def __call__(self, event: Event) -> None:
-        self.pending.append(event)
-        if self.idle is not None:
-            self.idle.add(self.digest)
-
-    def digest(self, most: int = 16) -> bool:
-        """Turns up to `most` events into spans; True while some are left."""
-        pending = self.pending
-        count = min(most, len(pending))
-        for event in pending[:count]:
-            handler = getattr(self, "on_" + event.kind, None)
-            if handler is not None:
-                handler(event, event.data)
-        del pending[:count]
-        return bool(pending)
+        match event:
+            case RunStarted():
+                self.root = self.start(f"invoke_workflow {self.pipeline.name}", None, event.at, **{
+                    "gen_ai.operation.name": "invoke_workflow", "agentctl.run_id": self.run_id,
+                    "agentctl.pipeline.version": self.pipeline.version})
+            case StepStarted():
+                self.step_started(event)
+            case StepFinished():
+                self.step_finished(event)
+            case LlmAttemptStarted():
+                self.attempt_started(event)
+            case LlmAttemptSucceeded():
+                self.attempt_succeeded(event)
+            case LlmAttemptFailed():
+                if (span := self.open.pop(event.attempt_id, None)) is not None:
+                    self.end(span, event.at, event.error, event.error_kind or "error")
+            case ToolCallStarted():
+                self.open[event.call_id] = self.tool_span(event.step, event.tool, event.call_id, event.at)
+            case ToolCallRestored():
+                self.end(self.tool_span(event.step, event.tool, event.call_id, event.at, restored=True), event.at)
+            case ToolCallSucceeded():
+                if (span := self.open.pop(event.call_id, None)) is not None:
+                    self.end(span, event.at)
+            case ToolCallFailed():
+                if (span := self.open.pop(event.call_id, None)) is not None:
+                    self.end(span, event.at, event.error, "tool_error")
+            case ApprovalDecided():
+                span = self.start(f"approval {event.step}", self.step_span(event.step), event.at, **{
+                    "agentctl.approval.approved": event.approved, "agentctl.approval.by": event.by,
+                    "agentctl.approval.role": event.role, "gen_ai.tool.name": event.tool})
+                self.end(span, event.at)
+            case RunFinished():
+                self.run_finished(event)
+            case ItemFinished() | ApprovalAsked() | OutputReasked() | GateWarned():
+                pass
+            case _:
+                assert_never(event)
 
     def records(self) -> list[SpanRecord]:
         """The finished spans, parents first (a span never ended, as in a killed run, is left out)."""
-        self.digest(len(self.pending))
         return [record for record in self.started if record.end_ns is not None]
 
     def spans(self) -> tuple:
@@ -111,109 +130,76 @@ class RunTracer:
             span.attributes["error.type"] = error_type or "error"
         span.end_ns = _ns(at, self.offset)
 
-    def on_run_started(self, event: Event, d: dict) -> None:
-        self.root = self.start(f"invoke_workflow {self.pipeline.name}", None, event.at,
-                               **{"gen_ai.operation.name": "invoke_workflow", "agentctl.run_id": self.run_id,
-                                  "agentctl.pipeline.version": self.pipeline.version})
+    def step_span(self, step: str) -> SpanRecord | None:
+        return self.steps.get((step, self.scope_of.get(step, ""))) or self.root
 
-    def on_step_started(self, event: Event, d: dict) -> None:
-        scope = d.get("scope", "")
-        self.scope_of[event.step] = scope
+    def step_started(self, event: StepStarted) -> None:
+        self.scope_of[event.step] = event.scope
         node = self.pipeline.steps[event.step]
-        parent = self.steps.get((node.parent, _outer(scope))) if node.parent else self.root
-        attributes = {"agentctl.step.id": event.step, "agentctl.step.kind": d["step_kind"],
-                      "agentctl.step.scope": scope or None}
+        parent = self.steps.get((node.parent, _outer(event.scope))) if node.parent else self.root
+        attributes = {"agentctl.step.id": event.step, "agentctl.step.kind": event.kind,
+                      "agentctl.step.scope": event.scope or None}
         name = f"step {event.step}"
-        if node.kind == "agent":
-            prompt = self.pipeline.agents[node.agent].prompt
-            name = f"invoke_agent {node.agent}"
-            attributes.update({"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": node.agent,
+        if isinstance(node.do, AgentStep):  # agents get the GenAI agent span; every other kind a step span
+            prompt = self.pipeline.agents[node.do.agent].prompt
+            name = f"invoke_agent {node.do.agent}"
+            attributes.update({"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": node.do.agent,
                                "agentctl.prompt.name": prompt.name, "agentctl.prompt.version": prompt.version})
-        self.steps[(event.step, scope)] = self.start(name, parent or self.root, event.at, **attributes)
+        self.steps[(event.step, event.scope)] = self.start(name, parent or self.root, event.at, **attributes)
 
-    def on_step_finished(self, event: Event, d: dict) -> None:
-        scope = d.get("scope", "")
-        span = self.steps.pop((event.step, scope), None)
+    def step_finished(self, event: StepFinished) -> None:
+        span = self.steps.pop((event.step, event.scope), None)
         if span is None:
-            if not d.get("restored") and d["status"] == "skipped":
+            if not event.restored and event.status == "skipped":
                 self.end(self.start(f"step {event.step}", self.root, event.at, **{
                     "agentctl.step.id": event.step, "agentctl.step.status": "skipped"}), event.at)
             return
-        error = d.get("error") if d["status"] in _FAILED else None
-        usage = d.get("usage") or {}
-        span.attributes.update({"agentctl.step.status": d["status"],
-                                "agentctl.cost_usd": float(usage.get("cost_usd", 0.0))})
+        error = event.error if event.status in _FAILED else None
+        span.attributes.update({"agentctl.step.status": event.status, "agentctl.cost_usd": float(event.usage.cost_usd)})
         self.end(span, event.at, error, "step_failed")
 
-    def on_llm_attempt(self, event: Event, d: dict) -> None:
-        key = d["attempt_id"]
-        if d["state"] == "started":
-            scope = self.scope_of.get(event.step, "")
-            parent = self.steps.get((event.step, scope)) or self.root
-            provider, _, _ = d["model"].partition("/")
-            span = self.start(f"chat {d['model']}", parent, event.at, "client", **{
-                "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider or "openai",
-                "gen_ai.request.model": d["model"], "agentctl.attempt": d["attempt"]})
-            if self.content and d.get("messages") is not None:
-                span.attributes["gen_ai.input.messages"] = self.redact.json(d["messages"])
-            self.open[key] = span
-            return
-        span = self.open.pop(key, None)
+    def attempt_started(self, event: LlmAttemptStarted) -> None:
+        provider, _, _ = event.model.partition("/")
+        span = self.start(f"chat {event.model}", self.step_span(event.step), event.at, "client", **{
+            "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider or "openai",
+            "gen_ai.request.model": event.model, "agentctl.attempt": event.attempt})
+        if self.content and event.messages is not None:
+            span.attributes["gen_ai.input.messages"] = self.redact.json(list(event.messages))
+        self.open[event.attempt_id] = span
+
+    def attempt_succeeded(self, event: LlmAttemptSucceeded) -> None:
+        span = self.open.pop(event.attempt_id, None)
         if span is None:
             return
-        if d["state"] == "failed":
-            self.end(span, event.at, d.get("error"), d.get("error_kind") or "error")
-            return
-        attributes = span.attributes
-        attributes.update({"gen_ai.response.model": d.get("response_model") or d["model"],
-                           "gen_ai.usage.input_tokens": d["input_tokens"],
-                           "gen_ai.usage.output_tokens": d["output_tokens"],
-                           "agentctl.cost_usd": float(d["cost_usd"])})
-        if d.get("finish_reason"):
-            attributes["gen_ai.response.finish_reasons"] = (d["finish_reason"],)
-        if d.get("remaining_usd") is not None:
-            attributes["agentctl.budget.remaining_usd"] = float(d["remaining_usd"])
-        if self.content and d.get("content") is not None:
-            attributes["gen_ai.output.messages"] = self.redact.json([{"role": "assistant", "content": d["content"]}])
+        span.attributes.update({"gen_ai.response.model": event.response_model or event.model,
+                                "gen_ai.usage.input_tokens": event.input_tokens,
+                                "gen_ai.usage.output_tokens": event.output_tokens,
+                                "agentctl.cost_usd": float(event.cost_usd)})
+        if event.finish_reason:
+            span.attributes["gen_ai.response.finish_reasons"] = (event.finish_reason,)
+        if event.remaining_usd is not None:
+            span.attributes["agentctl.budget.remaining_usd"] = float(event.remaining_usd)
+        if self.content and event.content is not None:
+            span.attributes["gen_ai.output.messages"] = self.redact.json([{"role": "assistant", "content": event.content}])
         self.end(span, event.at)
 
-    def on_tool_call(self, event: Event, d: dict) -> None:
-        key = d["call_id"]
-        if d["state"] in ("started", "restored"):
-            scope = self.scope_of.get(event.step, "")
-            parent = self.steps.get((event.step, scope)) or self.root
-            span = self.start(f"execute_tool {d['tool']}", parent, event.at, **{
-                "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": d["tool"],
-                "gen_ai.tool.call.id": key, "agentctl.tool.restored": d["state"] == "restored" or None})
-            if d["state"] == "restored":
-                self.end(span, event.at)
-            else:
-                self.open[key] = span
-            return
-        span = self.open.pop(key, None)
-        if span is not None:
-            self.end(span, event.at, d.get("error") if d["state"] == "failed" else None, "tool_error")
+    def tool_span(self, step: str, tool: str, call_id: str, at: float, restored: bool = False) -> SpanRecord:
+        return self.start(f"execute_tool {tool}", self.step_span(step), at, **{
+            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool, "gen_ai.tool.call.id": call_id,
+            "agentctl.tool.restored": restored or None})
 
-    def on_approval(self, event: Event, d: dict) -> None:
-        parent = self.steps.get((event.step, self.scope_of.get(event.step, ""))) or self.root
-        span = self.start(f"approval {event.step}", parent, event.at, **{
-            "agentctl.approval.approved": d["approved"], "agentctl.approval.by": d["by"],
-            "agentctl.approval.role": d.get("role"), "gen_ai.tool.name": d.get("tool")})
-        self.end(span, event.at)
-
-    def on_run_finished(self, event: Event, d: dict) -> None:
+    def run_finished(self, event: RunFinished) -> None:
         for span in list(self.open.values()) + list(self.steps.values()):
             self.end(span, event.at, "cancelled", "cancelled")
         self.open.clear(), self.steps.clear()
         if self.root is None:
             return
-        usage = d.get("usage") or {}
-        cost = float(usage.get("cost_usd", 0.0))
-        self.root.attributes.update({"agentctl.run.status": d["status"], "agentctl.cost_usd": cost})
+        cost = float(event.usage.cost_usd)
+        self.root.attributes.update({"agentctl.run.status": event.status, "agentctl.cost_usd": cost})
         if self.pipeline.limits.max_cost_usd is not None:
             self.root.attributes["agentctl.budget.remaining_usd"] = self.pipeline.limits.max_cost_usd - cost
-        error = d.get("error") if d["status"] != "succeeded" else None
-        self.end(self.root, event.at, error, d["status"] if error else None)
+        error = event.error if event.status != "succeeded" else None
+        self.end(self.root, event.at, error, event.status if error else None)
 
 
 def _outer(scope: str) -> str:

@@ -17,18 +17,15 @@ from jinja2 import TemplateError
 
 from agentctl.compile.expressions import sandbox
 from agentctl.compile.ir import AgentDef, PromptTemplate
+from agentctl.errors import StepError
 from agentctl.llm.client import ChatResponse, message_for
 from agentctl.run.budget import Budgets
-from agentctl.run.events import EventBus
+from agentctl.run.events import EventBus, OutputReasked
 from agentctl.run.routing import ModelRouter
 from agentctl.run.tool_calls import ToolDenied, ToolInvoker
 from agentctl.tools.base import ToolError
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
-
-
-class StepError(Exception):
-    """A step failed for a reason the user must fix (or that the model could not)."""
 
 
 @lru_cache(maxsize=256)
@@ -121,7 +118,7 @@ class AgentRunner:
             if reasks_left == 0:
                 break
             reasks_left -= 1
-            self.events.emit("reask", step, problem=last_problem)
+            self.events.emit(OutputReasked(step=step, problem=last_problem))
             messages.append({"role": "user", "content": f"Your answer does not match the required JSON "
                              f"schema: {last_problem}. Answer again with JSON only."})
         if last_problem is not None:

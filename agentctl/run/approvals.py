@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from agentctl.errors import RunStopped
+
 
 @dataclass(frozen=True)
 class ApprovalRequest:
@@ -24,8 +26,10 @@ class Decision:
     by: str
 
 
-class ApprovalPaused(Exception):
+class ApprovalPaused(RunStopped):
     """No one can answer now (no terminal, no --approve/--deny): the run pauses (exit 4)."""
+
+    status = "paused"
 
     def __init__(self, request: ApprovalRequest) -> None:
         super().__init__(f"step '{request.step}' waits for approval by {request.approver}: {request.message}")

@@ -1,47 +1,29 @@
-"""Budgets: usage counting (Usage) kept apart from the limits policy (Budget.check_*).
+"""Budgets: usage counting (dimensions.Usage) kept apart from the limits policy (Budget.check_*).
 
-A call is checked before it is made, reserving its worst case (input tokens plus the maximum
-output tokens, at the model's price), and settled after with the real usage. Reservations are
-held while calls are in flight, so concurrent calls cannot jointly overshoot: steps, LLM calls
-and tool calls are never exceeded, and tokens and USD only by what one response used beyond its
-reservation.
+Everything is reserved before it is used and settled after: a model call reserves its worst case
+(input tokens plus the maximum output tokens, at the model's price) and settles with the real
+usage; a step reserves one step while it runs and settles when it succeeds (a step that fails or
+is stopped is not counted, since a resume runs it again). Reservations are held while work is in
+flight, so concurrent branches cannot jointly overshoot: steps, LLM calls and tool calls are never
+exceeded, and tokens and USD only by what one response used beyond its reservation.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from agentctl.compile.ir import Limits
+from agentctl.dimensions import COUNTED, Limits, Usage
+from agentctl.errors import RunStopped
+
+ONE_STEP = Usage(steps=1)
+ONE_TOOL_CALL = Usage(tool_calls=1)
 
 
-@dataclass
-class Usage:
-    steps: int = 0
-    llm_calls: int = 0
-    tool_calls: int = 0
-    tokens: int = 0
-    cost_usd: float = 0.0
+class BudgetExceeded(RunStopped):
+    status = "budget_exceeded"
 
-    def add(self, other: "Usage", sign: int = 1) -> None:
-        # Spelled out: this runs several times per model call, and fields() introspection
-        # was the engine's largest cost in a 200-way fan-out.
-        self.steps += sign * other.steps
-        self.llm_calls += sign * other.llm_calls
-        self.tool_calls += sign * other.tool_calls
-        self.tokens += sign * other.tokens
-        self.cost_usd += sign * other.cost_usd
-
-    def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-_LIMIT_OF = {"steps": "max_steps", "llm_calls": "max_llm_calls", "tool_calls": "max_tool_calls",
-             "tokens": "max_tokens", "cost_usd": "max_cost_usd"}
-
-
-class BudgetExceeded(Exception):
     def __init__(self, scope: str, dimension: str, limit: float, used: float, step: str | None) -> None:
         self.scope, self.dimension, self.limit, self.used, self.step = scope, dimension, limit, used, step
         where = f" at step '{step}'" if step else ""
@@ -61,6 +43,8 @@ class Budget:
 
     def __post_init__(self) -> None:
         self.started = self.clock()
+        self.counted = [(d.name, d.limit, getattr(self.limits, d.limit)) for d in COUNTED
+                        if getattr(self.limits, d.limit) is not None]
 
     def remaining_s(self) -> float | None:
         if self.limits.max_wall_s is None:
@@ -73,20 +57,16 @@ class Budget:
         if remaining is not None and remaining <= 0:
             raise BudgetExceeded(self.name, "max_wall_s", self.limits.max_wall_s,
                                  round(self.clock() - self.started, 3), step)
-        for dim, limit_name in _LIMIT_OF.items():
-            extra = getattr(want, dim)
-            if not extra:
-                continue
-            limit = getattr(self.limits, limit_name)
-            if limit is not None and extra and getattr(self.used, dim) + getattr(self.reserved, dim) + extra > limit:
-                raise BudgetExceeded(self.name, limit_name, limit, getattr(self.used, dim), step)
+        for name, limit_name, limit in self.counted:
+            extra = getattr(want, name)
+            if extra and getattr(self.used, name) + getattr(self.reserved, name) + extra > limit:
+                raise BudgetExceeded(self.name, limit_name, limit, getattr(self.used, name), step)
 
     def check_spent(self, step: str | None) -> None:
         """After settling: a response that used more than its reservation may overshoot once."""
-        for dim, limit_name in _LIMIT_OF.items():
-            limit = getattr(self.limits, limit_name)
-            if limit is not None and getattr(self.used, dim) > limit:
-                raise BudgetExceeded(self.name, limit_name, limit, getattr(self.used, dim), step)
+        for name, limit_name, limit in self.counted:
+            if getattr(self.used, name) > limit:
+                raise BudgetExceeded(self.name, limit_name, limit, getattr(self.used, name), step)
 
 
 class Budgets:
@@ -98,6 +78,10 @@ class Budgets:
     def nested(self, scope: Budget) -> "Budgets":
         return Budgets(self.scopes + (scope,))
 
+    def run_usage(self) -> Usage:
+        """A copy of what the whole run has used so far (the outermost scope is the run's)."""
+        return replace(self.scopes[0].used)
+
     def remaining_s(self) -> float | None:
         values = [r for r in (s.remaining_s() for s in self.scopes) if r is not None]
         return min(values) if values else None
@@ -106,11 +90,8 @@ class Budgets:
         left = [s.limits.max_cost_usd - s.used.cost_usd for s in self.scopes if s.limits.max_cost_usd is not None]
         return min(left) if left else None
 
-    def check_before_step(self, step: str) -> None:
-        self.charge(Usage(steps=1), step)
-
     def check_before_tool_call(self, step: str) -> None:
-        self.charge(Usage(tool_calls=1), step)
+        self.charge(ONE_TOOL_CALL, step)
 
     def charge(self, usage: Usage, step: str | None) -> None:
         for scope in self.scopes:
@@ -118,7 +99,7 @@ class Budgets:
         for scope in self.scopes:
             scope.used.add(usage)
 
-    def reserve(self, usage: Usage, step: str) -> Usage:
+    def reserve(self, usage: Usage, step: str | None) -> Usage:
         for scope in self.scopes:
             scope.check(usage, step)
         for scope in self.scopes:
@@ -129,9 +110,10 @@ class Budgets:
         for scope in self.scopes:
             scope.reserved.add(reservation, -1)
 
-    def settle(self, reservation: Usage, actual: Usage, step: str) -> None:
+    def settle(self, reservation: Usage, actual: Usage, step: str | None, check: bool = True) -> None:
         self.release(reservation)
         for scope in self.scopes:
             scope.used.add(actual)
-        for scope in self.scopes:
-            scope.check_spent(step)
+        if check:
+            for scope in self.scopes:
+                scope.check_spent(step)

@@ -9,9 +9,10 @@ from jinja2 import TemplateError, Undefined
 from jinja2.sandbox import SecurityError
 
 from agentctl.compile.expressions import Expr, sandbox
+from agentctl.errors import StepError
 
 
-class EvaluationError(Exception):
+class EvaluationError(StepError):
     def __init__(self, expr: Expr, problem: str) -> None:
         super().__init__(f"{expr.span}: cannot evaluate {expr.source!r}: {problem}")
         self.expr = expr

@@ -1,32 +1,204 @@
-"""What the engine reports as it runs. Progress display, journal and tracer subscribe to these;
-the engine knows nothing about any of them."""
+"""What the engine reports as it runs: one frozen dataclass per event, declared here and nowhere
+else. The journal, the tracer and the progress display subscribe; the engine knows none of them.
+
+Subscribers `match` on the event classes and end with `case _: assert_never(event)`, so a new
+event that a subscriber does not handle fails the test that feeds every event to every subscriber
+(tests/run/test_events.py).
+
+Every event carries `at`, the monotonic time it happened. `step` is the step's id; `scope` the
+loop iteration it ran in ("" at top level); `work` names one execution of a step (per loop
+iteration and fan-out item), as in idempotency keys and the journal.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Union
+
+from agentctl.dimensions import Usage
 
 
-@dataclass(frozen=True)
-class Event:
-    kind: str  # run_started, step_started, step_finished, llm_attempt, tool_call, approval, run_finished
-    step: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Event:
     at: float = field(default_factory=time.monotonic)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunStarted(_Event):
+    run_id: str
+    pipeline: str
+    steps: tuple[str, ...]  # top-level steps in execution order
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunFinished(_Event):
+    status: str  # a key of errors.EXIT_CODES
+    error: str | None
+    usage: Usage
+    outputs: Any
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StepStarted(_Event):
+    step: str
+    kind: str  # the step kind's name: agent, tool, gate, approval, loop
+    what: str | None  # the agent or tool it runs, if any
+    scope: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StepFinished(_Event):
+    step: str
+    status: str  # succeeded, failed, skipped, denied
+    output: Any
+    error: str | None
+    usage: Usage
+    duration_s: float
+    started_at: float | None  # wall-clock time, for the journal
+    work: str
+    scope: str = ""
+    restored: bool = False  # committed by an earlier attempt of the run: not executed again
+    run_usage: Usage  # what the whole run has used so far: committed with the step, for a resume
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ItemFinished(_Event):
+    """One item of a for_each step: committed as it finishes, so a resume runs only the rest."""
+
+    step: str
+    index: int
+    output: Any
+    work: str
+    scope: str = ""
+    run_usage: Usage
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LlmAttemptStarted(_Event):
+    step: str
+    work: str
+    attempt_id: int
+    model: str
+    attempt: int  # 1, 2, ... per model of the fallback chain
+    messages: tuple
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LlmAttemptSucceeded(_Event):
+    step: str
+    work: str
+    attempt_id: int
+    model: str
+    attempt: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    duration_s: float
+    response_model: str | None
+    finish_reason: str | None
+    content: str | None
+    remaining_usd: float | None
+    run_usage: Usage  # what the whole run has used, this call included
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LlmAttemptFailed(_Event):
+    step: str
+    work: str
+    attempt_id: int
+    model: str
+    attempt: int
+    error: str
+    error_kind: str
+    duration_s: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCallStarted(_Event):
+    step: str
+    call_id: str  # the idempotency key
+    tool: str
+    args: Any
+    run_usage: Usage  # what the whole run has used, this call included
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCallSucceeded(_Event):
+    step: str
+    call_id: str
+    tool: str
+    args: Any
+    result: Any
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCallFailed(_Event):
+    step: str
+    call_id: str
+    tool: str
+    args: Any
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCallRestored(_Event):
+    """A call whose result is journaled: not issued again."""
+
+    step: str
+    call_id: str
+    tool: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApprovalAsked(_Event):
+    step: str
+    role: str  # who is asked: human, manager, director...
+    message: str
+    tool: str | None = None  # set when a tool call is what needs approval
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApprovalDecided(_Event):
+    step: str
+    approved: bool
+    by: str
+    role: str | None = None
+    tool: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutputReasked(_Event):
+    """An agent's answer did not match its output schema; it is asked again."""
+
+    step: str
+    problem: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GateWarned(_Event):
+    """A gate with `on_fail: warn` whose check is false."""
+
+    step: str
+    message: str
+
+
+Event = Union[RunStarted, RunFinished, StepStarted, StepFinished, ItemFinished, LlmAttemptStarted,
+              LlmAttemptSucceeded, LlmAttemptFailed, ToolCallStarted, ToolCallSucceeded, ToolCallFailed,
+              ToolCallRestored, ApprovalAsked, ApprovalDecided, OutputReasked, GateWarned]
 Subscriber = Callable[[Event], None]
 
 
 class EventBus:
+    """Calls each subscriber in the order it subscribed. The journal subscribes first: what an
+    event leads to is committed before anyone else hears of it."""
+
     def __init__(self) -> None:
         self.subscribers: list[Subscriber] = []
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.append(subscriber)
 
-    def emit(self, kind: str, step: str | None = None, **data: Any) -> None:
-        event = Event(kind, step, data)
+    def emit(self, event: Event) -> None:
         for subscriber in self.subscribers:
             subscriber(event)

@@ -1,8 +1,10 @@
 """The scheduler: runs a CompiledPipeline's steps in dependency order, independent steps
-concurrently, with skips, fan-out, bounded loops, budgets and fail-fast cancellation.
+concurrently, with skips, fan-out, budgets and fail-fast cancellation. What each kind of step
+does is in run/kinds/, looked up by the compiled definition's type.
 
 A finished step's result is kept whatever happens after it (a later failure, a spent budget,
-Ctrl-C): `Executor.result` is always the run as far as it got.
+Ctrl-C): `Executor.result` is always the run as far as it got. Every StepFinished is emitted
+before the step's dependents start, so a journal subscribed to the events has committed it by then.
 """
 
 from __future__ import annotations
@@ -11,25 +13,24 @@ import asyncio
 import os
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from agentctl.compile.ir import CompiledPipeline, StepNode
-from agentctl.errors import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PAUSED
-from agentctl.llm.cassette import ReplayMiss
+from agentctl.compile.kinds import KINDS
+from agentctl.dimensions import Usage
+from agentctl.errors import EXIT_CODES, RunStopped, StepError
 from agentctl.llm.client import ChatModel
-from agentctl.run.agent import AgentRunner, StepError
-from agentctl.run.approvals import ApprovalPaused, Approver
-from agentctl.run.budget import Budget, BudgetExceeded, Budgets, Usage
-from agentctl.run.evaluate import EvaluationError, evaluate
-from agentctl.run.events import EventBus
-from agentctl.run.routing import ModelCallFailed, ModelRouter
-from agentctl.run.step_kinds import Denied, StepKinds
+from agentctl.run.agent import AgentRunner
+from agentctl.run.approvals import Approver
+from agentctl.run.budget import ONE_STEP, Budget, Budgets
+from agentctl.run.evaluate import evaluate
+from agentctl.run.events import EventBus, ItemFinished, RunFinished, RunStarted, StepFinished, StepStarted
+from agentctl.run.kinds import RUNNERS, Denied, RunKind, StepCall
+from agentctl.run.routing import ModelRouter
 from agentctl.run.tool_calls import ToolInvoker
-from agentctl.tools.base import Tool, ToolError
+from agentctl.tools.base import Tool
 
-_EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "budget_exceeded": EXIT_BUDGET, "paused": EXIT_PAUSED,
-         "interrupted": EXIT_INTERRUPTED}
 _BLOCKING = ("skipped", "denied")
 
 
@@ -66,15 +67,22 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return _EXIT.get(self.status, EXIT_FAILED)
+        return EXIT_CODES[self.status]
+
+
+class StepFailed(RunStopped):
+    status = "failed"
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"step '{step}' failed: {message}")
+        self.step = step
 
 
 class Executor:
     def __init__(self, pipeline: CompiledPipeline, model: ChatModel, *, inputs: Mapping[str, Any],
                  approver: Approver, tools: Mapping[str, Tool], events: EventBus | None = None,
                  concurrency: int = 8, run_id: str | None = None, sleep=asyncio.sleep,
-                 restored: Mapping[tuple[str, str], Any] | None = None, memory=None,
-                 spent: Usage | None = None) -> None:
+                 restored: Mapping[tuple, Any] | None = None, memory=None, spent: Usage | None = None) -> None:
         """`restored`: committed results of an earlier attempt of this run: steps by (step, scope),
         fan-out items (their outputs) by (step, scope, index);
         `memory`: journaled tool results by idempotency key; `spent`: usage already spent."""
@@ -83,6 +91,7 @@ class Executor:
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.inputs = dict(inputs)
         self.tools = tools
+        self.approver = approver
         self.env = {name: os.environ.get(name) for name in pipeline.env}
         self.slots = asyncio.Semaphore(concurrency)
         self.budget = Budget("run", pipeline.limits)
@@ -91,15 +100,15 @@ class Executor:
         self.restored = dict(restored or {})
         self.agent_budgets = {name: Budget(f"agent '{name}'", a.limits) for name, a in pipeline.agents.items()}
         router = ModelRouter(pipeline.models, model, self.events, sleep=sleep)
-        invoker = ToolInvoker(tools, pipeline.tools, approver, self.events, self.run_id, memory)
-        self.kinds = StepKinds(pipeline, AgentRunner(router, invoker, self.events), invoker, approver, self.events)
+        self.invoker = ToolInvoker(tools, pipeline.tools, approver, self.events, self.run_id, memory)
+        self.agents = AgentRunner(router, self.invoker, self.events)
         self.result = RunResult(self.run_id, pipeline.name)
         self.result.steps = {sid: StepResult(sid) for sid in pipeline.steps}
         self.state: dict[str, dict] = {}  # steps.<id> as expressions see it
 
     async def run(self) -> RunResult:
         result = self.result
-        self.events.emit("run_started", run_id=self.run_id, pipeline=self.pipeline.name, steps=list(self.pipeline.order))
+        self.events.emit(RunStarted(run_id=self.run_id, pipeline=self.pipeline.name, steps=self.pipeline.order))
         try:
             async with asyncio.timeout(self.pipeline.limits.max_wall_s):
                 await self._prepare_tools()
@@ -108,23 +117,22 @@ class Executor:
             result.status = "succeeded"
         except TimeoutError:
             self.stop("budget_exceeded", f"run budget max_wall_s ({self.pipeline.limits.max_wall_s:g}) spent")
-        except BudgetExceeded as exc:
-            self.stop("budget_exceeded", str(exc))
-        except ApprovalPaused as exc:
-            self.stop("paused", str(exc))
-        except (StepFailed, EvaluationError) as exc:
+        except RunStopped as exc:
+            self.stop(exc.status, str(exc))
+        except StepError as exc:  # outside any step: the outputs, a tool that cannot start
             self.stop("failed", str(exc))
         except asyncio.CancelledError:
             self.stop("interrupted", "interrupted")
             raise
-        except ToolError as exc:  # a tool that cannot start (an MCP server, a missing variable)
-            self.stop("failed", str(exc))
+        except Exception as exc:  # a bug: the run ends as failed in the journal, the CLI reports it
+            self.stop("failed", f"internal error: {type(exc).__name__}: {exc}")
+            raise
         finally:
             await self._close_tools()
             result.usage = self.budget.used
             result.finished = time.monotonic()
-            self.events.emit("run_finished", status=result.status, error=result.error, usage=result.usage.as_dict(),
-                             outputs=result.outputs)
+            self.events.emit(RunFinished(status=result.status, error=result.error, usage=result.usage,
+                                         outputs=result.outputs))
         return result
 
     async def _prepare_tools(self) -> None:
@@ -148,8 +156,16 @@ class Executor:
             if step.status == "running":
                 step.status, step.finished = "cancelled", time.monotonic()
 
+    # what step kinds use (run/kinds/base.py Engine) ------------------------------------------
     def context(self, extra: Mapping[str, Any]) -> dict:
         return {"inputs": self.inputs, "steps": self.state, "env": self.env, **extra}
+
+    def state_of(self, step: str) -> dict:
+        return dict(self.state.get(step, {}))
+
+    def reset(self, steps: tuple[str, ...]) -> None:
+        for sid in steps:
+            self.result.steps[sid].status = "pending"
 
     async def run_scope(self, order: tuple[str, ...], extra: dict, parent: Budgets, scope: str = "") -> None:
         """Run the steps of one scope (the pipeline, or a loop body) as their needs allow.
@@ -184,6 +200,7 @@ class Executor:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 
+    # one step ------------------------------------------------------------------------------
     async def run_step(self, node: StepNode, extra: dict, parent: Budgets, scope: str = "") -> None:
         record = self.result.steps[node.id]
         record.scope = scope
@@ -198,19 +215,21 @@ class Executor:
         if node.when is not None and not evaluate(node.when, context):
             return self._finish(record, "skipped", None, "its when: is false")
         record.status, record.started, record.started_at = "running", time.monotonic(), time.time()
-        self.events.emit("step_started", node.id, step_kind=node.kind, agent=node.agent, tool=node.tool, scope=scope)
+        self.events.emit(StepStarted(step=node.id, kind=node.kind, what=KINDS[node.kind].subject(node.do), scope=scope))
+        runner = RUNNERS[type(node.do)]
         step_budget = Budget(f"step '{node.id}'", node.limits)
         budgets = parent.nested(step_budget)
-        if node.agent:
-            budgets = budgets.nested(self.agent_budgets[node.agent])
+        for own in runner.scopes(self, node.do):
+            budgets = budgets.nested(own)
         try:
-            output = await self.execute(node, context, extra, budgets, scope)
+            output = await self.execute(node, runner, StepCall(node, context, budgets, work_name(node.id, scope),
+                                                                scope, extra))
         except Denied as denied:
             return self._finish(record, "denied", denied.output, "denied", step_budget.used)
-        except (StepError, ModelCallFailed, EvaluationError, ReplayMiss) as exc:
+        except StepError as exc:
             self._finish(record, "failed", None, str(exc), step_budget.used)
             raise StepFailed(node.id, str(exc)) from None
-        except StepFailed as exc:  # a step of this loop's body failed
+        except StepFailed as exc:  # a step nested in this one failed
             self._finish(record, "failed", None, f"step '{exc.step}' failed", step_budget.used)
             raise
         except BaseException:
@@ -220,75 +239,61 @@ class Executor:
 
     def _finish(self, record: StepResult, status: str, output: Any, error: str | None, usage: Usage | None = None,
                 restored: bool = False) -> None:
+        usage = usage or Usage()
         record.status, record.output, record.error = status, output, error
-        record.usage.add(usage or Usage())
+        record.usage.add(usage)
         record.started = record.started or time.monotonic()
         record.finished = time.monotonic()
         self.state[record.id] = {"output": output, "status": status}
-        self.events.emit("step_finished", record.id, status=status, error=error, usage=(usage or Usage()).as_dict(),
-                         duration_s=record.duration_s, output=output, scope=record.scope, restored=restored,
-                         started_at=record.started_at, work=work_name(record.id, record.scope))
+        self.events.emit(StepFinished(step=record.id, status=status, output=output, error=error, usage=replace(usage),
+                                      duration_s=record.duration_s, started_at=record.started_at,
+                                      work=work_name(record.id, record.scope), scope=record.scope, restored=restored,
+                                      run_usage=replace(self.budget.used)))
 
-    async def execute(self, node: StepNode, context: dict, extra: dict, budgets: Budgets, scope: str) -> Any:
-        work = work_name(node.id, scope)
-        if node.kind == "loop":
-            budgets.check_before_step(node.id)
-            return await self.run_loop(node, extra, budgets, scope)
+    async def execute(self, node: StepNode, runner: RunKind, call: StepCall) -> Any:
         if node.for_each is None:
-            budgets.check_before_step(node.id)
-            return await self.leaf(node, context, budgets, work)
-        items = evaluate(node.for_each.items, context)
+            return await self.once(runner, call)
+        items = evaluate(node.for_each.items, call.context)
         if not isinstance(items, list):
             raise StepError(f"for_each needs a list, got {type(items).__name__}")
         if len(items) > node.for_each.max_items:
             raise StepError(f"for_each got {len(items)} items; max_items is {node.for_each.max_items}")
-        gate = asyncio.Semaphore(node.for_each.max_concurrency)
+        at_once = asyncio.Semaphore(node.for_each.max_concurrency)
 
         async def one(index: int, item: Any) -> Any:
-            if (node.id, scope, index) in self.restored:  # committed before a crash: not run again
-                return self.restored[(node.id, scope, index)]
-            async with gate:
-                budgets.check_before_step(node.id)
-                output = await self.leaf(node, {**context, node.for_each.name: item}, budgets, f"{work}[{index}]")
+            if (node.id, call.scope, index) in self.restored:  # committed before a crash: not run again
+                return self.restored[(node.id, call.scope, index)]
+            work = f"{call.work}[{index}]"
+            async with at_once:
+                output = await self.once(runner, replace(call, context={**call.context, node.for_each.name: item},
+                                                         work=work))
             # Each item is committed as it finishes, so a resume runs only the items left.
-            self.events.emit("item_finished", node.id, scope=scope, index=index, work=f"{work}[{index}]", output=output)
+            self.events.emit(ItemFinished(step=node.id, index=index, output=output, work=work, scope=call.scope,
+                                          run_usage=replace(self.budget.used)))
             return output
 
         return list(await _gather_or_cancel([one(i, item) for i, item in enumerate(items)]))
 
-    async def leaf(self, node: StepNode, context: dict, budgets: Budgets, work: str) -> Any:
-        async with self.slots:
-            if node.kind == "agent":
-                return await self.kinds.agent(node, context, budgets, work)
-            if node.kind == "tool":
-                return await self.kinds.tool(node, context, budgets, work)
-            if node.kind == "gate":
-                return await self.kinds.gate(node, context, budgets)
-        return await self.kinds.approval(node, context, budgets)  # may wait for a human: holds no slot
-
-    async def run_loop(self, node: StepNode, extra: dict, budgets: Budgets, scope: str) -> Any:
-        """Body steps run inside the loop's budgets; their rows add up over the iterations."""
-        loop = node.loop
-        previous = {sid: {"output": None, "status": "pending"} for sid in loop.body}
-        for iteration in range(1, loop.max_iterations + 1):
-            for sid in loop.body:
-                self.result.steps[sid].status = "pending"
-            await self.run_scope(loop.body, {**extra, "previous": previous}, budgets, f"{scope}{node.id}#{iteration}/")
-            previous = {sid: dict(self.state.get(sid, {})) for sid in loop.body}
-            if evaluate(loop.until, self.context(extra)):
-                return {"iterations": iteration, "passed": True}
-        return {"iterations": loop.max_iterations, "passed": False}
+    async def once(self, runner: RunKind, call: StepCall) -> Any:
+        """One execution, counted as a step once it succeeds (budgets.py: reserved while it runs)."""
+        step = call.node.id
+        reservation = call.budgets.reserve(ONE_STEP, step)
+        try:
+            if runner.holds_slot:
+                async with self.slots:
+                    output = await runner.run(self, call, call.node.do)
+            else:
+                output = await runner.run(self, call, call.node.do)
+        except BaseException:
+            call.budgets.release(reservation)
+            raise
+        call.budgets.settle(reservation, reservation, step, check=False)
+        return output
 
 
 def work_name(step: str, scope: str) -> str:
     """Names one execution of a step (per loop iteration) in idempotency keys and the journal."""
     return f"{step}@{scope}" if scope else step
-
-
-class StepFailed(Exception):
-    def __init__(self, step: str, message: str) -> None:
-        super().__init__(f"step '{step}' failed: {message}")
-        self.step = step
 
 
 async def _gather_or_cancel(coroutines: list) -> list:

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, Mapping
 
 from agentctl.compile.ir import ModelRoute, ModelTarget
+from agentctl.dimensions import Usage
+from agentctl.errors import StepError
 from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, LlmError, estimate_tokens
 from agentctl.run.breaker import CircuitBreaker
-from agentctl.run.budget import Budgets, Usage
-from agentctl.run.events import EventBus
+from agentctl.run.budget import Budgets
+from agentctl.run.events import EventBus, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded
 from agentctl.run.retry import with_retries
 
 
@@ -25,7 +27,7 @@ class Attempt:
     duration_s: float
 
 
-class ModelCallFailed(Exception):
+class ModelCallFailed(StepError):
     def __init__(self, alias: str, attempts: list[Attempt]) -> None:
         self.alias = alias
         self.attempts = attempts
@@ -84,8 +86,8 @@ class ModelRouter:
         timeout = _timeout(request.timeout_s, budgets.remaining_s())
         request = ChatRequest(request.model, request.messages, request.tools, request.params, timeout)
         attempt_id = next(self.ids)
-        self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="started",
-                         attempt_id=attempt_id, messages=request.messages, work=work)
+        self.events.emit(LlmAttemptStarted(step=step, work=work, attempt_id=attempt_id, model=target.model,
+                                           attempt=number, messages=request.messages))
         started = time.monotonic()
         try:
             # The adapter passes the timeout to the provider; this guard bounds the call regardless
@@ -98,9 +100,9 @@ class ModelRouter:
                                                                    kind="timeout", retryable=True)
             breaker.record_failure()
             attempts.append(Attempt(target.model, number, f"{error.kind}: {error.message}", time.monotonic() - started))
-            self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="failed",
-                             error=error.message, error_kind=error.kind, duration_s=time.monotonic() - started,
-                             attempt_id=attempt_id, work=work)
+            self.events.emit(LlmAttemptFailed(step=step, work=work, attempt_id=attempt_id, model=target.model,
+                                              attempt=number, error=error.message, error_kind=error.kind,
+                                              duration_s=time.monotonic() - started))
             raise error from None
         except BaseException:
             budgets.release(reservation)
@@ -110,11 +112,12 @@ class ModelRouter:
                        cost_usd=_cost(target, response.input_tokens, response.output_tokens))
         budgets.settle(reservation, actual, step)
         attempts.append(Attempt(target.model, number, None, time.monotonic() - started))
-        self.events.emit("llm_attempt", step, model=target.model, attempt=number, state="succeeded",
-                         input_tokens=response.input_tokens, output_tokens=response.output_tokens,
-                         cost_usd=actual.cost_usd, duration_s=time.monotonic() - started, attempt_id=attempt_id,
-                         response_model=response.model, finish_reason=response.finish_reason,
-                         content=response.content, remaining_usd=budgets.remaining_usd(), work=work)
+        self.events.emit(LlmAttemptSucceeded(
+            step=step, work=work, attempt_id=attempt_id, model=target.model, attempt=number,
+            input_tokens=response.input_tokens, output_tokens=response.output_tokens, cost_usd=actual.cost_usd,
+            duration_s=time.monotonic() - started, response_model=response.model,
+            finish_reason=response.finish_reason, content=response.content, remaining_usd=budgets.remaining_usd(),
+            run_usage=budgets.run_usage()))
         return response
 
 

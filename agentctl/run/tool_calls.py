@@ -13,7 +13,8 @@ from agentctl.compile.ir import ToolDef
 from agentctl.run.approvals import ApprovalRequest, Approver
 from agentctl.run.budget import Budgets
 from agentctl.run.evaluate import evaluate
-from agentctl.run.events import EventBus
+from agentctl.run.events import (ApprovalAsked, ApprovalDecided, EventBus, ToolCallFailed, ToolCallRestored,
+                                  ToolCallStarted, ToolCallSucceeded)
 from agentctl.run.retry import with_retries
 from agentctl.tools.base import Tool, ToolContext, ToolError
 
@@ -45,18 +46,18 @@ class ToolInvoker:
             state, result = self.memory(ctx.idempotency_key, name, args)
         key = ctx.idempotency_key
         if state == "done":  # journaled by an earlier attempt of this run: never issued again
-            self.events.emit("tool_call", step, tool=name, call_id=key, state="restored")
+            self.events.emit(ToolCallRestored(step=step, call_id=key, tool=name))
             return result
         if not await self.approve(self.defs[name], args, step, key):
             raise ToolDenied(name)
         budgets.check_before_tool_call(step)
-        self.events.emit("tool_call", step, tool=name, call_id=key, state="started", args=args)
+        self.events.emit(ToolCallStarted(step=step, call_id=key, tool=name, args=args, run_usage=budgets.run_usage()))
         try:
             result = await self._call(self.tools[name], self.defs[name], args, ctx)
         except ToolError as exc:
-            self.events.emit("tool_call", step, tool=name, call_id=key, state="failed", args=args, error=str(exc))
+            self.events.emit(ToolCallFailed(step=step, call_id=key, tool=name, args=args, error=str(exc)))
             raise
-        self.events.emit("tool_call", step, tool=name, call_id=key, state="succeeded", args=args, result=result)
+        self.events.emit(ToolCallSucceeded(step=step, call_id=key, tool=name, args=args, result=result))
         return result
 
     async def approve(self, spec: ToolDef, args: dict, step: str, key: str) -> bool:
@@ -64,8 +65,10 @@ class ToolInvoker:
         if spec.permission != "ask" and not evaluate(spec.approval, {"args": args}):
             return True
         request = ApprovalRequest(step, "human", f"Allow {spec.name} with these arguments?", {"args": args}, key)
+        self.events.emit(ApprovalAsked(step=step, role="human", message=request.message, tool=spec.name))
         decision = await self.approver.decide(request)
-        self.events.emit("approval", step, approved=decision.approved, by=decision.by, tool=spec.name)
+        self.events.emit(ApprovalDecided(step=step, approved=decision.approved, by=decision.by, role="human",
+                                         tool=spec.name))
         return decision.approved
 
     @staticmethod

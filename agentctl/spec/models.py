@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from agentctl.dimensions import DIMENSIONS, Dimension
 
 # `${env:NAME}` in configuration values (MCP env, HTTP URLs and headers), resolved at run time.
 ENV_REF = re.compile(r"\$\{env:([^}]*)\}")
@@ -75,15 +77,15 @@ class ModelAlias(Spec):
     circuit_breaker: CircuitBreaker = CircuitBreaker()
 
 
-class Budgets(Spec):
-    """Hard limits. Checked before each call, not only after."""
+def _limit_field(d: Dimension) -> tuple:
+    bounds: dict[str, float] = {"gt" if d.exclusive else "ge": d.minimum}
+    if d.maximum is not None:
+        bounds["le"] = d.maximum
+    return Annotated[d.type, Field(**bounds)] | None, Field(None, description=d.description)
 
-    max_steps: PositiveInt | None = None
-    max_llm_calls: PositiveInt | None = None
-    max_tool_calls: Annotated[int, Field(ge=0)] | None = None
-    max_tokens: PositiveInt | None = None
-    max_cost_usd: Annotated[float, Field(gt=0)] | None = None
-    max_wall_s: Seconds | None = None
+
+Budgets = create_model("Budgets", __base__=Spec, __doc__="Hard limits. Checked before each call, not only after.",
+                       **{d.limit: _limit_field(d) for d in DIMENSIONS})
 
 
 class McpServer(Spec):
@@ -165,16 +167,11 @@ class Loop(Spec):
     steps: Annotated[list["Step"], Field(min_length=1)]
 
 
-class Step(Spec):
-    """Exactly one of agent, tool, gate, approval or loop says what the step does."""
+class StepBase(Spec):
+    """What every step has; `Step` adds one field per step kind (STEP_KINDS)."""
 
     id: Name
     description: str | None = None
-    agent: Name | None = None
-    tool: ToolName | None = None
-    gate: Gate | None = None
-    approval: Approval | None = None
-    loop: Loop | None = None
     with_: dict[Name, Any] = Field(default_factory=dict, alias="with")
     when: bool | Expr | None = None
     needs: list[Name] = Field(default_factory=list)
@@ -184,6 +181,20 @@ class Step(Spec):
     max_items: Annotated[int, Field(ge=1, le=100_000)] | None = None
     max_concurrency: Annotated[int, Field(ge=1, le=1000)] = 4
     budgets: Budgets | None = None
+
+
+# The step kinds' shapes in YAML, one line each: a step has exactly one of these keys.
+STEP_KINDS: dict[str, Any] = {
+    "agent": Annotated[Name, Field(description="Run this agent (a key of `agents`)")],
+    "tool": Annotated[ToolName, Field(description="Call this tool directly, without a model")],
+    "gate": Gate,
+    "approval": Approval,
+    "loop": Loop,
+}
+
+Step = create_model("Step", __base__=StepBase,
+                    __doc__=f"Exactly one of {', '.join(STEP_KINDS)} says what the step does.",
+                    **{kind: (shape | None, None) for kind, shape in STEP_KINDS.items()})
 
 
 class Pipeline(Spec):
@@ -203,7 +214,7 @@ class Pipeline(Spec):
     outputs: dict[Name, Any] = Field(default_factory=dict)
 
 
-Loop.model_rebuild()
+Loop.model_rebuild(_types_namespace={"Step": Step})
 
 
 class PromptInput(Spec):

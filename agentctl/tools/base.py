@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agentctl.errors import StepError
+
 
 @dataclass(frozen=True)
 class ToolContext:
@@ -21,7 +23,7 @@ class ToolContext:
         return f"{key}~{self.variant}" if self.variant else key
 
 
-class ToolError(Exception):
+class ToolError(StepError):
     """A tool failed. The message is shown to the model (inside an agent) or ends the step.
     `retryable` failures (timeouts, refused connections, HTTP 429/5xx) may be tried again when
     the tool declares a retry policy."""

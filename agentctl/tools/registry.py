@@ -12,11 +12,9 @@ from agentctl.tools.python_tool import PythonTool
 
 
 def used_tools(pipeline: CompiledPipeline) -> set[str]:
-    names = {n.tool for n in pipeline.steps.values() if n.tool}
-    for node in pipeline.steps.values():
-        if node.agent:
-            names.update(pipeline.agents[node.agent].tools)
-    return names
+    from agentctl.compile.kinds import KINDS
+
+    return {name for node in pipeline.steps.values() for name in KINDS[node.kind].tools(pipeline, node.do)}
 
 
 class Tools(Mapping[str, Tool]):

@@ -31,7 +31,7 @@ def test_triage_routes_to_specialists_that_use_mcp_tools(compiled):
 
 def test_the_review_loop_is_bounded_and_ordered(compiled):
     review = compiled["article-review"]
-    loop = review.steps["write"].loop
+    loop = review.steps["write"].do
     assert (loop.max_iterations, loop.body) == (3, ("draft", "review"))
     assert review.steps["write"].bounds.llm_calls == 3 * (1 + 2)  # draft once, review with one re-ask
 
@@ -45,7 +45,7 @@ def test_the_fan_out_has_a_cap_and_a_join(compiled):
 
 
 def test_the_approval_flow_has_three_tiers(compiled):
-    approval = compiled["expense-approval"].steps["sign_off"].approval
+    approval = compiled["expense-approval"].steps["sign_off"].do
     assert [t.approver for t in approval.tiers] == ["auto", "manager", "director"]
     assert compiled["expense-approval"].tools["reimburse"].side_effects
 

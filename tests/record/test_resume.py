@@ -18,7 +18,7 @@ import pytest
 
 from agentctl import runs
 from agentctl.run.approvals import FixedApprover
-from agentctl.run.events import EventBus
+from agentctl.run.events import ToolCallRestored
 from agentctl.tools.registry import build_tools
 from tests.support.openai_server import Behaviour, FakeOpenAI, answer, fault
 
@@ -311,7 +311,7 @@ steps:
 """
 
 
-def journaled_runs(project, events=None):
+def journaled_runs(project, subscribers=()):
     """A function running AGENT_WITH_LOOKUP through runs.execute: new, or continuing run_id."""
     from agentctl.llm.litellm_client import LitellmModel
 
@@ -319,7 +319,8 @@ def journaled_runs(project, events=None):
 
     def run(run_id=None):
         prepared = runs.Prepared(compiled, {}, build_tools(compiled), LitellmModel())
-        return runs.execute(prepared, FixedApprover(None), events, run_id=run_id)
+        return runs.execute(prepared, FixedApprover(None), subscribers,
+                            continuation=runs.Continuation(run_id) if run_id else None)
 
     return run
 
@@ -342,14 +343,12 @@ def test_a_resumed_agent_asking_another_call_at_a_journaled_index_gets_a_call_of
 
 
 def test_a_resumed_agent_asking_the_same_call_gets_the_journaled_result_without_a_second_call(project, server):
-    events = EventBus()
     restored = []
-    events.subscribe(lambda e: e.kind == "tool_call" and e.data["state"] == "restored" and restored.append(e))
-    run = journaled_runs(project, events)
+    run = journaled_runs(project, [lambda e: isinstance(e, ToolCallRestored) and restored.append(e)])
     server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "a"}')]), fault(400))
     first = run()
     server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "a"}')]), answer("done"))
     assert run(first.run_id).status == "succeeded"
-    assert [e.data["call_id"] for e in restored] == [f"{first.run_id}:s:0"]
+    assert [e.call_id for e in restored] == [f"{first.run_id}:s:0"]
     db = sqlite3.connect(project.root / runs.JOURNAL)
     assert db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0] == 1

@@ -81,7 +81,8 @@ class Project:
         return str(path)
 
     def compile(self, path: str):
-        compiled, result = api.compile_file(path, cwd=self.root)
+        result = api.compile_file(path, cwd=self.root)
+        compiled = result.pipeline
         errors = [d for d in result.diagnostics if d.is_error]
         assert compiled is not None, errors
         return compiled

@@ -20,7 +20,8 @@ def expense(tmp_path):
     for sub in ("pipelines", "prompts", "schemas", "tools"):
         shutil.copytree(REPO / sub, tmp_path / sub)
     shutil.copy(REPO / "agentctl.lock", tmp_path / "agentctl.lock")
-    compiled, result = api.compile_file(str(tmp_path / "pipelines" / "expense_approval.yaml"), cwd=tmp_path)
+    result = api.compile_file(str(tmp_path / "pipelines" / "expense_approval.yaml"), cwd=tmp_path)
+    compiled = result.pipeline
     assert compiled is not None, result.diagnostics
     return compiled
 

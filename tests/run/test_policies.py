@@ -8,7 +8,8 @@ import pytest
 from agentctl.compile.ir import Limits, RetryPolicy
 from agentctl.llm.client import LlmError
 from agentctl.run.breaker import CircuitBreaker
-from agentctl.run.budget import Budget, BudgetExceeded, Budgets, Usage
+from agentctl.dimensions import Usage
+from agentctl.run.budget import ONE_STEP, Budget, BudgetExceeded, Budgets
 from agentctl.run.retry import backoff_s, with_retries
 
 
@@ -100,10 +101,14 @@ def test_reservations_stop_concurrent_calls_from_overshooting():
 def test_every_scope_is_checked_and_charged():
     run, step = Budget("run", Limits(max_steps=10)), Budget("step 's'", Limits(max_steps=1))
     budgets = Budgets((run,)).nested(step)
-    budgets.check_before_step("s")
-    with pytest.raises(BudgetExceeded) as caught:
-        budgets.check_before_step("s")
-    assert caught.value.scope == "step 's'" and run.used.steps == 1
+    held = budgets.reserve(ONE_STEP, "s")
+    with pytest.raises(BudgetExceeded) as caught:  # the step in flight holds its reservation
+        budgets.reserve(ONE_STEP, "s")
+    assert caught.value.scope == "step 's'" and run.used.steps == 0 and run.reserved.steps == 1
+    budgets.settle(held, held, "s")
+    assert run.used.steps == 1 and run.reserved.steps == 0
+    with pytest.raises(BudgetExceeded):
+        budgets.reserve(ONE_STEP, "s")
 
 
 def test_wall_time_is_a_budget():
@@ -113,4 +118,4 @@ def test_wall_time_is_a_budget():
     assert Budgets((budget,)).remaining_s() == 1
     clock.now = 6
     with pytest.raises(BudgetExceeded, match="max_wall_s"):
-        Budgets((budget,)).check_before_step("s")
+        Budgets((budget,)).reserve(ONE_STEP, "s")

@@ -131,8 +131,8 @@ steps:
     flaky.stop()
 
 
-def test_mcp_tools_in_a_journaled_run_on_the_idle_work_loop(project, server, tmp_path, monkeypatch):
-    """`agentctl run` runs on runs.execute's own event loop: the MCP server's subprocess works there."""
+def test_mcp_tools_in_a_journaled_run(project, server, tmp_path, monkeypatch):
+    """The MCP server's subprocess works in a journaled run, as `agentctl run` makes it."""
     import sys
 
     from agentctl import runs
@@ -145,7 +145,7 @@ def test_mcp_tools_in_a_journaled_run_on_the_idle_work_loop(project, server, tmp
     monkeypatch.setenv("LEDGER", str(ledger))
     server.push(Behaviour(content=None, tool_calls=[("shout", '{"text": "hi"}')]), answer("done"))
     compiled = project.compile(project.pipeline(MCP_PIPELINE.replace("@PY@", sys.executable).replace("@REPO@", str(REPO))))
-    result = runs.execute(runs.Prepared(compiled, {}, build_tools(compiled), LitellmModel()), FixedApprover(None), None)
+    result = runs.execute(runs.Prepared(compiled, {}, build_tools(compiled), LitellmModel()), FixedApprover(None))
     assert result.status == "succeeded", result.error
     key = f"{result.run_id}:reserve:0"
     assert result.outputs["booking"] == {"booked": "room", "key": key}

@@ -1,0 +1,70 @@
+"""`agent: NAME`: run an agent (prompt, model route, tool loop, output schema)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from agentctl.compile import ir
+from agentctl.compile.bounds import capped, per_call, plus, scaled
+from agentctl.compile.kinds.base import Parts
+from agentctl.diagnostics import suggest
+from agentctl.dimensions import Bounds
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentStep(ir.StepDefBase):
+    kind = "agent"
+    agent: str  # a key of CompiledPipeline.agents
+
+
+class AgentKind:
+    name = "agent"
+    definition = AgentStep
+    takes_args = True
+
+    def nested(self, value: str) -> list:
+        return []
+
+    def output_schema(self, value: str, parts: Parts) -> dict | None:
+        agent = parts.agents.get(value)
+        return (agent.output_schema or {"type": "string"}) if agent else None
+
+    def compile(self, sc, info, value: str) -> AgentStep | None:
+        sc.ctx.used["agents"].add(value)
+        if value not in sc.ctx.spec.agents:
+            sc.ctx.sink.error("E303", f"agent '{value}' is not defined", sc.ctx.smap.value(info.path + ("agent",)),
+                              suggest(value, sc.ctx.spec.agents))
+            return None
+        agent = sc.agents.get(value)
+        if agent is not None:
+            sc.check_arguments(info, set(agent.prompt.inputs), agent.prompt.required_inputs,
+                               f"prompt {agent.prompt.path}", "which")
+        return AgentStep(agent=value)
+
+    def bounds(self, do: AgentStep, parts: Parts, done: Mapping[str, ir.StepNode]) -> Bounds:
+        agent = parts.agents.get(do.agent)
+        if agent is None:
+            return Bounds(steps=1)
+        route = parts.models.get(agent.model)
+        iterations = agent.max_iterations if agent.tools else 1
+        calls = iterations * (1 + agent.reasks)
+        tokens, cost = per_call(agent, route) if route else (None, None)
+        one_call = Bounds(steps=0, llm_calls=1, tool_calls=agent.parallel_tool_calls if agent.tools else 0,
+                          tokens=tokens, cost_usd=cost)
+        return capped(plus(scaled(one_call, calls), Bounds(steps=1)), agent.limits)
+
+    def describe(self, pipeline: ir.CompiledPipeline, do: AgentStep) -> str:
+        agent = pipeline.agents[do.agent]
+        chain = " → ".join(t.model for t in pipeline.models[agent.model].chain)
+        text = f"agent {do.agent} [{agent.model}: {chain}]"
+        return text + (f" tools: {', '.join(agent.tools)}" if agent.tools else "")
+
+    def subject(self, do: AgentStep) -> str | None:
+        return do.agent
+
+    def tools(self, pipeline: ir.CompiledPipeline, do: AgentStep) -> tuple[str, ...]:
+        return tuple(pipeline.agents[do.agent].tools)
+
+
+KIND = AgentKind()
