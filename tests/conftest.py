@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest  # noqa: E402
 
+pytest_plugins = ["tests.support.project"]  # the `project` and `server` fixtures, for every package
+
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"
 

@@ -1,6 +1,6 @@
 """The only module that imports litellm.
 
-Traps handled here (measured on this machine, see DESIGN.md section 7):
+Traps handled here (measured on this machine; docs/development.md lists them with the pins):
 - litellm fetches its price map over HTTP at import unless LITELLM_LOCAL_MODEL_COST_MAP is set;
 - it prints banners on errors unless suppress_debug_info is set;
 - it and the provider SDK retry on their own: every call passes num_retries=0 and max_retries=0,

@@ -22,7 +22,6 @@ from agentctl.spec.load import validate_model
 from agentctl.spec.models import PromptFrontMatter
 from agentctl.spec.yaml_source import SourceMap, YamlLoadError, load_yaml
 
-ROLES = ("system", "user", "assistant")
 _ROLE_LINE = re.compile(r"^(system|user|assistant)\s*:\s*$")
 
 

@@ -1,1 +1,1 @@
-"""Tools behind one protocol: Python functions now; HTTP endpoints and MCP servers plug in here."""
+"""Tools behind one protocol (base.py): Python functions, HTTP endpoints and MCP servers over stdio."""

@@ -210,7 +210,7 @@ def test_a_dead_collector_never_fails_the_run_and_costs_at_most_2_s(tmp_path):
 
 
 def test_a_secret_reaches_no_journal_row_trace_file_or_log_line(tmp_path):
-    from tests.run.conftest import Project
+    from tests.support.project import Project
 
     secret = "sk-SECRET-9f8e7d6c"
     server = FakeOpenAI(default=lambda body: Behaviour(content="I saw " + body["messages"][-1]["content"])).start()

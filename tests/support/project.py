@@ -1,5 +1,5 @@
-"""Integration fixtures: a local OpenAI-compatible server and a scratch project whose models
-point at it, driven through the real litellm adapter."""
+"""Integration fixtures (shared by every test package): a local OpenAI-compatible server and a
+scratch project whose models point at it, driven through the real litellm adapter."""
 
 import asyncio
 import textwrap

@@ -1,0 +1,44 @@
+"""Every step kind is declared once per layer, and each declaration is complete: a kind missing
+from a registry, or missing a part, fails here by name."""
+
+import inspect
+import typing
+
+import pytest
+
+from agentctl.compile.ir import StepDefBase
+from agentctl.compile.kinds import KINDS, StepDef
+from agentctl.compile.kinds.base import CompileKind
+from agentctl.run.kinds import RUNNERS
+from agentctl.run.kinds.base import RunKind
+from agentctl.spec.models import STEP_KINDS, Step
+
+DEFINITIONS = typing.get_args(StepDef)
+
+
+def members(protocol) -> set[str]:
+    return {name for name in vars(protocol) if not name.startswith("_")} | set(protocol.__annotations__)
+
+
+def test_the_spec_the_compiler_and_the_runner_know_the_same_kinds():
+    assert set(STEP_KINDS) == set(KINDS)
+    assert {d.kind for d in DEFINITIONS} == set(KINDS)
+    assert set(RUNNERS) == set(DEFINITIONS)
+    assert all(name in Step.model_fields for name in STEP_KINDS)
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_each_compile_kind_defines_every_part_itself(name):
+    kind = KINDS[name]
+    missing = [m for m in members(CompileKind) if m not in vars(type(kind))]
+    assert not missing, f"step kind '{name}' (compile side) lacks {missing}"
+    assert kind.name == name and kind.definition in DEFINITIONS and kind.definition.kind == name
+    assert issubclass(kind.definition, StepDefBase)
+
+
+@pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.kind)
+def test_each_run_kind_defines_every_part_itself(definition):
+    runner = RUNNERS[definition]
+    missing = [m for m in members(RunKind) if m not in vars(type(runner))]
+    assert not missing, f"step kind '{definition.kind}' (run side) lacks {missing}"
+    assert inspect.iscoroutinefunction(runner.run)
