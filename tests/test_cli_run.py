@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from tests.conftest import REPO, run_cli
 
@@ -84,30 +83,42 @@ def _cassette_for_expense(path, policy):
 def test_ctrl_c_stops_cleanly_with_exit_130_and_says_what_finished(tmp_path):
     from tests.support.openai_server import Behaviour, FakeOpenAI
 
-    server = FakeOpenAI(default=Behaviour(content="slow", delay_s=30)).start()
+    import threading
+
+    reviewing = threading.Event()  # set when the second request (the review, after the draft) arrives
+
+    def hold(body):
+        reviewing.set()
+        return Behaviour(content="slow", delay_s=300)
+
+    server = FakeOpenAI(default=hold).start()
     server.push(Behaviour(content="first draft"))
     try:
         env = {**os.environ, "OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test", "NO_COLOR": "1"}
         proc = subprocess.Popen([sys.executable, "-m", "agentctl", "run", "pipelines/article_review.yaml",
-                                 "-i", "topic=x"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                 "-i", "topic=x"], cwd=copy_example(tmp_path), env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while server.count() < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert reviewing.wait(timeout=600), "the run never reached its second model call"
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        out, err = proc.communicate(timeout=600)
     finally:
         server.stop()
     assert proc.returncode == 130, err
     assert "interrupted" in out and "finished and kept: draft" in out
 
 
-def test_a_pipeline_edited_after_validate_is_checked_again_before_running(tmp_path):
+def copy_example(tmp_path):
+    """The repository's example project, in a folder of the test's own (with its own journal)."""
     import shutil
 
     for sub in ("pipelines", "prompts", "schemas", "tools"):
         shutil.copytree(REPO / sub, tmp_path / sub)
     shutil.copy(REPO / "agentctl.lock", tmp_path / "agentctl.lock")
+    return tmp_path
+
+
+def test_a_pipeline_edited_after_validate_is_checked_again_before_running(tmp_path):
+    copy_example(tmp_path)
     assert run_cli("validate", cwd=tmp_path).returncode == 0
     path = tmp_path / "pipelines" / "article_review.yaml"
     path.write_text(path.read_text().replace("steps.draft.output }}", "steps.drafts.output }}"))

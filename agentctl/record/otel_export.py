@@ -147,7 +147,7 @@ def _exporter(endpoint: str, protocol: str):
 
 def send(spans: Sequence[Any], endpoint: str, protocol: str) -> str | None:
     """Export to a collector; None on success, else why not (never raises, never waits > 2 s)."""
-    outcome: dict[str, str | None] = {"error": "no answer from the collector within 2 s"}
+    outcome: dict[str, str | None] = {"error": f"no answer from the collector within {EXPORT_WAIT_S:g} s"}
 
     def work() -> None:
         try:

@@ -193,7 +193,7 @@ def test_without_a_collector_a_run_does_not_import_opentelemetry(tmp_path):
     assert list((root / ".agentctl" / "traces").glob("*.json"))
 
 
-def test_a_dead_collector_never_fails_the_run_and_costs_at_most_2_s(tmp_path):
+def test_a_dead_collector_never_fails_the_run(tmp_path):
     import socket
 
     from tests.record.test_journal import copy_project
@@ -202,11 +202,23 @@ def test_a_dead_collector_never_fails_the_run_and_costs_at_most_2_s(tmp_path):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    baseline, base_time = cli(root, *DEMO)
-    down, down_time = cli(root, *DEMO, "--otlp-endpoint", dead)
-    assert baseline.returncode == 0 and down.returncode == 0
+    down, _ = cli(root, *DEMO, "--otlp-endpoint", dead)
+    assert down.returncode == 0
     assert "trace not exported" in down.stderr
-    assert down_time - base_time < 2.5  # 2 s at most, plus the noise of two process starts
+
+
+def test_a_collector_that_never_answers_is_given_up_after_the_export_wait(monkeypatch):
+    """The bound is structural (the export runs on a thread joined for EXPORT_WAIT_S), not timed here."""
+    import socket
+
+    from agentctl.record import otel_export
+
+    monkeypatch.setattr(otel_export, "EXPORT_WAIT_S", 0.05)
+    with socket.socket() as hanging:  # accepts connections, never answers
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen()
+        problem = otel_export.send([], f"http://127.0.0.1:{hanging.getsockname()[1]}/v1/traces", "http/protobuf")
+    assert problem == "no answer from the collector within 0.05 s"
 
 
 def test_a_secret_reaches_no_journal_row_trace_file_or_log_line(tmp_path):

@@ -1,7 +1,9 @@
 """Agents: structured output with bounded re-asks, the tool-calling loop, bad tool calls."""
 
+import asyncio
 import json
 
+from agentctl.llm.fake import ScriptedModel, reply
 from tests.support.openai_server import Behaviour, answer
 
 STRUCTURED = """
@@ -83,12 +85,19 @@ steps:
   - {id: right, agent: a}
   - {id: join, agent: a, with: {text: "${{ steps.left.output }} ${{ steps.right.output }}"}}
 """
-    server.default = Behaviour(content="x", delay_s=0.4)
-    result = project.run(body)
-    assert result.status == "succeeded"
-    (a, _), (b, _), (c, _) = server.requests
-    assert abs(a - b) < 0.2  # left and right were sent together, not one after the other
-    assert c - max(a, b) >= 0.4  # the join waited for both
+    both_asked, seen = asyncio.Event(), []
+
+    async def answer_when_both_are_asked(request):
+        seen.append(request.messages[-1]["content"])
+        if len(seen) == 2:
+            both_asked.set()
+        # Run one after the other, the first would wait here for ever (the timeout fails the test).
+        await asyncio.wait_for(both_asked.wait(), timeout=60)
+        return reply(f"x{len(seen)}")
+
+    result = project.run(body, model=ScriptedModel(default=answer_when_both_are_asked))
+    assert result.status == "succeeded", result.error
+    assert seen == ["", "", "x2 x2"]  # left and right together; the join last, with both outputs
 
 
 def test_for_each_caps_concurrency_and_joins_in_order(project, server):
@@ -107,12 +116,21 @@ steps:
 outputs:
   all: ${{ steps.each.output }}
 """
-    server.default = lambda req: Behaviour(content=req["messages"][-1]["content"].upper(), delay_s=0.2)
-    result = project.run(body, inputs={"items": ["a", "b", "c", "d"]})
-    assert result.outputs == {"all": ["A", "B", "C", "D"]}
-    arrivals = sorted(t for t, _ in server.requests)
-    assert arrivals[2] - arrivals[0] >= 0.2  # never more than two at once
-    too_many = project.run(body, inputs={"items": list("abcdefghijk")})
+    in_flight, most = [0], [0]
+
+    async def upper(request):
+        in_flight[0] += 1
+        most[0] = max(most[0], in_flight[0])
+        for _ in range(10):  # let every other item that may start, start
+            await asyncio.sleep(0)
+        in_flight[0] -= 1
+        return reply(request.messages[-1]["content"].upper())
+
+    model = ScriptedModel(default=upper)
+    result = project.run(body, inputs={"items": ["d", "c", "b", "a"]}, model=model)
+    assert result.outputs == {"all": ["D", "C", "B", "A"]}  # in the items' order
+    assert most[0] == 2  # two at once, never more
+    too_many = project.run(body, inputs={"items": list("abcdefghijk")}, model=model)
     assert too_many.status == "failed" and "max_items is 10" in too_many.error
 
 

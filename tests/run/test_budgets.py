@@ -1,5 +1,8 @@
 """Each budget stops the run at exactly its limit, before the call that would break it."""
 
+import asyncio
+
+from agentctl.llm.fake import ScriptedModel, reply
 from tests.support.openai_server import Behaviour, answer
 
 CHAIN = """
@@ -67,9 +70,14 @@ def test_max_cost_usd_reserves_the_worst_case_before_each_call(project, server):
     assert server.count() == 2 and abs(result.usage.cost_usd - 0.000056) < 1e-9
 
 
-def test_max_wall_s_stops_a_slow_run(project, server):
-    server.default = Behaviour(content="ok", delay_s=0.6)
-    result = run_chain(project, "{max_wall_s: 1.0}")
+def test_max_wall_s_stops_a_slow_run(project):
+    async def answer_then_hang(request):
+        if len(model.requests) > 1:
+            await asyncio.Event().wait()  # never answers: only the wall-clock budget ends the run
+        return reply("ok")
+
+    model = ScriptedModel(default=answer_then_hang)
+    result = run_chain(project, "{max_wall_s: 1.0}", model=model)
     assert result.status == "budget_exceeded" and "max_wall_s" in result.error
     assert result.steps["s1"].status == "succeeded" and result.steps["s4"].status != "succeeded"
 

@@ -69,7 +69,7 @@ class Project:
                 model: openai/primary
                 fallbacks: {extra.get('fallbacks', '[]')}
                 params: {{api_base: "{self.server.url}", api_key: sk-test, max_tokens: 50}}
-                timeout_s: {extra.get('timeout', '5')}
+                timeout_s: {extra.get('timeout', '60')}
                 retry: {{max_attempts: {extra.get('attempts', '3')}, initial_s: 0.01, max_s: 0.5}}
                 circuit_breaker: {{failures: {extra.get('breaker', '5')}, reset_s: 60}}
             """)
@@ -88,11 +88,14 @@ class Project:
         return compiled
 
     def run(self, body: str, inputs: dict | None = None, approve: bool | None = None, events: EventBus | None = None,
-            concurrency: int = 8, **model_options: str):
-        from agentctl.llm.litellm_client import LitellmModel
+            concurrency: int = 8, model=None, **model_options: str):
+        """Through the real litellm path to the local server, or through `model` (llm/fake.py's)."""
+        if model is None:
+            from agentctl.llm.litellm_client import LitellmModel
 
+            model = LitellmModel()
         compiled = self.compile(self.pipeline(body, **model_options))
-        executor = Executor(compiled, LitellmModel(), inputs=inputs or {}, approver=FixedApprover(approve),
+        executor = Executor(compiled, model, inputs=inputs or {}, approver=FixedApprover(approve),
                             tools=build_tools(compiled), events=events, concurrency=concurrency)
         return asyncio.run(executor.run())
 
