@@ -223,22 +223,13 @@ def deny(run_id: str = typer.Argument(..., help="A paused run."),
 def trace(run_id: str = typer.Argument(..., help="The run."),
           format: str = typer.Option("tree", "--format", "-f", help="tree or json (OTLP/JSON).")) -> None:
     """A run's trace as a tree with durations, tokens, cost and errors (the failing span marked)."""
-    import json as _json
-
     from agentctl import console, run_display, runs
     from agentctl.compile.project import find_root
 
     if format not in ("tree", "json"):
         raise UsageError(f"--format {format}: use tree or json")
-    files = runs.trace_files(find_root(Path.cwd()), run_id)
-    if not files:
-        raise UsageError(f"no trace for run {run_id}", "traces are written to .agentctl/traces/ by every run")
-    documents = [_json.loads(f.read_text(encoding="utf-8")) for f in files]
-    if format == "json":
-        merged = {"resourceSpans": [rs for d in documents for rs in d.get("resourceSpans", [])]}
-        console.print_plain(_json.dumps(merged, indent=2))
-    else:
-        console.print_plain(run_display.trace_tree(documents))
+    documents = runs.trace_documents(find_root(Path.cwd()), run_id)
+    console.print_plain(run_display.trace_json(documents) if format == "json" else run_display.trace_tree(documents))
 
 
 runs_app = typer.Typer(help="The run journal.", no_args_is_help=True)

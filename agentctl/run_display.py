@@ -65,7 +65,7 @@ class Progress:
                 self.totals = event.run_usage
                 tail = f": {event.error}" if event.error and event.status != "succeeded" else ""
                 return f"{event.step:<16} {event.status} in {event.duration_s:.2f}s{tail}"
-            case ItemFinished():
+            case ItemFinished() | ToolCallStarted():
                 self.totals = event.run_usage
                 return None
             case LlmAttemptStarted():
@@ -81,9 +81,6 @@ class Progress:
                         f"{event.output_tokens} tokens, {money(event.cost_usd)}, {event.duration_s:.2f}s")
             case LlmAttemptFailed():
                 return f"{event.step:<16} {event.model} attempt {event.attempt} failed: {event.error[:120]}"
-            case ToolCallStarted():
-                self.totals = event.run_usage
-                return None
             case ToolCallSucceeded() | ToolCallRestored():
                 state = "succeeded" if isinstance(event, ToolCallSucceeded) else "restored"
                 return f"{event.step:<16} tool {event.tool} {state}"
@@ -209,6 +206,11 @@ def result_json(result: RunResult, redactor: Redactor | None = None) -> str:
                         "duration_s": round(s.duration_s, 3)} for sid, s in result.steps.items()},
     }
     return (redactor or Redactor(())).json(payload, indent=2)  # masks strings, never numbers or syntax
+
+
+def trace_json(documents: list[dict]) -> str:
+    """A run's OTLP/JSON documents merged into one."""
+    return json.dumps({"resourceSpans": [rs for d in documents for rs in d.get("resourceSpans", [])]}, indent=2)
 
 
 def trace_tree(documents: list[dict]) -> str:

@@ -134,8 +134,26 @@ def trace_files(root: str | Path, run_id: str) -> list[Path]:
     return sorted((Path(root) / TRACES).glob(f"{run_id}-*.json"))
 
 
+def trace_documents(root: str | Path, run_id: str) -> list[dict]:
+    """The OTLP/JSON documents of a run, one per attempt (a resume adds one)."""
+    files = trace_files(root, run_id)
+    if not files:
+        raise UsageError(f"no trace for run {run_id}", "traces are written to .agentctl/traces/ by every run")
+    try:
+        return [json.loads(f.read_text(encoding="utf-8")) for f in files]
+    except (OSError, ValueError) as exc:
+        raise AgentctlError(f"cannot read the trace of run {run_id}: {exc}") from None
+
+
+@dataclass
+class ResumePlan:
+    prepared: Prepared
+    continuation: Continuation
+    changed: list[str]  # what changed since the run started (resumed anyway with force)
+
+
 def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
-                budget: list[str] | None = None) -> tuple[Prepared, Continuation, list[str]]:
+                budget: list[str] | None = None) -> ResumePlan:
     """What to continue from: the committed steps, the usage already spent, the same inputs.
 
     Refuses a pipeline or prompt whose content changed since the run started (unless force).
@@ -169,7 +187,7 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
     finally:
         journal.close()
     prepared = Prepared(compiled, inputs, build_tools(compiled), make_model())
-    return prepared, Continuation(run_id, restored, spent), changed
+    return ResumePlan(prepared, Continuation(run_id, restored, spent), changed)
 
 
 def _changes(row, compiled: CompiledPipeline) -> list[str]:

@@ -35,9 +35,8 @@ def run(pipeline: str, options: api.RunOptions, settings: RunSettings, cwd: Path
 
 def resume(run_id: str, root: Path, settings: RunSettings, replay: str | None = None, force: bool = False,
            budget: list[str] | None = None) -> RunOutcome:
-    prepared, continuation, _ = runs.plan_resume(run_id, root, lambda: api.make_model(api.RunOptions(replay=replay)),
-                                                 force, budget)
-    return _execute(prepared, settings, continuation)
+    plan = runs.plan_resume(run_id, root, lambda: api.make_model(api.RunOptions(replay=replay)), force, budget)
+    return _execute(plan.prepared, settings, plan.continuation)
 
 
 def answer(run_id: str, root: Path, approved: bool, step: str | None, settings: RunSettings,

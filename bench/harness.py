@@ -99,18 +99,19 @@ def measured_run(compiled, model, recorded: bool, inputs: dict | None = None) ->
     """(wall seconds, this process's CPU seconds, all threads) for one whole run in a fresh event
     loop, progress lines on (to a buffer); with `recorded`, through runs.execute: journal, trace and
     the trace file included."""
-    from agentctl import runs
+    from agentctl import console, runs
     from agentctl.run.approvals import FixedApprover
     from agentctl.run.events import EventBus
     from agentctl.run.executor import Executor
-    from agentctl.run_display import RunDisplay
+    from agentctl.run_display import Progress
 
+    progress = console.LiveProgress(Progress(compiled), lambda text: text, live=False)
     events = EventBus()
-    events.subscribe(RunDisplay(compiled, live=False))
+    events.subscribe(progress)
     start, cpu = time.perf_counter(), time.process_time()
     with redirect_stderr(io.StringIO()):
         if recorded:
-            result = runs.execute(runs.Prepared(compiled, inputs or {}, {}, model), FixedApprover(None), events)
+            result = runs.execute(runs.Prepared(compiled, inputs or {}, {}, model), FixedApprover(None), [progress])
         else:
             result = asyncio.run(Executor(compiled, model, inputs=inputs or {}, approver=FixedApprover(None),
                                           tools={}, events=events).run())

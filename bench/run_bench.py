@@ -31,17 +31,16 @@ from harness import (CHAIN_BUDGETS, REPO, Instant, ServerProcess, _median, _min,
 
 
 async def agentctl_run(path: Path, inputs: dict, concurrency: int) -> float:
-    from agentctl import api
+    from agentctl import api, console
     from agentctl.llm.litellm_client import LitellmModel
     from agentctl.run.approvals import FixedApprover
     from agentctl.run.events import EventBus
     from agentctl.run.executor import Executor
-    from agentctl.run_display import RunDisplay
+    from agentctl.run_display import Progress
 
     compiled = api.compile_file(str(path)).pipeline
     events = EventBus()
-    display = RunDisplay(compiled, live=False)  # progress recorded as one line per event
-    events.subscribe(display)
+    events.subscribe(console.LiveProgress(Progress(compiled), lambda text: text, live=False))  # one line per event
     start, cpu = time.perf_counter(), time.process_time()
     with redirect_stderr(io.StringIO()):
         result = await Executor(compiled, LitellmModel(), inputs=inputs, approver=FixedApprover(None), tools={},

@@ -42,3 +42,12 @@ def test_each_run_kind_defines_every_part_itself(definition):
     missing = [m for m in members(RunKind) if m not in vars(type(runner))]
     assert not missing, f"step kind '{definition.kind}' (run side) lacks {missing}"
     assert inspect.iscoroutinefunction(runner.run)
+
+
+def test_adding_a_step_kind_in_the_docs_names_every_part_and_registry():
+    from tests.conftest import REPO
+
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = text.split("## Adding a step kind", 1)[1].split("\n## ", 1)[0]
+    for part in sorted(members(CompileKind) | members(RunKind)) + ["STEP_KINDS", "StepDef", "KINDS", "RUNNERS"]:
+        assert f"`{part}`" in section, f"docs/architecture.md, 'Adding a step kind', does not name `{part}`"
