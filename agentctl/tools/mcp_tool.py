@@ -34,7 +34,7 @@ class McpServers:
                                        env={k: resolve(v) for k, v in spec.env.items()} or None,
                                        cwd=spec.cwd or self.root)
         try:
-            read, write = await self.stack.enter_async_context(stdio_client(params))
+            read, write = await self.stack.enter_async_context(stdio_client(params, errlog=_server_stderr()))
             session = await self.stack.enter_async_context(ClientSession(read, write,
                                                                          read_timeout_seconds=spec.timeout_s))
             await session.initialize()
@@ -87,3 +87,15 @@ class McpTool:
             return json.loads(text)
         except ValueError:
             return text
+
+
+def _server_stderr():
+    """Where a server's stderr goes: ours, as it is now. mcp's stdio_client binds its default
+    (sys.stderr) when mcp is imported, and the subprocess needs a real file descriptor."""
+    import sys
+
+    try:
+        sys.stderr.fileno()
+        return sys.stderr
+    except (AttributeError, OSError, ValueError):
+        return sys.__stderr__

@@ -152,3 +152,18 @@ def test_mcp_tools_in_a_journaled_run(project, server, tmp_path, monkeypatch):
     journal = runs.journal_for(project.root, create=False)
     assert journal.journaled_call(result.run_id, key, "book", {"item": "room"}) == ("done", {"booked": "room", "key": key})
     journal.close()
+
+
+def test_an_mcp_server_starts_while_stderr_has_no_file_descriptor(project, server, monkeypatch):
+    """mcp binds stdio_client's stderr when it is imported (under capsys in one test, then used by
+    the next): a server's stderr is ours as it is when the server starts, or the real one."""
+    import io
+    import sys
+
+    from tests.conftest import REPO
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # like capsys: no fileno()
+    monkeypatch.setenv("LEDGER", str(project.root / "ledger.jsonl"))
+    server.push(Behaviour(content=None, tool_calls=[("shout", '{"text": "hi"}')]), answer("done"))
+    result = project.run(MCP_PIPELINE.replace("@PY@", sys.executable).replace("@REPO@", str(REPO)))
+    assert result.status == "succeeded", result.error
