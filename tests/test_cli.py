@@ -130,3 +130,24 @@ def test_validate_reports_every_file_in_one_pass(tmp_path):
                      "cases/prompt_undeclared_variable.prompt", "-f", "json", cwd=tmp_path / "g")
     codes = {d["code"] for d in json.loads(result.stdout)["diagnostics"]}
     assert {"E301", "E501", "E603"} <= codes
+
+
+def test_an_unexpected_exception_writes_a_crash_log_and_prints_one_line(tmp_path, monkeypatch, capsys):
+    from agentctl import api
+    from tests.support.cli import invoke
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    (tmp_path / "agentctl.lock").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGENTCTL_DEBUG", raising=False)
+    monkeypatch.setattr(api, "validate", broken)
+    done = invoke(capsys, monkeypatch, "validate")
+    assert done.code == 1 and done.out == ""
+    lines = done.err.strip().splitlines()
+    assert len(lines) == 1 and "this is a bug" in lines[0]
+    logs = list((tmp_path / ".agentctl").glob("crash-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in lines[0]
+    text = logs[0].read_text()
+    assert "ZeroDivisionError: a bug" in text and "Traceback" in text and "versions: typer" in text
