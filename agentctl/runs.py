@@ -157,6 +157,8 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
     """What to continue from: the committed steps, the usage already spent, the same inputs.
 
     Refuses a pipeline or prompt whose content changed since the run started (unless force).
+    Takes the run for this process last, atomically (Journal.claim): of two resumes started at
+    once, one continues and the other is told which process holds the run.
     """
     from agentctl import api
     from agentctl.tools.registry import build_tools
@@ -164,13 +166,7 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
     journal = journal_for(root, create=False)
     try:
         row = journal.run(run_id)
-        if row is None:
-            raise UsageError(f"no run {run_id} in {root / JOURNAL}", "list runs with `agentctl runs list`")
-        if row["status"] == "succeeded":
-            raise UsageError(f"run {run_id} already succeeded; there is nothing to resume")
-        if row["status"] == "running" and _alive(row["pid"]):
-            raise UsageError(f"run {run_id} is still running (process {row['pid']})",
-                             "wait for it to finish, or stop it (Ctrl-C) before resuming")
+        _check_resumable(run_id, root, row)
         path = Path(row["path"]) if Path(row["path"]).is_absolute() else Path(row["root"]) / row["path"]
         compiled = api.compile_file(str(path)).pipeline
         if compiled is None:
@@ -182,12 +178,23 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
         compiled = with_budget(compiled, budget or [])
         restored: dict[tuple, Any] = {(s.step, s.scope): s for s in journal.steps(run_id) if s.status in _DONE}
         restored.update(journal.items(run_id))  # items of a fan-out that had not finished
-        spent = Usage.from_dict(json.loads(row["usage"] or "{}"))
         inputs = json.loads(row["inputs"] or "{}")
+        prepared = Prepared(compiled, inputs, build_tools(compiled), make_model())
+        journal.claim(run_id, os.getpid(), lambda now: _check_resumable(run_id, root, now))
+        spent = Usage.from_dict(json.loads(journal.run(run_id)["usage"] or "{}"))
     finally:
         journal.close()
-    prepared = Prepared(compiled, inputs, build_tools(compiled), make_model())
     return ResumePlan(prepared, Continuation(run_id, restored, spent), changed)
+
+
+def _check_resumable(run_id: str, root: Path, row) -> None:
+    if row is None:
+        raise UsageError(f"no run {run_id} in {root / JOURNAL}", "list runs with `agentctl runs list`")
+    if row["status"] == "succeeded":
+        raise UsageError(f"run {run_id} already succeeded; there is nothing to resume")
+    if row["status"] == "running" and _alive(row["pid"]):
+        raise UsageError(f"run {run_id} is running in process {row['pid']} (started or resumed there)",
+                         "wait for it to finish, or stop it (Ctrl-C) before resuming")
 
 
 def _changes(row, compiled: CompiledPipeline) -> list[str]:

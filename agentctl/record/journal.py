@@ -183,6 +183,21 @@ class Journal:
             (run_id, pipeline.name, pipeline.version, pipeline.path, pipeline.root, pipeline.source_sha256,
              json.dumps(prompts), self._json(inputs), json.dumps(limits), pid, time.time()))
 
+    def claim(self, run_id: str, pid: int, check: Callable[[sqlite3.Row], None]) -> None:
+        """Takes a stopped run for process `pid`, atomically: of several resumes started at once,
+        exactly one gets it. `check` sees the run's row inside the transaction and raises to refuse."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.run(run_id)
+            check(row)
+            self.db.execute("UPDATE runs SET status = 'running', exit_reason = NULL, pid = ? WHERE id = ?",
+                            (pid, run_id))
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+
     def finish_run(self, run_id: str, status: str, reason: str | None, outputs: Any, usage: dict) -> None:
         self._write("UPDATE runs SET status = ?, exit_reason = ?, outputs = ?, usage = ?, finished = ? WHERE id = ?",
                         (status, self._text(reason), self._json(outputs), json.dumps(usage), time.time(), run_id))

@@ -85,3 +85,18 @@ def test_deny_continues_and_the_gated_tool_never_runs(project):
     steps = dict(db.execute("SELECT step, status FROM steps WHERE run_id = ?", (run_id,)).fetchall())
     assert steps["sign_off"] == "denied" and steps["pay"] == "skipped"
     assert policy_calls(db, run_id) == 1
+
+
+def test_two_resumes_started_at_once_pay_once(project):
+    """Both used to continue the run and pay twice with the same key (9 of 10 trials)."""
+    run_id, _ = start_paused(project)
+    env = {**os.environ, "LEDGER": str(project / "ledger.jsonl"), "NO_COLOR": "1"}
+    procs = [subprocess.Popen([sys.executable, "-m", "agentctl", "resume", run_id, "--approve", "--replay", "c.json"],
+                              cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    done = [(p.communicate(timeout=120), p.returncode) for p in procs]
+    payments = (project / "ledger.jsonl").read_text().splitlines()
+    assert len(payments) == 1, done
+    assert sorted(code for _, code in done) == [0, 2], done
+    (_, err), _ = next(d for d in done if d[1] == 2)
+    assert f"run {run_id} is running in process" in err or "already succeeded" in err
