@@ -207,6 +207,7 @@ class Executor:
         done = self.restored.get((node.id, scope))
         if done is not None:  # committed by an earlier attempt of this run: not executed again
             record.usage = Usage()
+            self._restore_nested(node, scope)
             return self._finish(record, done.status, done.output, done.error, restored=True)
         blocked = [d for d in node.needs if self.result.steps[d].status in _BLOCKING]
         if blocked and not node.allow_skipped:
@@ -236,6 +237,18 @@ class Executor:
             record.usage.add(step_budget.used)
             raise
         self._finish(record, "succeeded", output, None, step_budget.used)
+
+    def _restore_nested(self, node: StepNode, scope: str) -> None:
+        """Steps nested in a restored one (a loop's body) read as they were when it finished: their
+        last iteration's results, as after a run that was never interrupted."""
+        for sid in node.do.body:
+            iterations = [(int(s[len(scope) + len(node.id) + 1:-1]), s) for (step, s, *_) in self.restored
+                          if step == sid and s.startswith(f"{scope}{node.id}#") and s.count("/") == scope.count("/") + 1]
+            if iterations:
+                last = max(iterations)[1]
+                done = self.restored[(sid, last)]
+                self.state[sid] = {"output": done.output, "status": done.status}
+                self._restore_nested(self.pipeline.steps[sid], last)
 
     def _finish(self, record: StepResult, status: str, output: Any, error: str | None, usage: Usage | None = None,
                 restored: bool = False) -> None:

@@ -352,3 +352,32 @@ def test_a_resumed_agent_asking_the_same_call_gets_the_journaled_result_without_
     assert [e.call_id for e in restored] == [f"{first.run_id}:s:0"]
     db = sqlite3.connect(project.root / runs.JOURNAL)
     assert db.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0] == 1
+
+
+LOOP_THEN_APPROVAL = """
+steps:
+  - id: rounds
+    loop:
+      max_iterations: 2
+      until: ${{ steps.check.output.passed }}
+      steps:
+        - {id: check, gate: {check: true}}
+  - {id: hold, needs: [rounds], approval: {message: go?}}
+  - {id: report, needs: [hold], gate: {check: "${{ steps.check.output.passed }}"}}
+outputs:
+  passed: ${{ steps.check.output.passed }}
+"""
+
+
+def test_a_loop_body_step_read_after_the_loop_is_restored_by_a_resume(project, capsys, monkeypatch):
+    """Paused after the loop, then approved: `steps.check` used to be undefined ('dict object' has
+    no attribute 'check') in this and every later resume."""
+    from tests.support.cli import invoke
+
+    path = project.pipeline(LOOP_THEN_APPROVAL)
+    monkeypatch.chdir(project.root)
+    paused = invoke(capsys, monkeypatch, "run", path, "--json")
+    assert paused.code == 4, paused.err
+    approved = invoke(capsys, monkeypatch, "approve", paused.json()["run_id"])
+    assert approved.code == 0, approved.out + approved.err
+    assert "passed: true" in approved.out and "total: 4 steps" in approved.out
