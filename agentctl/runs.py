@@ -18,6 +18,7 @@ from typing import Any
 from agentctl.compile.ir import CompiledPipeline
 from agentctl.dimensions import BY_LIMIT, Usage
 from agentctl.errors import AgentctlError, UsageError
+from agentctl.run.evaluate import not_restored
 
 JOURNAL = Path(".agentctl") / "journal.db"
 TRACES = Path(".agentctl") / "traces"
@@ -176,8 +177,10 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
             raise AgentctlError(f"run {run_id} started from different content: " + "; ".join(changed),
                                 "resume with --force to continue with the current files anyway")
         compiled = with_budget(compiled, budget or [])
-        restored: dict[tuple, Any] = {(s.step, s.scope): s for s in journal.steps(run_id) if s.status in _DONE}
-        restored.update(journal.items(run_id))  # items of a fan-out that had not finished
+        restored: dict[tuple, Any] = {(s.step, s.scope): _restorable(s) for s in journal.steps(run_id)
+                                      if s.status in _DONE}
+        for key, item in journal.items(run_id).items():  # items of a fan-out that had not finished
+            restored[key] = not_restored(key[0]) if item.redacted else item.output
         inputs = json.loads(row["inputs"] or "{}")
         prepared = Prepared(compiled, inputs, build_tools(compiled), make_model())
         journal.claim(run_id, os.getpid(), lambda now: _check_resumable(run_id, root, now))
@@ -185,6 +188,12 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
     finally:
         journal.close()
     return ResumePlan(prepared, Continuation(run_id, restored, spent), changed)
+
+
+def _restorable(record):
+    """A committed step as a resume gives it back: as it was, or, when its output held a secret
+    (masked on disk), a value that fails whatever reads it, naming the step."""
+    return replace(record, output=not_restored(record.step)) if record.redacted else record
 
 
 def _check_resumable(run_id: str, root: Path, row) -> None:

@@ -133,6 +133,16 @@ def _migrate(db: sqlite3.Connection) -> None:
         raise
 
 
+@migration(4)
+def _redacted_flags(db: sqlite3.Connection) -> None:
+    """Whether a result held a secret (masked on disk): a resume cannot give it back as it was."""
+    _script(db, """
+        ALTER TABLE steps ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE items ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tool_calls ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0
+    """)
+
+
 @dataclass
 class StepRecord:
     step: str
@@ -143,6 +153,13 @@ class StepRecord:
     usage: dict
     started: float | None
     finished: float | None
+    redacted: bool = False  # the output held a secret: what is on disk is masked
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    output: Any
+    redacted: bool
 
 
 class Journal:
@@ -208,15 +225,21 @@ class Journal:
         """A step's result, with the model attempts made for it and what the run has used so far,
         in one transaction. A step run again (a resume after a failure) keeps its earlier
         attempts: the JSON arrays are joined ('[a]' + '[b]' -> '[a,b]')."""
+        output_json, masked = self._output(output)
         self._transaction(self._run_usage(run_id, run_usage), (
-            "INSERT INTO steps (run_id, step, scope, status, output, error, usage, started, finished, attempts)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step, scope) DO UPDATE SET"
+            "INSERT INTO steps (run_id, step, scope, status, output, error, usage, started, finished, attempts, redacted)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step, scope) DO UPDATE SET"
             " status = excluded.status, output = excluded.output, error = excluded.error, usage = excluded.usage,"
+            " redacted = excluded.redacted,"
             " started = excluded.started, finished = excluded.finished, attempts = CASE"
             " WHEN steps.attempts IS NULL THEN excluded.attempts WHEN excluded.attempts IS NULL THEN steps.attempts"
             " ELSE substr(steps.attempts, 1, length(steps.attempts) - 1) || ',' || substr(excluded.attempts, 2) END",
-            (run_id, step, scope, status, self._json(output), self._text(error), json.dumps(usage), started,
-             time.time(), self._attempts_json(attempts))))
+            (run_id, step, scope, status, output_json, self._text(error), json.dumps(usage), started,
+             time.time(), self._attempts_json(attempts), masked)))
+
+    def _output(self, value: Any) -> tuple[str, int]:
+        text, masked = self.redact.json_masked(value)
+        return text, int(masked)
 
     @staticmethod
     def _run_usage(run_id: str, usage: dict | None) -> tuple[str, tuple]:
@@ -227,10 +250,9 @@ class Journal:
              attempts: list[tuple[str, dict]] = (), run_usage: dict | None = None) -> None:
         """One finished item of a for_each step, with the model attempts made for it."""
         self._transaction(self._run_usage(run_id, run_usage), (
-            "INSERT OR REPLACE INTO items (run_id, step, scope, idx, output, attempts, finished)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, step, scope, index, self._json(output),
-             self._attempts_json(attempts), time.time())))
+            "INSERT OR REPLACE INTO items (run_id, step, scope, idx, output, redacted, attempts, finished)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, step, scope, index, *self._output(output), self._attempts_json(attempts), time.time())))
 
     def attempts_only(self, run_id: str, attempts: list[tuple[str, dict]]) -> None:
         """Attempts of steps that never finished (cancelled, interrupted) have no step row."""
@@ -253,9 +275,9 @@ class Journal:
     def tool_call(self, run_id: str, key: str, step: str, tool: str, args: Any, result: Any, status: str,
                   error: str | None) -> None:
         self._write(
-            "INSERT OR REPLACE INTO tool_calls (run_id, key, step, tool, args, result, status, error, at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, key, step, tool, self._json(args), self._json(result), status, self._text(error), time.time()))
+            "INSERT OR REPLACE INTO tool_calls (run_id, key, step, tool, args, result, redacted, status, error, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, key, step, tool, self._json(args), *self._output(result), status, self._text(error), time.time()))
 
     def approval_asked(self, run_id: str, step: str, subject: str, approver: str, message: str, context: Any) -> None:
         self._write(
@@ -285,24 +307,29 @@ class Journal:
     def steps(self, run_id: str) -> list[StepRecord]:
         rows = self.db.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY finished", (run_id,)).fetchall()
         return [StepRecord(r["step"], r["scope"], r["status"], json.loads(r["output"]) if r["output"] else None,
-                           r["error"], json.loads(r["usage"] or "{}"), r["started"], r["finished"]) for r in rows]
+                           r["error"], json.loads(r["usage"] or "{}"), r["started"], r["finished"], bool(r["redacted"]))
+                for r in rows]
 
-    def items(self, run_id: str) -> dict[tuple[str, str, int], Any]:
-        """Finished fan-out items' outputs, by (step, scope, index)."""
-        rows = self.db.execute("SELECT step, scope, idx, output FROM items WHERE run_id = ?", (run_id,))
-        return {(r["step"], r["scope"], r["idx"]): json.loads(r["output"]) if r["output"] else None for r in rows}
+    def items(self, run_id: str) -> dict[tuple[str, str, int], ItemRecord]:
+        """Finished fan-out items, by (step, scope, index)."""
+        rows = self.db.execute("SELECT step, scope, idx, output, redacted FROM items WHERE run_id = ?", (run_id,))
+        return {(r["step"], r["scope"], r["idx"]): ItemRecord(json.loads(r["output"]) if r["output"] else None,
+                                                              bool(r["redacted"])) for r in rows}
 
     def journaled_call(self, run_id: str, key: str, tool: str, args: Any) -> tuple[str, Any]:
         """What the journal holds under `key`: ("done", result) when this very call (same tool,
-        same arguments, as written: redacted) succeeded; ("other", None) when another call was
-        journaled under it; ("new", None) otherwise (nothing yet, or this call failed)."""
-        row = self.db.execute("SELECT tool, args, result, status FROM tool_calls WHERE run_id = ? AND key = ?",
+        same arguments, as written: redacted) succeeded; ("masked", None) when it succeeded but its
+        result held a secret (masked on disk, so it cannot be given back); ("other", None) when
+        another call was journaled under it; ("new", None) otherwise (nothing, or this call failed)."""
+        row = self.db.execute("SELECT tool, args, result, redacted, status FROM tool_calls WHERE run_id = ? AND key = ?",
                               (run_id, key)).fetchone()
         if row is None:
             return "new", None
         if row["tool"] != tool or json.loads(row["args"]) != json.loads(self._json(args)):
             return "other", None
-        return ("done", json.loads(row["result"])) if row["status"] == "succeeded" else ("new", None)
+        if row["status"] != "succeeded":
+            return "new", None
+        return ("masked", None) if row["redacted"] else ("done", json.loads(row["result"]))
 
     def decision(self, run_id: str, step: str, subject: str) -> tuple[bool, str] | None:
         row = self.db.execute("SELECT decision, decided_by FROM approvals WHERE run_id = ? AND step = ? AND subject = ?"

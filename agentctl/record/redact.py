@@ -52,6 +52,13 @@ class Redactor:
         """to_json with every string masked first (so default=str never sees an unmasked object)."""
         return to_json(self.value(data) if self.secrets else data, **options)
 
+    def json_masked(self, data: Any) -> tuple[str, bool]:
+        """The masked JSON, and whether masking changed it (the value held a secret)."""
+        if not self.secrets:
+            return to_json(data), False
+        masked = to_json(self.value(data))
+        return masked, MASK in masked and masked != to_json(data)
+
     @classmethod
     def for_pipeline(cls, pipeline: Any, environ: Mapping[str, str] | None = None) -> "Redactor":
         """Declared secret env variables' values, and credential-like model params."""

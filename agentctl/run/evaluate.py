@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Mapping
 
-from jinja2 import TemplateError, Undefined
+from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import SecurityError
 
 from agentctl.compile.expressions import Expr, sandbox
@@ -50,6 +50,23 @@ def _expr(expr: Expr, context: Mapping[str, Any]) -> Any:
         raise EvaluationError(expr, f"{type(exc).__name__}: {exc}") from None
 
 
+class NotRestored(StrictUndefined):
+    """A restored output that held a secret (masked in the journal): shown as masked, but reading
+    it in an expression fails the step, naming the step it came from."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return "*** (held a secret; not journaled)"
+
+    __repr__ = __str__
+
+
+def not_restored(step: str) -> NotRestored:
+    return NotRestored(hint=f"the output of step '{step}' held a secret, which is never journaled, so a resume "
+                            "cannot restore it; run the pipeline again from the start")
+
+
 def _plain(value: Any) -> Any:
     """Jinja's Undefined never leaks out of an expression: reading it raises UndefinedError."""
     if isinstance(value, Undefined):
@@ -58,6 +75,8 @@ def _plain(value: Any) -> Any:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
     if value is None:
         return ""
     if isinstance(value, (dict, list)):

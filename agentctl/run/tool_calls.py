@@ -10,6 +10,7 @@ import json
 from typing import Any, Callable, Mapping
 
 from agentctl.compile.ir import ToolDef
+from agentctl.errors import StepError
 from agentctl.run.approvals import ApprovalRequest, Approver
 from agentctl.run.budget import Budgets
 from agentctl.run.evaluate import evaluate
@@ -45,6 +46,9 @@ class ToolInvoker:
             ctx = ToolContext(self.run_id, work, index, _variant(name, args))
             state, result = self.memory(ctx.idempotency_key, name, args)
         key = ctx.idempotency_key
+        if state == "masked":  # never call it again (it may have side effects), never hand back ***
+            raise StepError(f"the journaled result of tool call {key} ({name}) held a secret, which is never "
+                            "journaled, so a resume cannot give it back; run the pipeline again from the start")
         if state == "done":  # journaled by an earlier attempt of this run: never issued again
             self.events.emit(ToolCallRestored(step=step, call_id=key, tool=name))
             return result
