@@ -97,34 +97,33 @@ class AgentRunner:
         messages = render_prompt(agent.prompt, args)
         check_prompt_size(agent, messages, args)
         offered = [self._tool_spec(name) for name in agent.tools]
-        calls_left = agent.max_iterations * (1 + agent.reasks)
+        # max_iterations counts model turns; the last is told to answer, so every tool that runs
+        # has its result seen by the model (docs/run.md).
+        tool_rounds_left = agent.max_iterations - 1 if agent.tools else 0
         reasks_left = agent.reasks
         tool_index = 0
-        tool_rounds = 0
-        last_problem = None
-        while calls_left > 0 and tool_rounds < agent.max_iterations:
-            calls_left -= 1
-            response, _ = await self.router.call(agent.model, messages, offered, step, budgets, work)
+        while True:
+            response, _ = await self.router.call(agent.model, messages, offered, step, budgets, work,
+                                                 tools_allowed=tool_rounds_left > 0)
             messages.append(message_for(response))
             if response.tool_calls:
-                tool_rounds += 1
+                if tool_rounds_left == 0:
+                    raise StepError(f"agent '{agent.name}' asked for tools again on its last turn "
+                                    f"(max_iterations: {agent.max_iterations}); those calls were not run")
+                tool_rounds_left -= 1
                 for result in await self._run_tools(step, work, agent, response, budgets, tool_index):
                     messages.append(result)
                 tool_index += len(response.tool_calls)
                 continue
-            value, last_problem = parse_output(response.content, agent.output_schema)
-            if last_problem is None:
+            value, problem = parse_output(response.content, agent.output_schema)
+            if problem is None:
                 return value
             if reasks_left == 0:
-                break
+                raise StepError(f"agent '{agent.name}' gave no valid output after {agent.reasks} re-asks: {problem}")
             reasks_left -= 1
-            self.events.emit(OutputReasked(step=step, problem=last_problem))
+            self.events.emit(OutputReasked(step=step, problem=problem))
             messages.append({"role": "user", "content": f"Your answer does not match the required JSON "
-                             f"schema: {last_problem}. Answer again with JSON only."})
-        if last_problem is not None:
-            raise StepError(f"agent '{agent.name}' gave no valid output after {agent.reasks} re-asks: {last_problem}")
-        raise StepError(f"agent '{agent.name}' was still calling tools after {agent.max_iterations} iterations "
-                        "(max_iterations)")
+                             f"schema: {problem}. Answer again with JSON only."})
 
     def _tool_spec(self, name: str) -> dict:
         tool, spec = self.invoker.tools[name], self.invoker.defs[name]

@@ -51,16 +51,19 @@ class ModelRouter:
         return self.breakers[target]
 
     async def call(self, alias: str, messages: list[dict], tools: list[dict], step: str,
-                   budgets: Budgets, work: str) -> tuple[ChatResponse, ModelTarget]:
-        """`work` names the execution (a fan-out item, a loop iteration) the attempts are for."""
+                   budgets: Budgets, work: str, tools_allowed: bool = True) -> tuple[ChatResponse, ModelTarget]:
+        """`work` names the execution (a fan-out item, a loop iteration) the attempts are for.
+        With `tools_allowed` False the tools are shown but the model is told to answer
+        (tool_choice: none): it is the agent's last tool-loop turn."""
         route = self.routes[alias]
+        params = dict(route.params) if tools_allowed or not tools else {**route.params, "tool_choice": "none"}
         attempts: list[Attempt] = []
         for target in route.chain:
             breaker = self.breaker(target.model, route)
             if not breaker.check_before_call():
                 attempts.append(Attempt(target.model, 0, "circuit open: not called", 0.0))
                 continue
-            request = ChatRequest(target.model, tuple(messages), tuple(tools), dict(route.params), route.timeout_s)
+            request = ChatRequest(target.model, tuple(messages), tuple(tools), params, route.timeout_s)
             try:
                 response = await with_retries(
                     lambda n: self._attempt(request, target, n, step, budgets, breaker, attempts, work),

@@ -76,6 +76,18 @@ def test_the_tool_loop_is_bounded(project, server):
     assert "max_iterations" in result.error
 
 
+def test_no_tool_runs_unless_the_model_sees_its_result(project, server):
+    """max_iterations: 3 used to run a third round of tools whose results no model ever saw (a
+    side effect done, the step failed, and every resume did it again)."""
+    server.default = Behaviour(content=None, tool_calls=[("lookup", '{"query": "again"}')])
+    result = project.run(TOOLS)
+    assert result.status == "failed" and "asked for tools again on its last turn" in result.error
+    calls = [body for _, body in server.requests]
+    assert [c.get("tool_choice") for c in calls] == [None, None, "none"]  # the last turn is told to answer
+    tool_results = [m for m in calls[-1]["messages"] if m["role"] == "tool"]
+    assert len(tool_results) == 2  # every tool that ran has its result in front of the model
+
+
 def test_parallel_branches_overlap_in_time(project, server):
     body = """
 agents:

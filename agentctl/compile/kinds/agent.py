@@ -47,12 +47,12 @@ class AgentKind:
         if agent is None:
             return Bounds(steps=1)
         route = parts.models.get(agent.model)
-        iterations = agent.max_iterations if agent.tools else 1
-        calls = iterations * (1 + agent.reasks)
+        tool_rounds = agent.max_iterations - 1 if agent.tools else 0  # the last turn is told to answer
         tokens, cost = per_call(agent, route) if route else (None, None)
-        one_call = Bounds(steps=0, llm_calls=1, tool_calls=agent.parallel_tool_calls if agent.tools else 0,
-                          tokens=tokens, cost_usd=cost)
-        return capped(plus(scaled(one_call, calls), Bounds(steps=1)), agent.limits)
+        one_call = Bounds(steps=0, llm_calls=1, tokens=tokens, cost_usd=cost)
+        calls = scaled(one_call, tool_rounds + 1 + agent.reasks)
+        tools = Bounds(steps=1, tool_calls=tool_rounds * agent.parallel_tool_calls)
+        return capped(plus(calls, tools), agent.limits)
 
     def describe(self, pipeline: ir.CompiledPipeline, do: AgentStep) -> str:
         agent = pipeline.agents[do.agent]
