@@ -100,3 +100,31 @@ def test_two_resumes_started_at_once_pay_once(project):
     assert sorted(code for _, code in done) == [0, 2], done
     (_, err), _ = next(d for d in done if d[1] == 2)
     assert f"run {run_id} is running in process" in err or "already succeeded" in err
+
+
+def test_an_approval_in_a_loop_is_asked_in_every_iteration(tmp_path, capsys, monkeypatch):
+    """Answers were keyed by (run, step): after a pause, one `approve` approved every iteration."""
+    from tests.support.cli import invoke
+
+    (tmp_path / "agentctl.lock").write_text("")
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "l.yaml").write_text("""apiVersion: agentctl/v1
+name: l
+version: 1
+steps:
+  - id: rounds
+    loop:
+      max_iterations: 3
+      until: false
+      steps:
+        - {id: ok, approval: {message: another round?}}
+""")
+    monkeypatch.chdir(tmp_path)
+    paused = invoke(capsys, monkeypatch, "run", "pipelines/l.yaml", "--json")
+    assert paused.code == 4
+    run_id = paused.json()["run_id"]
+    for _ in range(2):
+        again = invoke(capsys, monkeypatch, "approve", run_id)
+        assert again.code == 4, again.out  # the next iteration asks again
+    last = invoke(capsys, monkeypatch, "approve", run_id)
+    assert last.code == 0 and "total: 4 steps" in last.out

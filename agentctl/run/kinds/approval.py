@@ -25,7 +25,8 @@ class ApprovalRun:
         if role == "auto":
             engine.events.emit(ApprovalDecided(step=step, approved=True, by="auto", role="auto"))
             return {"approved": True, "approver": "auto"}
-        request = ApprovalRequest(step, role, message, evaluate(do.context, call.context))
+        # One question per execution: each loop iteration (its scope) is asked on its own.
+        request = ApprovalRequest(step, role, message, evaluate(do.context, call.context), call.scope)
         engine.events.emit(ApprovalAsked(step=step, role=role, message=message))
         decision = await engine.approver.decide(request)
         engine.events.emit(ApprovalDecided(step=step, approved=decision.approved, by=decision.by, role=role))

@@ -28,7 +28,7 @@ class GateRun:
             engine.events.emit(GateWarned(step=step, message=message))
             return {"passed": False}
         if do.on_fail == "approve":
-            request = ApprovalRequest(step, "human", f"{message}. Continue anyway?", {})
+            request = ApprovalRequest(step, "human", f"{message}. Continue anyway?", {}, call.scope)
             engine.events.emit(ApprovalAsked(step=step, role="human", message=request.message))
             decision = await engine.approver.decide(request)
             engine.events.emit(ApprovalDecided(step=step, approved=decision.approved, by=decision.by, role="human"))
