@@ -424,3 +424,32 @@ def test_a_resume_never_feeds_a_masked_secret_to_a_later_step(project, capsys, m
     assert resumed.code == 1, resumed.out
     assert "the output of step 'auth' held a secret" in resumed.json()["error"]
     assert "sk-live-0123456789" not in resumed.out + resumed.err
+
+
+FAN_OUT_THEN_APPROVAL = """
+inputs:
+  names: {type: array, default: [ada, bob, cy, dee, eve]}
+tools:
+  lookup: {python: "tools.lookup:lookup"}
+steps:
+  - {id: score, tool: lookup, for_each: "${{ inputs.names }}", max_items: 10, with: {query: "${{ item }}"}}
+  - {id: hold, needs: [score], approval: {message: go?}}
+  - {id: report, needs: [hold], tool: lookup, with: {query: done}}
+"""
+
+
+@pytest.mark.parametrize("max_steps, finishes", [(7, True), (6, False)])
+def test_a_resume_counts_what_the_run_spent_before_it(project, capsys, monkeypatch, max_steps, finishes):
+    """A finished for_each step counted as 1 step after a resume (5 items + 2 steps: 7 uninterrupted,
+    3 after pause and approve), so pausing bypassed max_steps."""
+    from tests.support.cli import invoke
+
+    monkeypatch.chdir(project.root)
+    path = project.pipeline(FAN_OUT_THEN_APPROVAL + f"budgets: {{max_steps: {max_steps}}}\n")
+    whole = invoke(capsys, monkeypatch, "run", path, "--approve", "--json")
+    paused = invoke(capsys, monkeypatch, "run", path, "--json")
+    assert paused.code == 4
+    resumed = invoke(capsys, monkeypatch, "approve", paused.json()["run_id"])
+    assert (whole.code, resumed.code) == ((0, 0) if finishes else (3, 3)), resumed.out
+    if finishes:
+        assert whole.json()["usage"]["steps"] == 7 and "total: 7 steps, 0 LLM calls, 6 tool calls" in resumed.out
