@@ -103,12 +103,36 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
                             run_id=cont.run_id, restored=cont.restored, spent=cont.spent,
                             memory=lambda key, tool, args: journal.journaled_call(cont.run_id, key, tool, args))
         try:
-            return asyncio.run(executor.run())
-        except KeyboardInterrupt:  # the run's end is journaled as interrupted by the executor
+            return asyncio.run(_stopped_by_signals(executor.run()))
+        except (KeyboardInterrupt, asyncio.CancelledError):  # journaled as interrupted by the executor
             return executor.result
     finally:
         journal.close()
         export_trace(tracer, pipeline.root, cont.run_id, trace)
+
+
+_STOP_SIGNALS = ("SIGTERM", "SIGHUP")  # what CI runners and containers send; Ctrl-C is asyncio.run's
+
+
+async def _stopped_by_signals(run):
+    """SIGTERM and SIGHUP stop the run as Ctrl-C does: work in flight is cancelled, the run ends
+    as interrupted (journaled, summarised, MCP servers stopped)."""
+    import asyncio
+    import signal
+
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    installed = []
+    for name in _STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(getattr(signal, name), task.cancel)
+            installed.append(getattr(signal, name))
+        except (AttributeError, ValueError, RuntimeError, NotImplementedError):  # not the main thread, or Windows
+            pass
+    try:
+        return await run
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
 
 
 def export_trace(tracer, root: str, run_id: str, options: TraceOptions) -> None:
@@ -255,9 +279,20 @@ def list_runs(root: Path, pipeline: str | None, status: str | None, limit: int) 
         return None
     journal = journal_for(root)
     try:
-        return journal.runs(pipeline, status, limit)
+        # A run whose process died (kill -9, a lost machine) is stored as running: read as interrupted.
+        stored = ("running", "interrupted") if status in ("running", "interrupted") else (status,) if status else ()
+        rows = [as_found(row) for row in journal.runs(pipeline, stored, limit)]
     finally:
         journal.close()
+    return [row for row in rows if status is None or row["status"] == status][:limit]
+
+
+def as_found(row) -> dict:
+    """A run's row as it is now: `running` whose process is gone reads as `interrupted`."""
+    found = dict(row)
+    if found["status"] == "running" and not _alive(found["pid"]) and found["pid"] != os.getpid():
+        found["status"], found["exit_reason"] = "interrupted", f"its process ({found['pid']}) is gone"
+    return found
 
 
 @dataclass
@@ -274,6 +309,6 @@ def show_run(root: Path, run_id: str) -> RunRecord:
         row = journal.run(run_id)
         if row is None:
             raise UsageError(f"no run {run_id}", "list runs with `agentctl runs list`")
-        return RunRecord(row, journal.steps(run_id), journal.pending_approvals(run_id), journal.items(run_id))
+        return RunRecord(as_found(row), journal.steps(run_id), journal.pending_approvals(run_id), journal.items(run_id))
     finally:
         journal.close()

@@ -296,12 +296,12 @@ class Journal:
     def run(self, run_id: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
 
-    def runs(self, pipeline: str | None = None, status: str | None = None, limit: int = 50) -> list[sqlite3.Row]:
+    def runs(self, pipeline: str | None = None, statuses: tuple[str, ...] = (), limit: int = 50) -> list[sqlite3.Row]:
         query, args = "SELECT * FROM runs WHERE 1=1", []
         if pipeline:
             query, args = query + " AND pipeline = ?", args + [pipeline]
-        if status:
-            query, args = query + " AND status = ?", args + [status]
+        if statuses:
+            query, args = query + f" AND status IN ({', '.join('?' * len(statuses))})", args + list(statuses)
         return self.db.execute(query + " ORDER BY started DESC LIMIT ?", (*args, limit)).fetchall()
 
     def steps(self, run_id: str) -> list[StepRecord]:

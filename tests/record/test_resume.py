@@ -453,3 +453,61 @@ def test_a_resume_counts_what_the_run_spent_before_it(project, capsys, monkeypat
     assert (whole.code, resumed.code) == ((0, 0) if finishes else (3, 3)), resumed.out
     if finishes:
         assert whole.json()["usage"]["steps"] == 7 and "total: 7 steps, 0 LLM calls, 6 tool calls" in resumed.out
+
+
+CHAIN_OF_TWO = """
+agents:
+  a: {model: m, prompt: prompts/p.prompt}
+steps:
+  - {id: one, agent: a, with: {text: one}}
+  - {id: two, agent: a, needs: [one], with: {text: two}}
+"""
+
+
+def start_held(project, server, *args):
+    """`agentctl run` of CHAIN_OF_TWO in its own process, held inside the second model call."""
+    import threading
+
+    second = threading.Event()
+
+    def behave(body):
+        if body["messages"][-1]["content"] == "two":
+            second.set()
+            return Behaviour(content="late", delay_s=300)
+        return answer("first")
+
+    server.default = behave
+    path = project.pipeline(CHAIN_OF_TWO)
+    proc = subprocess.Popen([sys.executable, "-m", "agentctl", "run", path, *args], cwd=project.root,
+                            env={**os.environ, "NO_COLOR": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert second.wait(timeout=600), "the run never reached its second step"
+    return proc
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_stop_a_run_like_ctrl_c(project, server, signal_name):
+    """They used to kill the process: no summary, no --json, the run left `running` with usage 0."""
+    proc = start_held(project, server, "--json")
+    proc.send_signal(getattr(signal, signal_name))
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 130, err
+    result = json.loads(out)
+    assert result["status"] == "interrupted" and result["steps"]["one"]["status"] == "succeeded"
+    row = sqlite3.connect(project.root / runs.JOURNAL).execute("SELECT status, usage FROM runs").fetchone()
+    assert row[0] == "interrupted" and json.loads(row[1])["steps"] == 1
+
+
+def test_a_killed_run_reads_as_interrupted_with_what_it_spent(project, server, capsys, monkeypatch):
+    from tests.support.cli import invoke
+
+    proc = start_held(project, server)
+    proc.kill()
+    proc.communicate(timeout=600)
+    monkeypatch.chdir(project.root)
+    listed = invoke(capsys, monkeypatch, "runs", "list")
+    assert " interrupted " in listed.out and "running" not in listed.out
+    run = sqlite3.connect(project.root / runs.JOURNAL).execute("SELECT id FROM runs").fetchone()[0]
+    shown = invoke(capsys, monkeypatch, "runs", "show", run)
+    assert ": interrupted" in shown.out and "usage: 1 step, 1 LLM call" in shown.out
+    assert "is gone" in shown.out
