@@ -12,10 +12,10 @@ from typing import assert_never
 from agentctl.compile.ir import CompiledPipeline
 from agentctl.dimensions import COUNTED, DIMENSIONS, Usage
 from agentctl.record.redact import Redactor
-from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished, LlmAttemptFailed,
-                                 LlmAttemptStarted, LlmAttemptSucceeded, OutputReasked, RunFinished, RunStarted,
-                                 StepFinished, StepStarted, ToolCallFailed, ToolCallRestored, ToolCallStarted,
-                                 ToolCallSucceeded)
+from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
+                                 LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
+                                 OutputReasked, RunFinished, RunStarted, StepFinished, StepStarted, ToolCallFailed,
+                                 ToolCallRestored, ToolCallStarted, ToolCallSucceeded)
 from agentctl.run.executor import RunResult
 
 ICONS = {"pending": "·", "running": "…", "succeeded": "✓", "failed": "✗", "skipped": "-", "denied": "✗",
@@ -79,6 +79,8 @@ class Progress:
                 self.totals = event.run_usage
                 return (f"{event.step:<16} {event.model} attempt {event.attempt}: {event.input_tokens}+"
                         f"{event.output_tokens} tokens, {money(event.cost_usd)}, {event.duration_s:.2f}s")
+            case LlmAnswerRestored():
+                return f"{event.step:<16} {event.model}: answer {event.call_index + 1} restored from the journal"
             case LlmAttemptFailed():
                 return f"{event.step:<16} {event.model} attempt {event.attempt} failed: {event.error[:120]}"
             case ToolCallSucceeded() | ToolCallRestored():

@@ -70,6 +70,7 @@ class Continuation:
     run_id: str
     restored: dict = field(default_factory=dict)
     spent: Usage | None = None
+    answers: dict = field(default_factory=dict)  # model answers already paid for, by (work, index)
 
 
 def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
@@ -85,6 +86,7 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
     from agentctl.record.recorder import JournalRecorder
     from agentctl.record.redact import Redactor
     from agentctl.record.tracer import RunTracer
+    from agentctl.run.answers import JournaledAnswers
     from agentctl.run.events import EventBus
     from agentctl.run.executor import Executor
 
@@ -101,6 +103,7 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
         executor = Executor(pipeline, prepared.model, inputs=prepared.inputs, tools=prepared.tools, events=events,
                             approver=JournalApprover(approver, journal, cont.run_id), concurrency=concurrency,
                             run_id=cont.run_id, restored=cont.restored, spent=cont.spent,
+                            answers=JournaledAnswers(cont.answers),
                             memory=lambda key, tool, args: journal.journaled_call(cont.run_id, key, tool, args))
         try:
             return asyncio.run(_stopped_by_signals(executor.run()))
@@ -209,9 +212,10 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
         prepared = Prepared(compiled, inputs, build_tools(compiled), make_model())
         journal.claim(run_id, os.getpid(), lambda now: _check_resumable(run_id, root, now))
         spent = Usage.from_dict(json.loads(journal.run(run_id)["usage"] or "{}"))
+        answers = journal.answers(run_id)
     finally:
         journal.close()
-    return ResumePlan(prepared, Continuation(run_id, restored, spent), changed)
+    return ResumePlan(prepared, Continuation(run_id, restored, spent, answers), changed)
 
 
 def _restorable(record):

@@ -143,6 +143,18 @@ def _redacted_flags(db: sqlite3.Connection) -> None:
     """)
 
 
+@migration(5)
+def _answers(db: sqlite3.Connection) -> None:
+    """Every answered model call, by its work and position: a resumed agent asking the same thing
+    again gets the answer back without paying for it twice."""
+    db.execute("""
+        CREATE TABLE answers (
+            run_id TEXT NOT NULL, work TEXT NOT NULL, idx INTEGER NOT NULL, request_key TEXT NOT NULL,
+            model TEXT, response TEXT, redacted INTEGER NOT NULL DEFAULT 0, at REAL,
+            PRIMARY KEY (run_id, work, idx)) WITHOUT ROWID
+    """)
+
+
 @dataclass
 class StepRecord:
     step: str
@@ -278,6 +290,19 @@ class Journal:
             "INSERT OR REPLACE INTO tool_calls (run_id, key, step, tool, args, result, redacted, status, error, at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, key, step, tool, self._json(args), *self._output(result), status, self._text(error), time.time()))
+
+    def answer(self, run_id: str, work: str, index: int, request_key: str, model: str, response: dict) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO answers (run_id, work, idx, request_key, model, response, redacted, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, work, index, request_key, model, *self._output(response), time.time()))
+
+    def answers(self, run_id: str) -> dict[tuple[str, int], tuple[str, str, dict]]:
+        """Answers a resume can give back: (work, index) -> (request key, model, response); an
+        answer that held a secret is masked on disk, so it is asked again instead."""
+        rows = self.db.execute("SELECT work, idx, request_key, model, response FROM answers"
+                               " WHERE run_id = ? AND redacted = 0", (run_id,))
+        return {(r["work"], r["idx"]): (r["request_key"], r["model"], json.loads(r["response"])) for r in rows}
 
     def approval_asked(self, run_id: str, step: str, subject: str, approver: str, message: str, context: Any) -> None:
         self._write(

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import assert_never
 
 from agentctl.record.journal import Journal
-from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished, LlmAttemptFailed,
-                                 LlmAttemptStarted, LlmAttemptSucceeded, OutputReasked, RunFinished, RunStarted,
-                                 StepFinished, StepStarted, ToolCallFailed, ToolCallRestored, ToolCallStarted,
-                                 ToolCallSucceeded)
+from agentctl.run.answers import response_record
+from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
+                                 LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
+                                 OutputReasked, RunFinished, RunStarted, StepFinished, StepStarted, ToolCallFailed,
+                                 ToolCallRestored, ToolCallStarted, ToolCallSucceeded)
 
 
 class JournalRecorder:
@@ -35,6 +36,9 @@ class JournalRecorder:
                 journal.item(run_id, event.step, event.scope, event.index, event.output,
                              self.pending.pop(event.work, []), event.run_usage.as_dict())
             case LlmAttemptSucceeded():
+                journal.answer(run_id, event.work, event.call_index, event.request_key, event.model, response_record(
+                    event.content, event.tool_calls, event.input_tokens, event.output_tokens, event.response_model,
+                    event.finish_reason))
                 self.attempt(event.work, event.step, state="succeeded", model=event.model, attempt=event.attempt,
                              input_tokens=event.input_tokens, output_tokens=event.output_tokens,
                              cost_usd=event.cost_usd, duration_s=event.duration_s)
@@ -52,7 +56,8 @@ class JournalRecorder:
                     journal.attempts_only(run_id, attempts)
                 self.pending.clear()
                 journal.finish_run(run_id, event.status, event.error, event.outputs, event.usage.as_dict())
-            case (RunStarted() | StepStarted() | LlmAttemptStarted() | ToolCallStarted() | ToolCallRestored()
+            case (RunStarted() | StepStarted() | LlmAttemptStarted() | LlmAnswerRestored() | ToolCallStarted()
+                  | ToolCallRestored()
                   | ApprovalAsked() | ApprovalDecided() | OutputReasked() | GateWarned()):
                 pass  # the run's start and approvals are written by runs.py and JournalApprover
             case _:

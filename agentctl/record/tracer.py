@@ -23,10 +23,10 @@ from agentctl import __version__
 from agentctl.compile.ir import CompiledPipeline
 from agentctl.compile.kinds import AgentStep
 from agentctl.record.redact import Redactor
-from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished, LlmAttemptFailed,
-                                 LlmAttemptStarted, LlmAttemptSucceeded, OutputReasked, RunFinished, RunStarted,
-                                 StepFinished, StepStarted, ToolCallFailed, ToolCallRestored, ToolCallStarted,
-                                 ToolCallSucceeded)
+from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
+                                 LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
+                                 OutputReasked, RunFinished, RunStarted, StepFinished, StepStarted, ToolCallFailed,
+                                 ToolCallRestored, ToolCallStarted, ToolCallSucceeded)
 
 _FAILED = ("failed", "cancelled")
 
@@ -102,6 +102,11 @@ class RunTracer:
                 self.end(span, event.at)
             case RunFinished():
                 self.run_finished(event)
+            case LlmAnswerRestored():
+                span = self.start(f"chat {event.model}", self.step_span(event.step), event.at, "client", **{
+                    "gen_ai.operation.name": "chat", "gen_ai.request.model": event.model,
+                    "agentctl.answer.restored": True})
+                self.end(span, event.at)
             case ItemFinished() | ApprovalAsked() | OutputReasked() | GateWarned():
                 pass
             case _:

@@ -100,6 +100,19 @@ class LlmAttemptSucceeded(_Event):
     content: str | None
     remaining_usd: float | None
     run_usage: Usage  # what the whole run has used, this call included
+    call_index: int  # the answer's position within its work
+    request_key: str  # identifies the request (run/answers.py), so a resume can reuse the answer
+    tool_calls: tuple  # the answer's tool calls, as ToolCall
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LlmAnswerRestored(_Event):
+    """A resumed agent asked what it had asked before: the journaled answer, no call."""
+
+    step: str
+    work: str
+    model: str
+    call_index: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -184,8 +197,8 @@ class GateWarned(_Event):
 
 
 Event = Union[RunStarted, RunFinished, StepStarted, StepFinished, ItemFinished, LlmAttemptStarted,
-              LlmAttemptSucceeded, LlmAttemptFailed, ToolCallStarted, ToolCallSucceeded, ToolCallFailed,
-              ToolCallRestored, ApprovalAsked, ApprovalDecided, OutputReasked, GateWarned]
+              LlmAttemptSucceeded, LlmAttemptFailed, LlmAnswerRestored, ToolCallStarted, ToolCallSucceeded,
+              ToolCallFailed, ToolCallRestored, ApprovalAsked, ApprovalDecided, OutputReasked, GateWarned]
 Subscriber = Callable[[Event], None]
 
 

@@ -22,6 +22,7 @@ from agentctl.dimensions import Usage
 from agentctl.errors import EXIT_CODES, RunStopped, StepError
 from agentctl.llm.client import ChatModel
 from agentctl.run.agent import AgentRunner
+from agentctl.run.answers import JournaledAnswers
 from agentctl.run.approvals import Approver
 from agentctl.run.budget import ONE_STEP, Budget, Budgets
 from agentctl.run.evaluate import evaluate
@@ -82,10 +83,11 @@ class Executor:
     def __init__(self, pipeline: CompiledPipeline, model: ChatModel, *, inputs: Mapping[str, Any],
                  approver: Approver, tools: Mapping[str, Tool], events: EventBus | None = None,
                  concurrency: int = 8, run_id: str | None = None, sleep=asyncio.sleep,
-                 restored: Mapping[tuple, Any] | None = None, memory=None, spent: Usage | None = None) -> None:
+                 restored: Mapping[tuple, Any] | None = None, memory=None, spent: Usage | None = None,
+                 answers: JournaledAnswers | None = None) -> None:
         """`restored`: committed results of an earlier attempt of this run: steps by (step, scope),
-        fan-out items (their outputs) by (step, scope, index);
-        `memory`: journaled tool results by idempotency key; `spent`: usage already spent."""
+        fan-out items (their outputs) by (step, scope, index); `memory`: journaled tool results by
+        idempotency key; `spent`: usage already spent; `answers`: model answers already paid for."""
         self.pipeline = pipeline
         self.events = events or EventBus()
         self.run_id = run_id or uuid.uuid4().hex[:12]
@@ -99,7 +101,7 @@ class Executor:
             self.budget.used.add(spent)
         self.restored = dict(restored or {})
         self.agent_budgets = {name: Budget(f"agent '{name}'", a.limits) for name, a in pipeline.agents.items()}
-        router = ModelRouter(pipeline.models, model, self.events, sleep=sleep)
+        router = ModelRouter(pipeline.models, model, self.events, sleep=sleep, answers=answers)
         self.invoker = ToolInvoker(tools, pipeline.tools, approver, self.events, self.run_id, memory)
         self.agents = AgentRunner(router, self.invoker, self.events)
         self.result = RunResult(self.run_id, pipeline.name)

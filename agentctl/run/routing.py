@@ -13,9 +13,11 @@ from agentctl.compile.ir import ModelRoute, ModelTarget
 from agentctl.dimensions import Usage
 from agentctl.errors import StepError
 from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, LlmError, estimate_tokens
+from agentctl.run.answers import JournaledAnswers, call_key
 from agentctl.run.breaker import CircuitBreaker
 from agentctl.run.budget import Budgets
-from agentctl.run.events import EventBus, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded
+from agentctl.run.events import (EventBus, LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted,
+                                 LlmAttemptSucceeded)
 from agentctl.run.retry import with_retries
 
 
@@ -37,11 +39,13 @@ class ModelCallFailed(StepError):
 
 class ModelRouter:
     def __init__(self, routes: Mapping[str, ModelRoute], model: ChatModel, events: EventBus,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 answers: JournaledAnswers | None = None) -> None:
         self.routes = routes
         self.model = model
         self.events = events
         self.sleep = sleep
+        self.answers = answers or JournaledAnswers()
         self.breakers: dict[str, CircuitBreaker] = {}
         self.ids = itertools.count(1)
 
@@ -57,6 +61,11 @@ class ModelRouter:
         (tool_choice: none): it is the agent's last tool-loop turn."""
         route = self.routes[alias]
         params = dict(route.params) if tools_allowed or not tools else {**route.params, "tool_choice": "none"}
+        call = (self.answers.next_index(work), call_key(messages, tools, params))
+        known = self.answers.replay(work, *call)
+        if known is not None:  # answered before this run was resumed: paid for, not asked again
+            self.events.emit(LlmAnswerRestored(step=step, work=work, model=known[0], call_index=call[0]))
+            return known[1], next((t for t in route.chain if t.model == known[0]), route.chain[0])
         attempts: list[Attempt] = []
         for target in route.chain:
             breaker = self.breaker(target.model, route)
@@ -66,15 +75,15 @@ class ModelRouter:
             request = ChatRequest(target.model, tuple(messages), tuple(tools), params, route.timeout_s)
             try:
                 response = await with_retries(
-                    lambda n: self._attempt(request, target, n, step, budgets, breaker, attempts, work),
+                    lambda n: self._attempt(request, target, n, step, budgets, breaker, attempts, work, call),
                     route.retry, sleep=self.sleep)
                 return response, target
             except LlmError:
                 continue  # attempts are recorded; the next model of the chain takes over
         raise ModelCallFailed(alias, attempts)
 
-    async def _attempt(self, request: ChatRequest, target: ModelTarget, number: int, step: str,
-                       budgets: Budgets, breaker: CircuitBreaker, attempts: list[Attempt], work: str) -> ChatResponse:
+    async def _attempt(self, request: ChatRequest, target: ModelTarget, number: int, step: str, budgets: Budgets,
+                       breaker: CircuitBreaker, attempts: list[Attempt], work: str, call: tuple[int, str]) -> ChatResponse:
         input_tokens = estimate_tokens(request)
         if target.max_input_tokens and input_tokens > 0.75 * target.max_input_tokens:
             # Near the context window the real tokenizer decides (it costs ~0.1-0.7 ms a call,
@@ -120,7 +129,7 @@ class ModelRouter:
             input_tokens=response.input_tokens, output_tokens=response.output_tokens, cost_usd=actual.cost_usd,
             duration_s=time.monotonic() - started, response_model=response.model,
             finish_reason=response.finish_reason, content=response.content, remaining_usd=budgets.remaining_usd(),
-            run_usage=budgets.run_usage()))
+            run_usage=budgets.run_usage(), call_index=call[0], request_key=call[1], tool_calls=response.tool_calls))
         return response
 
 

@@ -511,3 +511,32 @@ def test_a_killed_run_reads_as_interrupted_with_what_it_spent(project, server, c
     shown = invoke(capsys, monkeypatch, "runs", "show", run)
     assert ": interrupted" in shown.out and "usage: 1 step, 1 LLM call" in shown.out
     assert "is gone" in shown.out
+
+
+AGENT_WITH_GATED_TOOL = """
+tools:
+  lookup: {python: "tools.lookup:lookup", approval: true}
+agents:
+  a: {model: m, prompt: prompts/p.prompt, tools: [lookup], max_iterations: 3}
+steps:
+  - {id: s, agent: a, with: {text: find it}}
+outputs:
+  said: ${{ steps.s.output }}
+"""
+
+
+def test_a_resumed_agent_does_not_pay_again_for_answers_it_had(project, server, capsys, monkeypatch):
+    """Paused at an approval inside the agent's tool loop, then approved: the model's first answer
+    (the tool call) used to be asked and paid for again."""
+    from tests.support.cli import invoke
+
+    server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "a"}')]), answer("found A"))
+    monkeypatch.chdir(project.root)
+    path = project.pipeline(AGENT_WITH_GATED_TOOL)
+    paused = invoke(capsys, monkeypatch, "run", path, "--json")
+    assert paused.code == 4 and server.count() == 1
+    resumed = invoke(capsys, monkeypatch, "approve", paused.json()["run_id"])
+    assert resumed.code == 0, resumed.out + resumed.err
+    assert server.count() == 2  # only the answer after the tool's result is new
+    assert "said: found A" in resumed.out and "total: 1 step, 2 LLM calls, 1 tool call" in resumed.out
+    assert "answer 1 restored from the journal" in resumed.err
