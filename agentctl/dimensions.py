@@ -44,6 +44,8 @@ class Dimension:
     def parse(self, raw: str) -> float | int:
         """A limit given on the command line; ValueError when it is not one."""
         value = self.type(raw)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number")
         if value < self.minimum or (self.exclusive and value == self.minimum):
             raise ValueError(f"must be {'above' if self.exclusive else 'at least'} {self.minimum:g}")
         if self.maximum is not None and value > self.maximum:
@@ -52,13 +54,13 @@ class Dimension:
 
 
 DIMENSIONS: tuple[Dimension, ...] = (
-    Dimension("steps", "step", "steps", int, 1,
-              description="Steps started, counting every loop iteration's and fan-out item's"),
-    Dimension("llm_calls", "LLM call", "LLM calls", int, 1,
+    Dimension("steps", "step", "steps", int, 1, maximum=10**9,
+              description="Steps that succeeded, counting every loop iteration's and fan-out item's"),
+    Dimension("llm_calls", "LLM call", "LLM calls", int, 1, maximum=10**9,
               description="Model calls answered, retries and fallbacks included"),
-    Dimension("tool_calls", "tool call", "tool calls", int, 0, description="Tool calls issued"),
-    Dimension("tokens", "token", "tokens", int, 1, description="Input plus output tokens"),
-    Dimension("cost_usd", "USD", "USD", float, 0, exclusive=True, money=True,
+    Dimension("tool_calls", "tool call", "tool calls", int, 0, maximum=10**9, description="Tool calls issued"),
+    Dimension("tokens", "token", "tokens", int, 1, maximum=10**15, description="Input plus output tokens"),
+    Dimension("cost_usd", "USD", "USD", float, 0, exclusive=True, maximum=10**9, money=True,
               description="USD spent on model calls, at declared or litellm prices"),
     Dimension("wall_s", "second", "seconds", float, 0, exclusive=True, maximum=86_400, clock=True,
               description="Wall-clock seconds of one attempt of the run"),

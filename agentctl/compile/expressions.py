@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from jinja2 import TemplateSyntaxError, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from agentctl.diagnostics import Diagnostic, SourceSpan, error
 
@@ -58,14 +58,30 @@ class Expr:
         return None
 
 
+MAX_VALUE_SIZE = 1_000_000  # characters or items one `*`, `+` or `**` may build
+
+
 class DataSandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, where a mapping's keys win over its methods: with JSON data,
-    `inputs.items` or `steps.x.output.keys` mean the field, never `dict.items` / `dict.keys`."""
+    `inputs.items` or `steps.x.output.keys` mean the field, never `dict.items` / `dict.keys`.
+
+    `*`, `+` and `**` are intercepted: no string, list or number they build may exceed
+    MAX_VALUE_SIZE (`'x' * 10**9` took 2.9 GB). Intercepted operators are also never folded
+    into constants when a template is compiled, so `validate` never evaluates them."""
+
+    intercepted_binops = frozenset({"*", "+", "**"})
 
     def getattr(self, obj, attribute):  # noqa: A003 - Jinja's hook name
         if isinstance(obj, dict) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
+
+    def call_binop(self, context, operator, left, right):
+        size = _built_size(operator, left, right)
+        if size > MAX_VALUE_SIZE:
+            raise SecurityError(f"'{operator}' would build a value of about {size:,} characters or items "
+                                f"(at most {MAX_VALUE_SIZE:,})")
+        return super().call_binop(context, operator, left, right)
 
 
 @lru_cache(maxsize=1)
@@ -74,6 +90,22 @@ def sandbox() -> DataSandbox:
     from jinja2 import StrictUndefined
 
     return DataSandbox(undefined=StrictUndefined, autoescape=False)
+
+
+def _built_size(operator: str, left: Any, right: Any) -> int:
+    sized = (str, list, tuple)
+    if operator == "*":
+        for seq, n in ((left, right), (right, left)):
+            if isinstance(seq, sized) and isinstance(n, int):
+                return len(seq) * n
+    elif operator == "+" and isinstance(left, sized) and isinstance(right, sized):
+        return len(left) + len(right)
+    elif operator == "**" and isinstance(left, (int, float)) and isinstance(right, (int, float)):
+        if abs(left) > 1 and right > 0:  # digits of the result
+            import math
+
+            return int(right * math.log10(abs(left)))
+    return 0
 
 
 def has_expression(value: Any) -> bool:
@@ -124,6 +156,10 @@ def _parse_inner(inner: str, span_at: Callable[[int], SourceSpan]) -> tuple[list
         # Jinja's lexer, which costs ~0.2 ms per expression on a 10,000-step pipeline.
         parts = tuple(int(i) if i else a for a, i in _PART.findall(simple.group(2)))
         return [Ref(simple.group(1), parts, span_at(simple.start(1)).with_length(len(simple.group(1))))], []
+    depth = _nesting(inner)
+    if depth > MAX_NESTING:
+        return [], [error("E401", f"expression nested {depth} levels deep (at most {MAX_NESTING})", span_at(_lead(inner)),
+                          "split it into steps, or simplify it")]
     try:
         body = _parsed(inner)
     except TemplateSyntaxError as exc:
@@ -138,6 +174,20 @@ def _parse_inner(inner: str, span_at: Callable[[int], SourceSpan]) -> tuple[list
     refused = sorted((d for d in walker.diags if d.code == "E402"), key=lambda d: d.span.col)
     others = [d for d in walker.diags if d.code != "E402"]
     return walker.refs, others + refused[:1]
+
+
+MAX_NESTING = 40  # brackets in one expression; Jinja's parser recurses per level
+
+
+def _nesting(text: str) -> int:
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
 
 
 def _lead(text: str) -> int:

@@ -67,13 +67,20 @@ def _check_section(source: PromptSource, text: str, first_line: int, declared: s
     lines = text.split("\n")
     try:
         ast = sandbox().parse(text)
+    except RecursionError:
+        used.update(declared)
+        return [error("E602", "Jinja blocks nested too deeply to read", SourceSpan(source.path, first_line, 1),
+                      "flatten the nested {% if %} / {% for %} blocks")]
     except TemplateSyntaxError as exc:
         line = (exc.lineno or 1)
         col = _column_of_tag(lines[line - 1] if 0 < line <= len(lines) else "")
         used.update(declared)  # what the section uses is unknown; do not also warn about it
         return [error("E602", f"Jinja syntax error: {exc.message}",
                       SourceSpan(source.path, first_line + line - 1, col), None)]
-    diags: list[Diagnostic] = []
+    diags: list[Diagnostic] = [
+        error("E602", "a prompt cannot include, import or extend other templates",
+              _locate(source.path, lines, first_line, node.lineno, "{%"), "put the text in this prompt")
+        for node in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))]
     refused: dict[int, Diagnostic] = {}
     for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Test)):
         for diag in _refusals(source.path, lines, first_line, node):

@@ -40,8 +40,10 @@ def render_prompt(prompt: PromptTemplate, args: Mapping[str, Any]) -> list[dict]
     for role, source, line in prompt.sections:
         try:
             messages.append({"role": role, "content": _template(source).render(**values)})
-        except TemplateError as exc:
-            raise StepError(f"{prompt.path}:{line}: cannot render the {role} section: {exc}") from None
+        except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError,
+                RecursionError) as exc:  # SecurityError is a TemplateError; range(10**9) an OverflowError
+            raise StepError(f"{prompt.path}:{line}: cannot render the {role} section: "
+                            f"{type(exc).__name__}: {exc}") from None
     return messages
 
 

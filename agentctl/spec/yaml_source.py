@@ -71,6 +71,9 @@ def _span(path: str, start: Any, end: Any, line_offset: int) -> SourceSpan:
     return SourceSpan(path, start.line + 1 + line_offset, start.column + 1, end.line + 1 + line_offset, end.column + 1)
 
 
+MAX_DIGITS = 30  # an integer no limit or count needs more; Python refuses > 4,300 digits
+
+
 def _plain_scalar(value: str) -> Any:
     if _NULL.match(value):
         return None
@@ -145,6 +148,9 @@ class _Composer:
         span = self.span(event)
         tag = event.tag
         if tag in (None, "!"):
+            if event.implicit[0] and _INT.match(event.value) and len(event.value) > MAX_DIGITS:
+                self.fail("E101", f"a number of {len(event.value):,} digits is too large (at most {MAX_DIGITS})", span,
+                          "quote it if it is meant as text")
             value = _plain_scalar(event.value) if event.implicit[0] else event.value
         elif tag in _EXPLICIT:
             try:
