@@ -230,11 +230,12 @@ def prepare_run(pipeline: str, options: RunOptions, cwd: Path | None = None):
 
     compiled = compile_file(pipeline, cwd).compiled()
     inputs = collect_inputs(compiled.inputs, options.inputs, options.input_file)
-    return Prepared(compiled, inputs, build_tools(compiled), make_model(options))
+    return Prepared(compiled, inputs, build_tools(compiled), make_model(options, compiled))
 
 
-def make_model(options: RunOptions):
-    """Replay needs no network and no litellm; everything else goes through the litellm adapter."""
+def make_model(options: RunOptions, pipeline: CompiledPipeline | None = None):
+    """Replay needs no network and no litellm; everything else goes through the litellm adapter.
+    A recording masks the pipeline's secrets in what it writes."""
     if options.record and options.replay:
         raise UsageError("--record and --replay cannot be used together")
     if options.replay:
@@ -253,5 +254,8 @@ def make_model(options: RunOptions):
     if options.record:
         from agentctl.llm.cassette import RecordingModel
 
-        return RecordingModel(model, Path(options.record))
+        from agentctl.record.redact import Redactor
+
+        redactor = Redactor.for_pipeline(pipeline) if pipeline is not None else Redactor(())
+        return RecordingModel(model, Path(options.record), redactor.value)
     return model

@@ -171,6 +171,9 @@ def print_crash(log: Path) -> None:
                "report).", style="bold red"), stderr=True)
 
 
+MAX_LINE = 400  # characters of one progress line
+
+
 class LiveProgress:
     """`agentctl run`'s progress on stderr: on a terminal a live table of every step (state, model
     and fallback in use, attempt, tokens, cost, elapsed) with the run's totals against each budget;
@@ -199,8 +202,9 @@ class LiveProgress:
         line = self.progress.apply(event)
         if self.live is not None:
             self.live.update(self._table())
-        elif line:
-            sys.stderr.write(self.redact(f"[{event.at - self.progress.started:7.2f}s] {line}\n"))
+        elif line:  # masked, then shortened: a shortened secret would no longer be recognised
+            line = self.redact(f"[{event.at - self.progress.started:7.2f}s] {line}")
+            sys.stderr.write((line if len(line) <= MAX_LINE else line[:MAX_LINE - 1] + "…") + "\n")
             sys.stderr.flush()
 
     def _table(self):
@@ -220,19 +224,20 @@ class LiveProgress:
         if self.live is not None:
             self.live.stop()
         try:
-            return ask_approval(request)
+            return ask_approval(request, self.redact)
         finally:
             if self.live is not None:
                 self.live.start()
 
 
-def ask_approval(request) -> bool:
-    """Show an approval request's context and ask, at the terminal."""
+def ask_approval(request, redact=lambda text: text) -> bool:
+    """Show an approval request's context (secrets masked) and ask, at the terminal."""
     import json
 
-    sys.stderr.write(f"\napproval needed at step '{request.step}' ({request.approver}): {request.message}\n")
+    sys.stderr.write(redact(f"\napproval needed at step '{request.step}' ({request.approver}): {request.message}") + "\n")
     for key, value in request.context.items():
-        sys.stderr.write(f"  {key}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}\n")
+        shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+        sys.stderr.write(redact(f"  {key}: {shown}") + "\n")
     sys.stderr.write("approve? [y/N] ")
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() in ("y", "yes")

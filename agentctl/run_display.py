@@ -82,7 +82,7 @@ class Progress:
             case LlmAnswerRestored():
                 return f"{event.step:<16} {event.model}: answer {event.call_index + 1} restored from the journal"
             case LlmAttemptFailed():
-                return f"{event.step:<16} {event.model} attempt {event.attempt} failed: {event.error[:120]}"
+                return f"{event.step:<16} {event.model} attempt {event.attempt} failed: {event.error}"
             case ToolCallSucceeded() | ToolCallRestored():
                 state = "succeeded" if isinstance(event, ToolCallSucceeded) else "restored"
                 return f"{event.step:<16} tool {event.tool} {state}"

@@ -12,6 +12,7 @@ import os
 from collections import defaultdict, deque
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any, Callable
 
 from agentctl.errors import StepError
 from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, ToolCall, estimate_tokens
@@ -29,15 +30,21 @@ def request_key(request: ChatRequest) -> str:
 
 
 class RecordingModel:
-    def __init__(self, inner: ChatModel, path: Path) -> None:
+    """Records every answer. What is written passes through `redact` (the run's secrets masked):
+    the key is computed from the request as it was, so replay still finds it; a response that
+    held a secret replays masked."""
+
+    def __init__(self, inner: ChatModel, path: Path, redact: Callable[[Any], Any] = lambda value: value) -> None:
         self.inner = inner
         self.path = path
+        self.redact = redact
         self.entries: list[dict] = []
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         response = await self.inner.complete(request)
-        self.entries.append({"key": request_key(request), "request": request.canonical(),
-                             "response": {**asdict(response), "tool_calls": [asdict(c) for c in response.tool_calls]}})
+        recorded = {**asdict(response), "tool_calls": [asdict(c) for c in response.tool_calls]}
+        self.entries.append({"key": request_key(request), "request": self.redact(request.canonical()),
+                             "response": self.redact(recorded)})
         self._save()  # after every call: an interrupted run keeps what it recorded
         return response
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,6 +17,10 @@ class ToolCall:
     arguments: str  # JSON text, exactly as the model produced it
 
 
+# Credential-like params: api_key, access_token, client_secret, password... but not max_tokens.
+CREDENTIAL_PARAM = re.compile(r"(?:^|_)(?:key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class ChatRequest:
     model: str
@@ -26,7 +31,8 @@ class ChatRequest:
 
     def canonical(self) -> dict:
         """What identifies a request for cassettes: no credentials, endpoints or timeouts."""
-        params = {k: v for k, v in sorted(self.params.items()) if k not in ("api_key", "api_base", "base_url")}
+        params = {k: v for k, v in sorted(self.params.items())
+                  if k not in ("api_base", "base_url") and not (isinstance(v, str) and CREDENTIAL_PARAM.search(k))}
         return {"model": self.model, "messages": list(self.messages), "tools": list(self.tools), "params": params}
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Any, Iterable, Mapping
 
+from agentctl.llm.client import CREDENTIAL_PARAM  # api_key, access_token... not max_tokens
+
 MASK = "***"
-# Credential-like model params: api_key, access_token, client_secret, password... but not
-# max_tokens, whose value (a number) would otherwise be masked in every output and count.
-_SECRET_PARAM = re.compile(r"(?:^|_)(?:key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
+MIN_FRAGMENT = 6  # the shortest piece of a cut secret that is masked at a text's ends
 _JSON_SCALARS = (int, float, bool, type(None))
 # One encoder for the compact JSON every record is written in (json.dumps with options builds a
 # new one per call, and the journal writes a few per step).
@@ -20,6 +19,20 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 def to_json(data: Any, **options: Any) -> str:
     """JSON as agentctl writes it (UTF-8 text, unknown objects as their str()); no masking."""
     return json.dumps(data, ensure_ascii=False, default=str, **options) if options else _ENCODER.encode(data)
+
+
+def _cut_ends(value: str, secret: str) -> str:
+    """A secret cut by a truncation somewhere before (an error message shortened to N characters)
+    leaves its first characters at the end of a text, or its last ones at the start: masked too."""
+    for k in range(len(secret) - 1, MIN_FRAGMENT - 1, -1):
+        if value.endswith(secret[:k]):
+            value = value[:-k] + MASK
+            break
+    for k in range(len(secret) - 1, MIN_FRAGMENT - 1, -1):
+        if value.startswith(secret[-k:]):
+            value = MASK + value[k:]
+            break
+    return value
 
 
 class Redactor:
@@ -33,6 +46,7 @@ class Redactor:
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, MASK)
+            value = _cut_ends(value, secret)
         return value
 
     def value(self, data: Any) -> Any:
@@ -65,5 +79,5 @@ class Redactor:
         environ = os.environ if environ is None else environ
         secrets = [environ.get(name, "") for name, secret in pipeline.env.items() if secret]
         for route in pipeline.models.values():
-            secrets += [v for k, v in route.params.items() if isinstance(v, str) and _SECRET_PARAM.search(k)]
+            secrets += [v for k, v in route.params.items() if isinstance(v, str) and CREDENTIAL_PARAM.search(k)]
         return cls(secrets)

@@ -48,3 +48,13 @@ def test_journal_rows_stay_valid_json_with_a_digit_secret(tmp_path):
     assert step.output == {"n": 17001, "text": "code ***"}
     (stored,) = journal.attempts("r")
     assert stored["input_tokens"] == 7001 and stored["duration_s"] == 0.7001
+
+
+def test_a_secret_cut_by_a_truncation_is_still_masked():
+    """Errors were shortened before they were masked: 'Bearer kSEC-7f3a9b1e2' (13 of 15
+    characters) reached the journal, traces and the terminal."""
+    redactor = Redactor(["kSEC-7f3a9b1e2c4"])
+    assert redactor.text("HTTP 401: Bearer kSEC-7f3a9b1e2") == "HTTP 401: Bearer ***"
+    assert redactor.text("a9b1e2c4 was refused") == "*** was refused"
+    assert redactor.text("kSEC-7 starts the text, but it is the start of the secret, not its end") .startswith("kSEC-7")
+    assert redactor.text("ends in kSEC-") == "ends in kSEC-"  # too short a piece to be sure

@@ -282,3 +282,48 @@ def test_export_over_grpc_to_a_local_receiver(tmp_path):
     assert done.returncode == 0 and "not exported" not in done.stderr, done.stderr
     names = [s.name for r in received for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans]
     assert "invoke_workflow article-review" in names and "invoke_agent reviewer" in names
+
+
+LEAK = '''
+import os
+
+def leak(query: str) -> dict:
+    raise RuntimeError("upstream said: " + "x" * 280 + " Bearer " + os.environ["API_TOKEN"] + " was refused")
+'''
+
+
+def test_a_secret_in_a_long_tool_error_reaches_no_file_agentctl_writes(tmp_path):
+    """Every file agentctl writes (journal, traces, the --record cassette, crash logs) and both
+    streams, with a secret beyond any truncation limit, its pieces included."""
+    from tests.support.project import Project
+
+    secret = "sk-SECRET-9f8e7d6c5b4a"
+    server = FakeOpenAI(default=lambda body: Behaviour(content="I saw " + body["messages"][-1]["content"])).start()
+    server.push(Behaviour(content=None, tool_calls=[("leak", '{"query": "q"}')]))
+    try:
+        project = Project(tmp_path, server)
+        (tmp_path / "tools" / "leak.py").write_text(LEAK)
+        project.pipeline("""
+env:
+  API_TOKEN: {secret: true}
+tools:
+  leak: {python: "tools.leak:leak"}
+agents:
+  a: {model: m, prompt: prompts/p.prompt, tools: [leak], max_iterations: 2}
+steps:
+  - {id: s, agent: a, with: {text: "token ${{ env.API_TOKEN }}"}}
+outputs:
+  said: ${{ steps.s.output }}
+""")
+        done, _ = cli(tmp_path, "run", "pipelines/t.yaml", "--trace-content", "--json", "--record", "c.json",
+                      env={"API_TOKEN": secret})
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and ".agentctl" in p.parts or p.name == "c.json"]
+    texts = {str(p): p.read_bytes().decode("utf-8", "replace") for p in written if not p.name.endswith("-shm")}
+    texts["stdout"], texts["stderr"] = done.stdout, done.stderr
+    for piece in (secret, secret[:12], secret[-12:]):
+        for where, text in texts.items():
+            assert piece not in text, (piece, where)
+    assert "***" in texts[str(tmp_path / "c.json")]
