@@ -174,6 +174,12 @@ def print_crash(log: Path) -> None:
 MAX_LINE = 400  # characters of one progress line
 
 
+def print_tool_output(tool: str, line: str) -> None:
+    """What a Python tool printed: on stderr under the tool's name, never on stdout."""
+    sys.stderr.write(f"[tool {tool}] {line}\n")
+    sys.stderr.flush()
+
+
 class LiveProgress:
     """`agentctl run`'s progress on stderr: on a terminal a live table of every step (state, model
     and fallback in use, attempt, tokens, cost, elapsed) with the run's totals against each budget;

@@ -7,7 +7,6 @@ side-effecting function that accepts `idempotency_key` receives the call's stabl
 from __future__ import annotations
 
 import asyncio
-import copy
 import importlib
 import inspect
 import json
@@ -64,11 +63,19 @@ def schema_from_signature(function: Callable[..., Any]) -> dict:
 
 
 class PythonTool:
-    def __init__(self, spec: ToolDef, root: str) -> None:
+    """Calls run in worker processes of this tool's own (python_worker.py), one per call in flight,
+    reused: a call that times out or is cancelled (a spent wall budget, Ctrl-C) kills its worker,
+    so nothing the function does can keep the run from ending. The trade-off: arguments and
+    results cross a pipe as JSON (they must be JSON anyway), and each worker costs a process start
+    (~50 ms) the first time."""
+
+    def __init__(self, spec: ToolDef, root: str, output: Callable[[str, str], None] | None = None) -> None:
         self.name = spec.name
         self.spec = spec
         self.root = root
+        self.output = output or _to_stderr  # (tool, line) for what the function prints
         self._function: Callable[..., Any] | None = None
+        self.idle: list[_Worker] = []
 
     @property
     def function(self) -> Callable[..., Any]:
@@ -80,23 +87,72 @@ class PythonTool:
         return dict(self.spec.input_schema) if self.spec.input_schema else schema_from_signature(self.function)
 
     async def call(self, args: dict, ctx: ToolContext) -> Any:
-        # A copy, as HTTP and MCP tools get one: arguments are often another step's output, by
-        # reference, and a function that changes them must not change that output.
-        kwargs = copy.deepcopy(args)
-        if "idempotency_key" in inspect.signature(self.function).parameters:
-            kwargs["idempotency_key"] = ctx.idempotency_key
+        worker = self.idle.pop() if self.idle else await _Worker.start(self.root, self.name, self.output)
+        request = {"target": self.spec.target, "args": args, "key": ctx.idempotency_key}
         try:
-            if inspect.iscoroutinefunction(self.function):
-                result = await asyncio.wait_for(self.function(**kwargs), self.spec.timeout_s)
-            else:
-                result = await asyncio.wait_for(asyncio.to_thread(self.function, **kwargs), self.spec.timeout_s)
+            reply = await asyncio.wait_for(worker.ask(request), self.spec.timeout_s)
         except asyncio.TimeoutError:
-            raise ToolError(f"tool '{self.name}' timed out after {self.spec.timeout_s:g} s", retryable=True) from None
-        except TypeError as exc:
-            raise ToolError(f"tool '{self.name}' rejected its arguments: {exc}") from None
-        except Exception as exc:  # noqa: BLE001 - a tool's failure is reported, not fatal to agentctl
-            raise ToolError(f"tool '{self.name}' failed: {type(exc).__name__}: {exc}") from None
-        try:
-            return json.loads(json.dumps(result))
-        except (TypeError, ValueError):
-            raise ToolError(f"tool '{self.name}' returned {type(result).__name__}, which is not JSON data") from None
+            await worker.kill()
+            raise ToolError(f"tool '{self.name}' timed out after {self.spec.timeout_s:g} s (stopped)",
+                            retryable=True) from None
+        except BaseException:
+            await worker.kill()
+            raise
+        self.idle.append(worker)
+        return _result(self.name, reply)
+
+    async def close(self) -> None:
+        idle, self.idle = self.idle, []
+        for worker in idle:
+            await worker.kill()
+
+
+def _result(name: str, reply: dict) -> Any:
+    if "ok" in reply:
+        return reply["ok"]
+    kind, error = reply.get("kind"), reply.get("error")
+    if kind == "args":
+        raise ToolError(f"tool '{name}' rejected its arguments: {error}")
+    if kind == "result":
+        raise ToolError(f"tool '{name}' returned {error}, which is not JSON data")
+    if kind == "worker":
+        raise ToolError(f"tool '{name}': {error}")
+    raise ToolError(f"tool '{name}' failed: {error}")
+
+
+def _to_stderr(tool: str, line: str) -> None:
+    from agentctl import console
+
+    console.print_tool_output(tool, line)
+
+
+class _Worker:
+    def __init__(self, process, name: str, output: Callable[[str, str], None]) -> None:
+        self.process = process
+        self.reader = asyncio.ensure_future(self._relay(name, output))
+
+    @classmethod
+    async def start(cls, root: str, name: str, output: Callable[[str, str], None]) -> "_Worker":
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "agentctl.tools.python_worker", root, cwd=root, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=2**26)
+        return cls(process, name, output)
+
+    async def ask(self, request: dict) -> dict:
+        self.process.stdin.write((json.dumps(request, ensure_ascii=False) + "\n").encode())
+        await self.process.stdin.drain()
+        line = await self.process.stdout.readline()
+        if not line:
+            await self.process.wait()
+            return {"error": f"its process ended (exit {self.process.returncode}) before it answered", "kind": "worker"}
+        return json.loads(line)
+
+    async def _relay(self, name: str, output: Callable[[str, str], None]) -> None:
+        async for line in self.process.stderr:
+            output(name, line.decode("utf-8", "replace").rstrip("\n"))
+
+    async def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+        await self.process.wait()
+        await asyncio.gather(self.reader, return_exceptions=True)

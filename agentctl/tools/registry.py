@@ -40,6 +40,10 @@ class Tools(Mapping[str, Tool]):
                 await prepare()
 
     async def close(self) -> None:
+        for tool in self.tools.values():
+            close = getattr(tool, "close", None)
+            if close is not None:
+                await close()
         if self.servers is not None:
             await self.servers.close()
 

@@ -1,4 +1,5 @@
 import asyncio
+import json
 
 from agentctl.compile.ir import ToolDef
 from agentctl.tools.base import ToolContext
@@ -59,3 +60,56 @@ def test_a_tool_gets_a_copy_of_its_arguments(tmp_path):
     output = {"items": ["a"]}
     result = asyncio.run(PythonTool(spec("tools.x:f"), str(tmp_path)).call({"order": output}, ToolContext("r", "s", 0)))
     assert result == {"items": ["a", "x"]} and output == {"items": ["a"]}
+
+
+STUBBORN = '''
+import time
+
+def chatty(q: str) -> dict:
+    print("looking up", q)
+    return {"found": q}
+
+def never(q: str) -> dict:
+    while True:
+        try:
+            time.sleep(600)
+        except BaseException:
+            pass
+'''
+
+
+def run_pipeline(tmp_path, steps: str, *args, timeout_s: int = 1):
+    import subprocess
+    import sys
+
+    (tmp_path / "agentctl.lock").write_text("")
+    (tmp_path / "tools").mkdir(exist_ok=True)
+    (tmp_path / "tools" / "__init__.py").write_text("")
+    (tmp_path / "tools" / "stubborn.py").write_text(STUBBORN)
+    (tmp_path / "pipelines").mkdir(exist_ok=True)
+    (tmp_path / "pipelines" / "p.yaml").write_text(
+        "apiVersion: agentctl/v1\nname: p\nversion: 1\ntools:\n"
+        '  chatty: {python: "tools.stubborn:chatty"}\n'
+        '  never: {python: "tools.stubborn:never", timeout_s: %d}\n' % timeout_s + steps)
+    return subprocess.run([sys.executable, "-m", "agentctl", "run", "pipelines/p.yaml", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_what_a_tool_prints_never_reaches_stdout(tmp_path):
+    """print() in a tool used to land on stdout before --json, which then did not parse."""
+    done = run_pipeline(tmp_path, "steps:\n  - {id: s, tool: chatty, with: {q: x}}\n", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["steps"]["s"]["output"] == {"found": "x"}
+    assert "[tool chatty] looking up x" in done.stderr
+
+
+def test_a_tool_that_never_returns_is_stopped_at_its_timeout(tmp_path):
+    """It used to log the timeout, then keep the process alive for ever (a thread cannot be stopped)."""
+    done = run_pipeline(tmp_path, "steps:\n  - {id: s, tool: never, with: {q: x}}\n", "--json")
+    assert done.returncode == 1 and "timed out after 1 s" in json.loads(done.stdout)["error"]
+
+
+def test_a_tool_that_never_returns_is_stopped_by_the_wall_budget(tmp_path):
+    steps = "budgets: {max_wall_s: 1}\nsteps:\n  - {id: s, tool: never, with: {q: x}}\n"
+    done = run_pipeline(tmp_path, steps, "--json", timeout_s=600)
+    assert done.returncode == 3 and "max_wall_s" in json.loads(done.stdout)["error"]
