@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from agentctl.errors import AgentctlError
 from agentctl.record.redact import Redactor, to_json
 
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = []
@@ -91,7 +92,33 @@ def _fan_out_items(db: sqlite3.Connection) -> None:
     """)
 
 
+class JournalError(AgentctlError):
+    """The journal cannot be read or written: what is wrong, which file, what to do."""
+
+
+def explained(path: Path, exc: BaseException) -> JournalError:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return JournalError(f"{path} is not a readable run journal ({text})",
+                            f"move it aside (mv {path} {path}.broken): agentctl starts a new journal, "
+                            "and the old runs stay in the moved file")
+    if "readonly" in text or "read-only" in text or "unable to open" in text or isinstance(exc, PermissionError):
+        return JournalError(f"cannot write the run journal {path} ({text})",
+                            f"make {path.parent} writable, or run from a project folder you can write to")
+    if "full" in text or "I/O" in text or isinstance(exc, OSError):
+        return JournalError(f"cannot write the run journal {path} ({text})",
+                            "free disk space and resume the run; what was committed before is kept")
+    return JournalError(f"the run journal {path} failed: {text}")
+
+
 def connect(path: Path) -> sqlite3.Connection:
+    try:
+        return _connect(path)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        raise explained(path, exc) from None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA busy_timeout = 30000")
@@ -184,18 +211,24 @@ class Journal:
         return self.redact.json(value)
 
     def _write(self, sql: str, params: tuple) -> None:
-        self.db.execute(sql, params)  # autocommit: one statement, committed before it returns
+        try:
+            self.db.execute(sql, params)  # autocommit: one statement, committed before it returns
+        except sqlite3.DatabaseError as exc:
+            raise explained(self.path, exc) from None
 
     def _transaction(self, *writes: tuple[str, tuple]) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            for sql, params in writes:
-                self.db.execute(sql, params)
-            self.db.execute("COMMIT")
-        except BaseException:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in writes:
+                    self.db.execute(sql, params)
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as exc:
+            raise explained(self.path, exc) from None
 
     def _text(self, value: str | None) -> str | None:
         return None if value is None else self.redact.text(value)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from agentctl.record.journal import MIGRATIONS, Journal
 from agentctl.record.redact import Redactor
 from tests.conftest import REPO
@@ -87,3 +89,32 @@ def test_a_step_run_again_keeps_its_earlier_attempts(tmp_path):
     assert [(a["step"], a["state"], a["input_tokens"]) for a in journal.attempts("r")] == [
         ("s", "failed", None), ("s", "succeeded", 3), ("s", "succeeded", 4), ("u", "started", None)]
     assert [(s.step, s.status) for s in journal.steps("r")] == [("s", "succeeded"), ("t", "skipped")]
+
+
+@pytest.mark.parametrize("content", [b"SQLite format 3\x00 but garbage after", bytes(range(256)) * 20],
+                         ids=["damaged header", "random bytes"])
+def test_a_broken_journal_is_explained_not_a_crash(tmp_path, content, capsys, monkeypatch):
+    """A garbage or damaged journal.db gave 'internal error ... This is a bug'."""
+    from tests.support.cli import invoke
+
+    (tmp_path / "agentctl.lock").write_text("")
+    (tmp_path / ".agentctl").mkdir()
+    (tmp_path / ".agentctl" / "journal.db").write_bytes(content)
+    monkeypatch.chdir(tmp_path)
+    for args in (("runs", "list"), ("runs", "show", "abc"), ("resume", "abc")):
+        done = invoke(capsys, monkeypatch, *args)
+        assert done.code == 1 and "internal error" not in done.err, args
+        assert "journal.db is not a readable run journal" in done.err and "move it aside" in done.err
+
+
+def test_a_full_disk_is_explained(tmp_path):
+    from agentctl.record.journal import Journal, JournalError
+
+    journal = Journal(tmp_path / "journal.db")
+    pages = journal.db.execute("PRAGMA page_count").fetchone()[0]
+    journal.db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "database or disk is full"
+    with pytest.raises(JournalError) as caught:
+        for i in range(1000):
+            journal.approval_asked("r", f"s{i}", "", "human", "x" * 1000, {})
+    assert "cannot write the run journal" in caught.value.message and "free disk space" in caught.value.hint
+    journal.close()
