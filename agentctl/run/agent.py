@@ -23,6 +23,7 @@ from agentctl.run.budget import Budgets
 from agentctl.run.events import EventBus, OutputReasked
 from agentctl.run.routing import ModelRouter
 from agentctl.run.tool_calls import ToolDenied, ToolInvoker
+from agentctl.run.validation import schema_problems
 from agentctl.tools.base import ToolError
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
@@ -61,14 +62,6 @@ def parse_output(content: str | None, schema: Mapping[str, Any] | None) -> tuple
         return None, f"the answer is not JSON ({exc.msg} at character {exc.pos})"
     problems = schema_problems(value, schema)
     return (value, None) if not problems else (None, "; ".join(problems))
-
-
-def schema_problems(value: Any, schema: Mapping[str, Any]) -> list[str]:
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(dict(schema))
-    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:5]]
 
 
 def check_prompt_size(agent: AgentDef, messages: list[dict], args: Mapping[str, Any]) -> None:

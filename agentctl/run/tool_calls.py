@@ -17,6 +17,7 @@ from agentctl.run.evaluate import evaluate
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, EventBus, ToolCallFailed, ToolCallRestored,
                                   ToolCallStarted, ToolCallSucceeded)
 from agentctl.run.retry import with_retries
+from agentctl.run.validation import schema_problems
 from agentctl.tools.base import Tool, ToolContext, ToolError
 
 # (key, tool, args) -> ("done", result): this very call succeeded before; ("other", None): another
@@ -51,7 +52,7 @@ class ToolInvoker:
                             "journaled, so a resume cannot give it back; run the pipeline again from the start")
         if state == "done":  # journaled by an earlier attempt of this run: never issued again
             self.events.emit(ToolCallRestored(step=step, call_id=key, tool=name))
-            return result
+            return self.checked(name, result)
         if not await self.approve(self.defs[name], args, step, key):
             raise ToolDenied(name)
         budgets.check_before_tool_call(step)
@@ -62,6 +63,16 @@ class ToolInvoker:
             self.events.emit(ToolCallFailed(step=step, call_id=key, tool=name, args=args, error=str(exc)))
             raise
         self.events.emit(ToolCallSucceeded(step=step, call_id=key, tool=name, args=args, result=result))
+        return self.checked(name, result)
+
+    def checked(self, name: str, result: Any) -> Any:
+        """A result that breaks the tool's output_schema never reaches a step or a model. (The call
+        is journaled as done all the same: its side effects happened, a resume must not repeat it.)"""
+        schema = self.defs[name].output_schema
+        problems = schema_problems(result, schema) if schema else []
+        if problems:
+            raise ToolError(f"tool '{name}' returned a result that does not match its output_schema: "
+                            + "; ".join(problems))
         return result
 
     async def approve(self, spec: ToolDef, args: dict, step: str, key: str) -> bool:

@@ -113,3 +113,16 @@ def test_a_tool_that_never_returns_is_stopped_by_the_wall_budget(tmp_path):
     steps = "budgets: {max_wall_s: 1}\nsteps:\n  - {id: s, tool: never, with: {q: x}}\n"
     done = run_pipeline(tmp_path, steps, "--json", timeout_s=600)
     assert done.returncode == 3 and "max_wall_s" in json.loads(done.stdout)["error"]
+
+
+def test_a_result_that_breaks_the_output_schema_fails_the_step(tmp_path):
+    """A tool declaring `count: integer` returned "not a number" and the run succeeded."""
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "count.json").write_text(
+        '{"type": "object", "properties": {"found": {"type": "integer"}}, "required": ["found"],'
+        ' "additionalProperties": false}')
+    steps = ("  counted: {python: \"tools.stubborn:chatty\", output_schema: schemas/count.json}\n"
+             "steps:\n  - {id: s, tool: counted, with: {q: x}}\n")
+    done = run_pipeline(tmp_path, steps, "--json")
+    assert done.returncode == 1, done.stdout
+    assert "does not match its output_schema: found: 'x' is not of type 'integer'" in json.loads(done.stdout)["error"]

@@ -6,11 +6,11 @@ from typing import Any
 
 from agentctl.compile.kinds import ToolStep
 from agentctl.errors import StepError
-from agentctl.run.agent import schema_problems
 from agentctl.run.budget import Budget
 from agentctl.run.evaluate import evaluate
 from agentctl.run.kinds.base import Denied, Engine, StepCall
 from agentctl.run.tool_calls import ToolDenied
+from agentctl.run.validation import schema_problems
 
 
 class ToolRun:
