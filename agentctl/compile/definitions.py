@@ -116,7 +116,8 @@ def _tool_target(ctx: Ctx, name: str, spec: m.Tool, kind: str) -> str | None:
                            ctx.smap.value(path), "e.g. python: tools.booking:book_hotel")
         elif (problem := python_target_problem(ctx.project.root, spec.python)) is not None:
             ctx.sink.error("E315", f"tool '{name}': {problem}", ctx.smap.value(path),
-                           "python: names module:function, importable from the project root")
+                           "python: names module:function of a module in the project, e.g. tools/booking.py: "
+                           "wrap a library function in a function of your own")
         return spec.python
     if kind == "http":
         url = spec.http.url

@@ -70,9 +70,10 @@ class Project:
 
 
 def python_target_problem(root: Path, target: str) -> str | None:
-    """Why `module:function` cannot be found, without importing (or running) any user code."""
+    """Why `module:function` cannot be a tool, without importing (or running) any code. A tool is
+    the project's own code: a function of the standard library or an installed package
+    (`subprocess:getoutput`, `os:system`) would hand an agent a shell from a YAML-only change."""
     import ast
-    import importlib.util
 
     module, _, function = target.partition(":")
     relative = Path(*module.split("."))
@@ -86,7 +87,5 @@ def python_target_problem(root: Path, target: str) -> str | None:
             if function not in names:
                 return f"{candidate.relative_to(root)} defines no function '{function}'"
             return None
-    top = module.split(".")[0]
-    if (root / top).is_dir() or importlib.util.find_spec(top) is None:
-        return f"module '{module}' is not in the project ({relative}.py) or installed"
-    return None
+    return (f"module '{module}' is not in the project ({relative}.py); a tool must be a function of "
+            "the project's own code, not of the standard library or an installed package")
