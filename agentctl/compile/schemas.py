@@ -61,6 +61,20 @@ def _shape_problem(schema: Any) -> str | None:
         for name, sub in props.items():
             if not isinstance(sub, (dict, bool)):
                 return f"property '{name}' must be a schema object"
+    return _metaschema_problem(schema)
+
+
+def _metaschema_problem(schema: dict) -> str | None:
+    """The schema checked against the JSON Schema 2020-12 metaschema (jsonschema's check_schema):
+    `items: schemas/summary.json`, a string where a schema belongs, is caught here."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        return f"{exc.message}" + (f" (at {where})" if where else "")
     return None
 
 
