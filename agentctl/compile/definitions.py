@@ -37,11 +37,24 @@ def compile_models(ctx: Ctx) -> dict[str, ir.ModelRoute]:
             alias=alias, chain=chain, params=ir.frozen(spec.params), timeout_s=spec.timeout_s,
             retry=retry_policy(spec.retry),
             breaker=ir.BreakerPolicy(spec.circuit_breaker.failures, spec.circuit_breaker.reset_s))
+        _param_env_refs(ctx, spec.params, ("models", alias, "params"))
         max_tokens = spec.params.get("max_tokens")
         if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1):
             ctx.sink.error("E204", f"models.{alias}.params.max_tokens must be a positive integer",
                            ctx.smap.value(("models", alias, "params", "max_tokens")))
     return routes
+
+
+def _param_env_refs(ctx: Ctx, value: Any, path: tuple) -> None:
+    """`${env:NAME}` in model params (an endpoint or key from the environment) names a declared variable."""
+    if isinstance(value, str):
+        ctx.env_refs(value, path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _param_env_refs(ctx, item, path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _param_env_refs(ctx, item, path + (i,))
 
 
 def _target(ctx: Ctx, model: str, alias_spec: m.ModelAlias) -> ir.ModelTarget:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,6 +20,24 @@ class ToolCall:
 
 # Credential-like params: api_key, access_token, client_secret, password... but not max_tokens.
 CREDENTIAL_PARAM = re.compile(r"(?:^|_)(?:key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
+
+
+def with_env(value: Any) -> Any:
+    """`${env:NAME}` in model params (api_base, api_key, headers) replaced by the variable's value,
+    at the last moment: requests, cassette keys and journals keep the reference. An unset variable
+    is an LlmError no retry can fix."""
+    from agentctl.spec.models import ENV_REF  # the format's syntax, declared there
+
+    if isinstance(value, str) and "${env:" in value:
+        missing = [m.group(1) for m in ENV_REF.finditer(value) if m.group(1) not in os.environ]
+        if missing:
+            raise LlmError(f"environment variable {missing[0]} is not set (a model param reads it)", kind="auth")
+        return ENV_REF.sub(lambda m: os.environ[m.group(1)], value)
+    if isinstance(value, dict):
+        return {k: with_env(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [with_env(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)

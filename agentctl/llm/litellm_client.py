@@ -15,7 +15,8 @@ import os
 import time
 from typing import Any
 
-from agentctl.llm.client import RETRYABLE_STATUS, ChatRequest, ChatResponse, LlmError, ToolCall, estimate_tokens
+from agentctl.llm.client import (RETRYABLE_STATUS, ChatRequest, ChatResponse, LlmError, ToolCall, estimate_tokens,
+                                  with_env)
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -29,7 +30,7 @@ _NON_RETRYABLE = {400: "client", 401: "auth", 403: "auth", 404: "not_found", 422
 
 class LitellmModel:
     async def complete(self, request: ChatRequest) -> ChatResponse:
-        kwargs: dict[str, Any] = dict(request.params)
+        kwargs: dict[str, Any] = with_env(dict(request.params))
         kwargs.update(model=request.model, messages=list(request.messages), timeout=request.timeout_s,
                       num_retries=0, max_retries=0)
         if request.tools:

@@ -31,3 +31,32 @@ def test_translation(error, kind, retryable):
 def test_retry_after_is_read_from_the_response():
     error = litellm.RateLimitError("slow down", "openai", "m", response=response(429, {"retry-after": "7"}))
     assert translate(error).retry_after_s == 7.0
+
+
+def test_an_endpoint_from_an_environment_variable_reaches_litellm(project, server, monkeypatch):
+    """`${env:NAME}` in model params was passed through literally (and validate said the
+    variable was never used)."""
+    import asyncio
+
+    from agentctl import api
+    from agentctl.llm.litellm_client import LitellmModel
+    from agentctl.run.approvals import FixedApprover
+    from agentctl.run.executor import Executor
+
+    monkeypatch.setenv("LLM_BASE", server.url)
+    body = project.models().replace(f'api_base: "{server.url}"', 'api_base: "${env:LLM_BASE}"')
+    path = project.root / "pipelines" / "e.yaml"
+    path.write_text("apiVersion: agentctl/v1\nname: e\nversion: 1\nenv:\n  LLM_BASE: {secret: false}\n" + body
+                    + "agents:\n  a: {model: m, prompt: prompts/p.prompt}\nsteps:\n  - {id: s, agent: a}\n")
+    checked = api.compile_file(str(path), cwd=project.root)
+    assert checked.pipeline is not None and not [d for d in checked.diagnostics if "LLM_BASE" in d.message]
+
+    def run():
+        executor = Executor(checked.pipeline, LitellmModel(), inputs={}, approver=FixedApprover(None), tools={})
+        return asyncio.run(executor.run())
+
+    assert run().status == "succeeded" and server.count() == 1
+    monkeypatch.delenv("LLM_BASE")
+    unset = run()
+    assert unset.status == "failed" and "environment variable LLM_BASE is not set" in unset.error
+    assert server.count() == 1  # not retried: no retry sets a variable
