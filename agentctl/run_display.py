@@ -140,7 +140,7 @@ def summary_text(result: RunResult, pipeline: CompiledPipeline) -> str:
     finished = [s for s, r in result.steps.items() if r.status == "succeeded"]
     if result.status != "succeeded" and finished:
         lines.append(f"  finished and kept: {', '.join(finished)}")
-    hint = resume_hint(result)
+    hint = resume_hint(result, pipeline)
     if hint:
         lines.append(f"  {hint}")
     if result.outputs:
@@ -151,7 +151,12 @@ def summary_text(result: RunResult, pipeline: CompiledPipeline) -> str:
     return "\n".join(lines)
 
 
-def resume_hint(result: RunResult) -> str | None:
+def resume_hint(result: RunResult, pipeline: CompiledPipeline | None = None) -> str | None:
+    failed_gates = [s for s, r in result.steps.items() if r.status == "failed" and pipeline is not None
+                    and s in pipeline.steps and pipeline.steps[s].kind == "gate"]
+    if failed_gates:  # a resume would check the same data again and fail the same way
+        return (f"gate '{failed_gates[0]}' failed on the data the run produced: fix its inputs or the pipeline "
+                "and run it again (a resume would fail the same check)")
     if result.status == "paused":
         return f"answer with: agentctl approve {result.run_id}  (or: agentctl deny {result.run_id})"
     if result.status in ("failed", "budget_exceeded", "interrupted"):
@@ -193,6 +198,8 @@ def run_details(row, steps, pending, items: dict | None = None) -> str:
         lines.append(f"  {step}{where}: {done} item{'' if done == 1 else 's'} finished and kept; a resume runs the rest")
     for p in pending:
         lines.append(f"  waiting for approval at {p['step']} by {p['approver']}: {p['message']}")
+        for key, value in (json.loads(p["context"]) if p["context"] else {}).items():  # masked when written
+            lines.append(f"    {key}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}")
     if row["outputs"] and row["outputs"] != "null":
         lines.append(f"  outputs: {row['outputs']}")
     return "\n".join(lines)

@@ -126,3 +126,16 @@ def test_a_pipeline_edited_after_validate_is_checked_again_before_running(tmp_pa
     assert result.returncode == 1
     assert "E306" in result.stdout and "step 'drafts' is not defined" in result.stdout
     assert "started" not in result.stderr  # nothing ran
+
+
+def test_after_a_failed_gate_the_hint_is_not_a_resume_that_would_fail_again(tmp_path, capsys, monkeypatch):
+    from tests.support.cli import invoke
+
+    (tmp_path / "agentctl.lock").write_text("")
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "g.yaml").write_text(
+        "apiVersion: agentctl/v1\nname: g\nversion: 1\nsteps:\n  - {id: check, gate: {check: false}}\n")
+    monkeypatch.chdir(tmp_path)
+    done = invoke(capsys, monkeypatch, "run", "pipelines/g.yaml")
+    assert done.code == 1 and "gate 'check' failed on the data the run produced" in done.out
+    assert "agentctl resume" not in done.out

@@ -154,4 +154,4 @@ class AgentRunner:
             return f"error: a human denied this call to {name}"
         except ToolError as exc:
             return f"error: {exc}"
-        return json.dumps(result, ensure_ascii=False)
+        return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)  # text as text

@@ -128,3 +128,27 @@ steps:
         assert again.code == 4, again.out  # the next iteration asks again
     last = invoke(capsys, monkeypatch, "approve", run_id)
     assert last.code == 0 and "total: 4 steps" in last.out
+
+
+def test_runs_show_gives_a_pending_approvals_context_masked(tmp_path, capsys, monkeypatch):
+    from tests.support.cli import invoke
+
+    (tmp_path / "agentctl.lock").write_text("")
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "c.yaml").write_text("""apiVersion: agentctl/v1
+name: c
+version: 1
+env:
+  API_TOKEN: {secret: true}
+steps:
+  - id: ok
+    approval:
+      message: pay?
+      context: {amount: 800, token: "${{ env.API_TOKEN }}"}
+""")
+    monkeypatch.setenv("API_TOKEN", "sk-secret-123456")
+    monkeypatch.chdir(tmp_path)
+    paused = invoke(capsys, monkeypatch, "run", "pipelines/c.yaml", "--json")
+    shown = invoke(capsys, monkeypatch, "runs", "show", paused.json()["run_id"])
+    assert "waiting for approval at ok by human: pay?" in shown.out
+    assert "    amount: 800" in shown.out and "    token: ***" in shown.out and "sk-secret" not in shown.out

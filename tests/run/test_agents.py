@@ -185,3 +185,18 @@ steps:
                                   approver=FixedApprover(None), tools={}).run())
     assert result.status == "succeeded"
     assert [body["model"] for _, body in server.requests] == ["backup"]  # the primary was never sent it
+
+
+def test_a_tool_returning_text_gives_the_model_text_not_a_json_string(project, server):
+    (project.root / "tools" / "texty.py").write_text("def count(s: str) -> str:\n    return f'{len(s)} characters'\n")
+    server.push(Behaviour(content=None, tool_calls=[("count", '{"s": "abc"}')]), answer("done"))
+    result = project.run("""
+tools:
+  count: {python: "tools.texty:count"}
+agents:
+  a: {model: m, prompt: prompts/p.prompt, tools: [count], max_iterations: 2}
+steps:
+  - {id: s, agent: a}
+""")
+    assert result.status == "succeeded", result.error
+    assert server.requests[1][1]["messages"][-1]["content"] == "3 characters"  # was '"3 characters"'
