@@ -235,7 +235,8 @@ def prepare_run(pipeline: str, options: RunOptions, cwd: Path | None = None):
 
 def make_model(options: RunOptions, pipeline: CompiledPipeline | None = None):
     """Replay needs no network and no litellm; everything else goes through the litellm adapter.
-    A recording masks the pipeline's secrets in what it writes."""
+    A recording masks the pipeline's secrets in what it writes. With the pipeline, a live model's
+    credentials are checked before anything runs (UsageError naming the variable)."""
     if options.record and options.replay:
         raise UsageError("--record and --replay cannot be used together")
     if options.replay:
@@ -257,5 +258,7 @@ def make_model(options: RunOptions, pipeline: CompiledPipeline | None = None):
         from agentctl.record.redact import Redactor
 
         redactor = Redactor.for_pipeline(pipeline) if pipeline is not None else Redactor(())
-        return RecordingModel(model, Path(options.record), redactor.value)
+        model = RecordingModel(model, Path(options.record), redactor.value)
+    if pipeline is not None:
+        model.check_credentials(pipeline.models)  # keys and endpoints, before any call
     return model

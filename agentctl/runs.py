@@ -209,7 +209,7 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
         for key, item in journal.items(run_id).items():  # items of a fan-out that had not finished
             restored[key] = not_restored(key[0]) if item.redacted else item.output
         inputs = json.loads(row["inputs"] or "{}")
-        prepared = Prepared(compiled, inputs, build_tools(compiled), make_model())
+        prepared = Prepared(compiled, inputs, build_tools(compiled), make_model(compiled))
         journal.claim(run_id, os.getpid(), lambda now: _check_resumable(run_id, root, now))
         spent = Usage.from_dict(json.loads(journal.run(run_id)["usage"] or "{}"))
         answers = journal.answers(run_id)

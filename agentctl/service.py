@@ -35,7 +35,8 @@ def run(pipeline: str, options: api.RunOptions, settings: RunSettings, cwd: Path
 
 def resume(run_id: str, root: Path, settings: RunSettings, replay: str | None = None, force: bool = False,
            budget: list[str] | None = None) -> RunOutcome:
-    plan = runs.plan_resume(run_id, root, lambda: api.make_model(api.RunOptions(replay=replay)), force, budget)
+    plan = runs.plan_resume(run_id, root, lambda pipeline: api.make_model(api.RunOptions(replay=replay), pipeline),
+                            force, budget)
     return _execute(plan.prepared, settings, plan.continuation)
 
 

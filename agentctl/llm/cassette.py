@@ -51,6 +51,11 @@ class RecordingModel:
     def count_tokens(self, request: ChatRequest) -> int:
         return self.inner.count_tokens(request)
 
+    def check_credentials(self, routes) -> None:
+        check = getattr(self.inner, "check_credentials", None)
+        if check is not None:
+            check(routes)
+
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")

@@ -15,8 +15,9 @@ import os
 import time
 from typing import Any
 
-from agentctl.llm.client import (RETRYABLE_STATUS, ChatRequest, ChatResponse, LlmError, ToolCall, estimate_tokens,
-                                  with_env)
+from agentctl.errors import UsageError
+from agentctl.llm.client import (CREDENTIAL_PARAM, RETRYABLE_STATUS, ChatRequest, ChatResponse, LlmError, ToolCall,
+                                  estimate_tokens, with_env)
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -24,6 +25,13 @@ import litellm  # noqa: E402 - the environment above must be set first
 
 litellm.suppress_debug_info = True
 litellm.telemetry = False
+
+def _missing_keys(model: str) -> list[str]:
+    try:
+        return list(litellm.validate_environment(model).get("missing_keys") or [])
+    except Exception:  # noqa: BLE001 - a provider litellm cannot check: let the call tell
+        return []
+
 
 _NON_RETRYABLE = {400: "client", 401: "auth", 403: "auth", 404: "not_found", 422: "client"}
 
@@ -40,6 +48,22 @@ class LitellmModel:
         except Exception as exc:  # noqa: BLE001 - every provider failure becomes an LlmError
             raise translate(exc) from None
         return _response(response, request.model)
+
+    def check_credentials(self, routes) -> None:
+        """Before the first call: every model of every route has what its provider needs (a key,
+        an endpoint), from params or the environment. Missing credentials otherwise surface as a
+        server error, retried, then a fallback; here they are a usage error naming the variable."""
+        for alias, route in routes.items():
+            params = route.params
+            if any(isinstance(v, str) and CREDENTIAL_PARAM.search(k) for k, v in params.items()):
+                continue
+            for target in route.chain:
+                missing = [key for key in _missing_keys(target.model)
+                           if not (key.endswith(("_BASE", "_BASE_URL")) and ("api_base" in params or "base_url" in params))]
+                if missing:
+                    raise UsageError(f"model '{target.model}' (models.{alias}) needs {missing[0]}, which is not set",
+                                     f"export {missing[0]}=..., or set models.{alias}.params.api_key: "
+                                     f"\"${{env:{missing[0]}}}\" with {missing[0]} declared under env:")
 
     def count_tokens(self, request: ChatRequest) -> int:
         try:

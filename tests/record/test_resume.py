@@ -481,7 +481,8 @@ def start_held(project, server, *args):
     proc = subprocess.Popen([sys.executable, "-m", "agentctl", "run", path, *args], cwd=project.root,
                             env={**os.environ, "NO_COLOR": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    assert second.wait(timeout=600), "the run never reached its second step"
+    while not second.wait(timeout=0.5):  # the run reaches its second step, or has ended
+        assert proc.poll() is None, proc.communicate()
     return proc
 
 
