@@ -51,3 +51,32 @@ def test_adding_a_step_kind_in_the_docs_names_every_part_and_registry():
     section = text.split("## Adding a step kind", 1)[1].split("\n## ", 1)[0]
     for part in sorted(members(CompileKind) | members(RunKind)) + ["STEP_KINDS", "StepDef", "KINDS", "RUNNERS"]:
         assert f"`{part}`" in section, f"docs/architecture.md, 'Adding a step kind', does not name `{part}`"
+
+
+def test_a_steps_worst_case_is_capped_by_the_run_budgets(tmp_path):
+    """graph showed 24 tool calls and $50.44 for one step under run limits of 8 calls and $1."""
+    from agentctl import api
+
+    (tmp_path / "agentctl.lock").write_text("")
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "p.prompt").write_text("---\nname: p\nversion: 1\n---\nuser:\nhi\n")
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "t.py").write_text("def f(q: str) -> dict:\n    return {}\n")
+    (tmp_path / "pipelines").mkdir()
+    path = tmp_path / "pipelines" / "c.yaml"
+    path.write_text("""apiVersion: agentctl/v1
+name: c
+version: 1
+prices: {openai/x: {input_per_mtok: 100, output_per_mtok: 100}}
+models:
+  m: {model: openai/x, params: {max_tokens: 1000}}
+budgets: {max_tool_calls: 8, max_cost_usd: 1}
+tools:
+  f: {python: "tools.t:f"}
+agents:
+  a: {model: m, prompt: prompts/p.prompt, tools: [f], max_iterations: 7, parallel_tool_calls: 4, max_input_tokens: 10000}
+steps:
+  - {id: s, agent: a}
+""")
+    bounds = api.compile_file(str(path)).pipeline.steps["s"].bounds
+    assert bounds.tool_calls == 8 and bounds.cost_usd == 1
