@@ -64,22 +64,21 @@ def per_call(agent: ir.AgentDef, route: ir.ModelRoute) -> tuple[int | None, floa
     return worst_tokens, worst_cost
 
 
-def step_bounds(node: ir.StepNode, parts, done: Mapping[str, ir.StepNode], run: Limits) -> Bounds:
+def step_bounds(node: ir.StepNode, parts, done: Mapping[str, ir.StepNode]) -> Bounds:
     from agentctl.compile.kinds import KINDS
 
     bounds = KINDS[node.kind].bounds(node.do, parts, done)
     if node.for_each is not None:
         bounds = scaled(bounds, node.for_each.max_items)
-    return capped(bounds, node.limits, run)
+    return capped(bounds, node.limits)
 
 
-def bound_all(nodes: dict[str, ir.StepNode], parts, run: Limits) -> dict[str, ir.StepNode]:
-    """Bounds for every step, nested steps before the steps that hold them; each capped by the
-    step's own budgets and the run's, which the runner enforces on it."""
+def bound_all(nodes: dict[str, ir.StepNode], parts) -> dict[str, ir.StepNode]:
+    """Bounds for every step, nested steps before the steps that hold them."""
     done: dict[str, ir.StepNode] = {}
     depth = {sid: _depth(sid, nodes) for sid in nodes}
     for sid in sorted(nodes, key=lambda s: -depth[s]):
-        done[sid] = replace(nodes[sid], bounds=step_bounds(nodes[sid], parts, done, run))
+        done[sid] = replace(nodes[sid], bounds=step_bounds(nodes[sid], parts, done))
     return {sid: done[sid] for sid in nodes}
 
 

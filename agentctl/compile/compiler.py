@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agentctl.compile import ir
 from agentctl.compile.bounds import bound_all, capped, total
 from agentctl.compile.context import Ctx
@@ -11,7 +13,7 @@ from agentctl.compile.project import Project
 from agentctl.compile.references import Reader, StepInfo
 from agentctl.compile.steps import BASE_ROOTS, StepCompiler
 from agentctl.diagnostics import Diagnostic
-from agentctl.dimensions import DIMENSIONS, Bounds
+from agentctl.dimensions import DIMENSIONS, Bounds, Limits
 from agentctl.spec.models import Budgets, Pipeline
 from agentctl.spec.yaml_source import SourceMap
 
@@ -35,7 +37,7 @@ def compile_pipeline(spec: Pipeline, smap: SourceMap, project: Project, *, sourc
     check_budgets(ctx, infos)
     check_prices(ctx, models, agents, infos)
     run_limits = limits(spec.budgets)
-    nodes = bound_all(graph.nodes, parts, run_limits)
+    nodes = bound_all(graph.nodes, parts)
     uncapped = total(nodes[s].bounds for s in graph.order if s in nodes)
     warn_graph(ctx, graph.unreachable, steps)
     warn_unused(ctx)
@@ -48,10 +50,17 @@ def compile_pipeline(spec: Pipeline, smap: SourceMap, project: Project, *, sourc
         inputs=ir.frozen({n: _input(n, i) for n, i in spec.inputs.items()}),
         env=ir.frozen({n: v.secret for n, v in spec.env.items()}),
         models=ir.frozen(models), tools=ir.frozen(tools), mcp_servers=ir.frozen(servers),
-        agents=ir.frozen(agents), steps=ir.frozen(nodes), order=graph.order, outputs=outputs,
+        agents=ir.frozen(agents), steps=ir.frozen(_capped_by_run(nodes, run_limits)), order=graph.order,
+        outputs=outputs,
         limits=run_limits, bounds=capped(uncapped, run_limits),
     )
     return compiled, ctx.sink.items
+
+
+def _capped_by_run(nodes: dict[str, ir.StepNode], run: Limits) -> dict[str, ir.StepNode]:
+    """What `graph` shows per step: its worst case under the run's budgets too, which the runner
+    enforces on it. (The cost warning and the run's total use the uncapped figures.)"""
+    return {sid: replace(node, bounds=capped(node.bounds, run)) for sid, node in nodes.items()}
 
 
 def _input(name: str, spec) -> ir.InputDef:
