@@ -196,27 +196,28 @@ def resume(
     _finish(service.resume(run_id, find_root(Path.cwd()), settings, replay, force, budget))
 
 
-def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str]) -> None:
+def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str], json_output: bool) -> None:
     from agentctl import service
     from agentctl.compile.project import find_root
 
-    _finish(service.answer(run_id, find_root(Path.cwd()), approved, step, service.RunSettings(), replay))
+    settings = service.RunSettings(json=json_output)
+    _finish(service.answer(run_id, find_root(Path.cwd()), approved, step, settings, replay))
 
 
 @app.command(epilog="Example:  agentctl approve 3f2a9c1b7d4e sign_off")
 def approve(run_id: str = typer.Argument(..., help="A paused run."),
             step: Optional[str] = typer.Argument(None, help="The step to approve (default: every pending one)."),
-            replay: Replay = None) -> None:
+            replay: Replay = None, json_output: JsonFlag = False) -> None:
     """Approve a paused run's pending approval and continue it."""
-    _answer(run_id, step, True, replay)
+    _answer(run_id, step, True, replay, json_output)
 
 
 @app.command(epilog="Example:  agentctl deny 3f2a9c1b7d4e sign_off")
 def deny(run_id: str = typer.Argument(..., help="A paused run."),
          step: Optional[str] = typer.Argument(None, help="The step to deny (default: every pending one)."),
-         replay: Replay = None) -> None:
+         replay: Replay = None, json_output: JsonFlag = False) -> None:
     """Deny a paused run's pending approval and continue it (what needs the approval is skipped)."""
-    _answer(run_id, step, False, replay)
+    _answer(run_id, step, False, replay, json_output)
 
 
 @app.command(epilog="Examples:  agentctl trace 3f2a9c1b7d4e  ·  agentctl trace 3f2a9c1b7d4e --format json")
@@ -239,27 +240,33 @@ app.add_typer(runs_app, name="runs")
 @runs_app.command("list", epilog="Example:  agentctl runs list --pipeline travel-planner --status failed")
 def runs_list(pipeline: Optional[str] = typer.Option(None, "--pipeline", help="Only this pipeline."),
               status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status."),
-              limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first.")) -> None:
+              limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
+              json_output: JsonFlag = False) -> None:
     """List runs, newest first."""
     from agentctl import console, run_display, runs
     from agentctl.compile.project import find_root
 
     root = find_root(Path.cwd())
     rows = runs.list_runs(root, pipeline, status, limit)
-    if rows is None:
+    if json_output:
+        console.print_plain(run_display.runs_json(rows or []))
+    elif rows is None:
         console.print_info(f"no runs recorded in {root}")
     else:
         console.print_plain(run_display.runs_table(rows))
 
 
 @runs_app.command("show", epilog="Example:  agentctl runs show 3f2a9c1b7d4e")
-def runs_show(run_id: str = typer.Argument(..., help="The run.")) -> None:
+def runs_show(run_id: str = typer.Argument(..., help="The run."), json_output: JsonFlag = False) -> None:
     """A run's steps, usage, outputs and errors."""
     from agentctl import console, run_display, runs
     from agentctl.compile.project import find_root
 
     record = runs.show_run(find_root(Path.cwd()), run_id)
-    console.print_plain(run_display.run_details(record.row, record.steps, record.pending, record.items))
+    if json_output:
+        console.print_plain(run_display.run_json(record))
+    else:
+        console.print_plain(run_display.run_details(record.row, record.steps, record.pending, record.items))
 
 
 def main() -> None:

@@ -159,6 +159,11 @@ def print_error(exc: AgentctlError) -> None:
     _emit(text, stderr=True)
 
 
+def print_note(message: str) -> None:
+    """A remark about what happens next, on stderr (stdout stays for results and --json)."""
+    _emit(Text(message), stderr=True)
+
+
 def print_warning(message: str) -> None:
     text = Text()
     text.append("warning", style="bold yellow")

@@ -207,7 +207,7 @@ def run_details(row, steps, pending, items: dict | None = None) -> str:
 
 def result_json(result: RunResult, redactor: Redactor | None = None) -> str:
     payload = {
-        "run_id": result.run_id, "pipeline": result.pipeline, "status": result.status,
+        "version": JSON_VERSION, "run_id": result.run_id, "pipeline": result.pipeline, "status": result.status,
         "exit_code": result.exit_code, "error": result.error, "outputs": result.outputs,
         "usage": result.usage.as_dict(),
         "duration_s": round((result.finished or time.monotonic()) - result.started, 3),
@@ -215,6 +215,34 @@ def result_json(result: RunResult, redactor: Redactor | None = None) -> str:
                         "duration_s": round(s.duration_s, 3)} for sid, s in result.steps.items()},
     }
     return (redactor or Redactor(())).json(payload, indent=2)  # masks strings, never numbers or syntax
+
+
+JSON_VERSION = 1  # of the shapes below and of result_json; docs/recording.md
+
+
+def _run_fields(row) -> dict:
+    return {"run_id": row["id"], "pipeline": row["pipeline"], "pipeline_version": row["pipeline_version"],
+            "status": row["status"], "reason": row["exit_reason"], "started": row["started"],
+            "finished": row["finished"], "usage": json.loads(row["usage"] or "{}")}
+
+
+def runs_json(rows) -> str:
+    """`runs list --json`: the journal already holds every value masked."""
+    return json.dumps({"version": JSON_VERSION, "runs": [_run_fields(r) for r in rows]}, indent=2, ensure_ascii=False)
+
+
+def run_json(record) -> str:
+    """`runs show --json`: the run, its steps (per loop iteration), pending approvals, kept fan-out items."""
+    row = record.row
+    payload = {"version": JSON_VERSION, **_run_fields(row), "inputs": json.loads(row["inputs"] or "{}"),
+               "outputs": json.loads(row["outputs"]) if row["outputs"] else None,
+               "steps": [{"step": s.step, "scope": s.scope, "status": s.status, "output": s.output, "error": s.error,
+                          "usage": s.usage} for s in record.steps],
+               "pending_approvals": [{"step": p["step"], "approver": p["approver"], "message": p["message"],
+                                      "context": json.loads(p["context"]) if p["context"] else {}}
+                                     for p in record.pending],
+               "items_kept": [{"step": step, "scope": scope, "index": index} for step, scope, index in record.items]}
+    return json.dumps(payload, indent=2, ensure_ascii=False, default=str)
 
 
 def trace_json(documents: list[dict]) -> str:

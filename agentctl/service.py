@@ -44,7 +44,7 @@ def answer(run_id: str, root: Path, approved: bool, step: str | None, settings: 
            replay: str | None = None) -> RunOutcome:
     """Record the answer to a paused run's approvals, then continue the run."""
     steps = runs.answer(run_id, root, approved, step)
-    console.print_info(f"{'approved' if approved else 'denied'}: {', '.join(steps)}; continuing run {run_id}")
+    console.print_note(f"{'approved' if approved else 'denied'}: {', '.join(steps)}; continuing run {run_id}")
     return resume(run_id, root, settings, replay)
 
 

@@ -152,3 +152,23 @@ steps:
     shown = invoke(capsys, monkeypatch, "runs", "show", paused.json()["run_id"])
     assert "waiting for approval at ok by human: pay?" in shown.out
     assert "    amount: 800" in shown.out and "    token: ***" in shown.out and "sk-secret" not in shown.out
+
+
+def test_the_journal_commands_speak_json(tmp_path, capsys, monkeypatch):
+    from tests.support.cli import invoke
+
+    (tmp_path / "agentctl.lock").write_text("")
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "c.yaml").write_text(
+        "apiVersion: agentctl/v1\nname: c\nversion: 1\nsteps:\n"
+        "  - {id: ok, approval: {message: pay?, context: {amount: 800}}}\n")
+    monkeypatch.chdir(tmp_path)
+    run_id = invoke(capsys, monkeypatch, "run", "pipelines/c.yaml", "--json").json()["run_id"]
+    listed = invoke(capsys, monkeypatch, "runs", "list", "--json").json()
+    assert listed["version"] == 1 and [(r["run_id"], r["status"]) for r in listed["runs"]] == [(run_id, "paused")]
+    shown = invoke(capsys, monkeypatch, "runs", "show", run_id, "--json").json()
+    assert shown["pending_approvals"] == [{"step": "ok", "approver": "human", "message": "pay?",
+                                           "context": {"amount": 800}}]
+    approved = invoke(capsys, monkeypatch, "approve", run_id, "--json")
+    assert approved.code == 0 and approved.json()["status"] == "succeeded" and approved.json()["version"] == 1
+    assert "approved: ok; continuing run" in approved.err
