@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Mapping
 
 from agentctl.compile import ir
 from agentctl.compile.bounds import capped, per_call, plus, scaled
