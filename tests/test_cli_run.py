@@ -131,12 +131,11 @@ def test_a_pipeline_edited_after_validate_is_checked_again_before_running(tmp_pa
 
 
 def test_after_a_failed_gate_the_hint_is_not_a_resume_that_would_fail_again(tmp_path, capsys, monkeypatch):
-    from tests.support.cli import invoke
+    from tests.support.cli import invoke, scratch_project
 
-    (tmp_path / "agentctl.lock").write_text("")
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / "g.yaml").write_text(
-        "apiVersion: agentctl/v1\nname: g\nversion: 1\nsteps:\n  - {id: check, gate: {check: false}}\n")
+    scratch_project(tmp_path, {
+        "pipelines/g.yaml": "apiVersion: agentctl/v1\nname: g\nversion: 1\nsteps:\n  - {id: check, gate: {check: false}}\n",
+    })
     monkeypatch.chdir(tmp_path)
     done = invoke(capsys, monkeypatch, "run", "pipelines/g.yaml")
     assert done.code == 1 and "gate 'check' failed on the data the run produced" in done.out

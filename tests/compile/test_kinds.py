@@ -56,14 +56,14 @@ def test_adding_a_step_kind_in_the_docs_names_every_part_and_registry():
 def test_a_steps_worst_case_is_capped_by_the_run_budgets(tmp_path):
     """graph showed 24 tool calls and $50.44 for one step under run limits of 8 calls and $1."""
     from agentctl import api
+    from tests.support.cli import scratch_project
 
-    (tmp_path / "agentctl.lock").write_text("")
-    (tmp_path / "prompts").mkdir()
-    (tmp_path / "prompts" / "p.prompt").write_text("---\nname: p\nversion: 1\n---\nuser:\nhi\n")
-    (tmp_path / "tools").mkdir()
-    (tmp_path / "tools" / "t.py").write_text("def f(q: str) -> dict:\n    return {}\n")
-    (tmp_path / "pipelines").mkdir()
+    scratch_project(tmp_path, {
+        "prompts/p.prompt": "---\nname: p\nversion: 1\n---\nuser:\nhi\n",
+        "tools/t.py": "def f(q: str) -> dict:\n    return {}\n",
+    })
     path = tmp_path / "pipelines" / "c.yaml"
+    path.parent.mkdir()
     path.write_text("""apiVersion: agentctl/v1
 name: c
 version: 1

@@ -64,16 +64,14 @@ def test_an_endpoint_from_an_environment_variable_reaches_litellm(project, serve
 
 def test_missing_credentials_are_a_usage_error_before_any_call(tmp_path, capsys, monkeypatch):
     """They looked like a server error, retried three times, then the fallback."""
-    from tests.support.cli import invoke
+    from tests.support.cli import invoke, scratch_project
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    (tmp_path / "agentctl.lock").write_text("")
-    (tmp_path / "prompts").mkdir()
-    (tmp_path / "prompts" / "p.prompt").write_text("---\nname: p\nversion: 1\n---\nuser:\nhi\n")
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / "k.yaml").write_text(
-        "apiVersion: agentctl/v1\nname: k\nversion: 1\nmodels:\n  m: {model: openai/gpt-4o-mini}\n"
-        "agents:\n  a: {model: m, prompt: prompts/p.prompt}\nsteps:\n  - {id: s, agent: a}\n")
+    scratch_project(tmp_path, {
+        "prompts/p.prompt": "---\nname: p\nversion: 1\n---\nuser:\nhi\n",
+        "pipelines/k.yaml": ("apiVersion: agentctl/v1\nname: k\nversion: 1\nmodels:\n  m: {model: openai/gpt-4o-mini}\n"
+                             "agents:\n  a: {model: m, prompt: prompts/p.prompt}\nsteps:\n  - {id: s, agent: a}\n"),
+    })
     monkeypatch.chdir(tmp_path)
     done = invoke(capsys, monkeypatch, "run", "pipelines/k.yaml")
     assert done.code == 2 and "model 'openai/gpt-4o-mini' (models.m) needs OPENAI_API_KEY" in done.err

@@ -104,11 +104,10 @@ def test_two_resumes_started_at_once_pay_once(project):
 
 def test_an_approval_in_a_loop_is_asked_in_every_iteration(tmp_path, capsys, monkeypatch):
     """Answers were keyed by (run, step): after a pause, one `approve` approved every iteration."""
-    from tests.support.cli import invoke
+    from tests.support.cli import invoke, scratch_project
 
-    (tmp_path / "agentctl.lock").write_text("")
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / "l.yaml").write_text("""apiVersion: agentctl/v1
+    scratch_project(tmp_path, {
+        "pipelines/l.yaml": """apiVersion: agentctl/v1
 name: l
 version: 1
 steps:
@@ -118,7 +117,8 @@ steps:
       until: false
       steps:
         - {id: ok, approval: {message: another round?}}
-""")
+""",
+    })
     monkeypatch.chdir(tmp_path)
     paused = invoke(capsys, monkeypatch, "run", "pipelines/l.yaml", "--json")
     assert paused.code == 4
@@ -131,11 +131,10 @@ steps:
 
 
 def test_runs_show_gives_a_pending_approvals_context_masked(tmp_path, capsys, monkeypatch):
-    from tests.support.cli import invoke
+    from tests.support.cli import invoke, scratch_project
 
-    (tmp_path / "agentctl.lock").write_text("")
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / "c.yaml").write_text("""apiVersion: agentctl/v1
+    scratch_project(tmp_path, {
+        "pipelines/c.yaml": """apiVersion: agentctl/v1
 name: c
 version: 1
 env:
@@ -145,7 +144,8 @@ steps:
     approval:
       message: pay?
       context: {amount: 800, token: "${{ env.API_TOKEN }}"}
-""")
+""",
+    })
     monkeypatch.setenv("API_TOKEN", "sk-secret-123456")
     monkeypatch.chdir(tmp_path)
     paused = invoke(capsys, monkeypatch, "run", "pipelines/c.yaml", "--json")
@@ -155,13 +155,12 @@ steps:
 
 
 def test_the_journal_commands_speak_json(tmp_path, capsys, monkeypatch):
-    from tests.support.cli import invoke
+    from tests.support.cli import invoke, scratch_project
 
-    (tmp_path / "agentctl.lock").write_text("")
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / "c.yaml").write_text(
-        "apiVersion: agentctl/v1\nname: c\nversion: 1\nsteps:\n"
-        "  - {id: ok, approval: {message: pay?, context: {amount: 800}}}\n")
+    scratch_project(tmp_path, {
+        "pipelines/c.yaml": ("apiVersion: agentctl/v1\nname: c\nversion: 1\nsteps:\n"
+                             "  - {id: ok, approval: {message: pay?, context: {amount: 800}}}\n"),
+    })
     monkeypatch.chdir(tmp_path)
     run_id = invoke(capsys, monkeypatch, "run", "pipelines/c.yaml", "--json").json()["run_id"]
     listed = invoke(capsys, monkeypatch, "runs", "list", "--json").json()

@@ -30,3 +30,16 @@ def invoke(capsys, monkeypatch, *args: str) -> Invocation:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     captured = capsys.readouterr()
     return Invocation(code, captured.out, captured.err)
+
+
+def scratch_project(root, files: dict[str, str]):
+    """A project in `root` (agentctl.lock, then each relative path with its text), for commands run
+    on a handful of files."""
+    from pathlib import Path
+
+    root = Path(root)
+    (root / "agentctl.lock").write_text("")
+    for relative, text in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    return root
