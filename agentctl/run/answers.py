@@ -4,18 +4,16 @@ call; from the first request that differs (or was never answered) it goes on liv
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Mapping
 
-from agentctl.llm.client import ChatResponse, ToolCall
+from agentctl.llm.cassette import request_key
+from agentctl.llm.client import ChatRequest, ChatResponse, ToolCall
 
 
 def call_key(messages: list[dict], tools: list[dict], params: Mapping) -> str:
-    """What identifies a request within its work, whichever model of the chain answers it."""
-    text = json.dumps([messages, tools, {k: v for k, v in sorted(params.items()) if k not in ("api_key", "api_base")}],
-                      sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """What identifies a request within its work, whichever model of the chain answers it: the
+    request's canonical form (no credentials, endpoints or timeouts), without the model."""
+    return request_key(ChatRequest("", tuple(messages), tuple(tools), dict(params)))
 
 
 def response_record(content: str | None, tool_calls: tuple[ToolCall, ...], input_tokens: int, output_tokens: int,
