@@ -243,9 +243,11 @@ class Executor:
     def _restore_nested(self, node: StepNode, scope: str) -> None:
         """Steps nested in a restored one (a loop's body) read as they were when it finished: their
         last iteration's results, as after a run that was never interrupted."""
+        prefix = f"{scope}{node.id}#"  # its iterations' scopes: prefix + "N/"
         for sid in node.do.body:
-            iterations = [(int(s[len(scope) + len(node.id) + 1:-1]), s) for (step, s, *_) in self.restored
-                          if step == sid and s.startswith(f"{scope}{node.id}#") and s.count("/") == scope.count("/") + 1]
+            iterations = [(int(key[1][len(prefix):-1]), key[1]) for key in self.restored
+                          if len(key) == 2 and key[0] == sid and key[1].startswith(prefix)
+                          and key[1].count("/") == scope.count("/") + 1]
             if iterations:
                 last = max(iterations)[1]
                 done = self.restored[(sid, last)]
