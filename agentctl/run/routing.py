@@ -12,7 +12,7 @@ from typing import Awaitable, Callable, Mapping
 from agentctl.compile.ir import ModelRoute, ModelTarget
 from agentctl.dimensions import Usage
 from agentctl.errors import StepError
-from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, LlmError, estimate_tokens
+from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, LlmError, estimate_tokens, token_bound
 from agentctl.run.answers import JournaledAnswers, call_key
 from agentctl.run.breaker import CircuitBreaker
 from agentctl.run.budget import Budgets
@@ -86,15 +86,16 @@ class ModelRouter:
                        breaker: CircuitBreaker, attempts: list[Attempt], work: str, call: tuple[int, str]) -> ChatResponse:
         input_tokens = estimate_tokens(request)
         if target.max_input_tokens and input_tokens > 0.75 * target.max_input_tokens:
-            # Near the context window the real tokenizer decides (it costs ~0.1-0.7 ms a call,
-            # too much to pay on every call of a 200-way fan-out just to size a reservation).
+            # Near the context window the real tokenizer decides whether it fits (it costs ~0.1-0.7 ms
+            # a call, too much for every call of a 200-way fan-out). The reservation below is sized
+            # by token_bound, not by either count: the provider's tokenizer may differ from both.
             input_tokens = self.model.count_tokens(request)
         if target.max_input_tokens and input_tokens > target.max_input_tokens:
             error = LlmError(f"prompt is about {input_tokens:,} tokens; {target.model} accepts "
                              f"{target.max_input_tokens:,}", kind="context_window")
             attempts.append(Attempt(target.model, number, error.message, 0.0))
             raise error
-        reservation = budgets.reserve(_reservation(target, input_tokens), step)
+        reservation = await budgets.reserve_call(_reservation(target, token_bound(request)), step)
         timeout = _timeout(request.timeout_s, budgets.remaining_s())
         request = ChatRequest(request.model, request.messages, request.tools, request.params, timeout)
         attempt_id = next(self.ids)
@@ -107,7 +108,7 @@ class ModelRouter:
             async with asyncio.timeout(timeout + 1.0):
                 response = await self.model.complete(request)
         except (LlmError, asyncio.TimeoutError) as exc:
-            budgets.release(reservation)
+            budgets.end_call(reservation, None, step)
             error = exc if isinstance(exc, LlmError) else LlmError(f"no answer within {timeout:g} s",
                                                                    kind="timeout", retryable=True)
             breaker.record_failure()
@@ -116,13 +117,16 @@ class ModelRouter:
                                               attempt=number, error=error.message, error_kind=error.kind,
                                               duration_s=time.monotonic() - started))
             raise error from None
+        except asyncio.CancelledError:  # the run stopped; the provider may bill the call all the same
+            budgets.end_call(reservation, reservation, step, check=False)
+            raise
         except BaseException:
-            budgets.release(reservation)
+            budgets.end_call(reservation, None, step)
             raise
         breaker.record_success()
         actual = Usage(llm_calls=1, tokens=response.input_tokens + response.output_tokens,
                        cost_usd=_cost(target, response.input_tokens, response.output_tokens))
-        budgets.settle(reservation, actual, step)
+        budgets.end_call(reservation, actual, step)
         attempts.append(Attempt(target.model, number, None, time.monotonic() - started))
         self.events.emit(LlmAttemptSucceeded(
             step=step, work=work, attempt_id=attempt_id, model=target.model, attempt=number,

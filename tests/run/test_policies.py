@@ -98,6 +98,33 @@ def test_reservations_stop_concurrent_calls_from_overshooting():
     assert run.used.tokens == 20 and run.reserved.tokens == 60
 
 
+def test_a_call_that_fits_once_calls_in_flight_settle_waits_for_them():
+    async def scenario():
+        budgets = Budgets((Budget("run", Limits(max_tokens=100)),))
+        first = await budgets.reserve_call(Usage(llm_calls=1, tokens=60), "a")
+        second = asyncio.create_task(budgets.reserve_call(Usage(llm_calls=1, tokens=60), "b"))
+        await asyncio.sleep(0)
+        assert not second.done()  # 60 reserved + 60 > 100, but 0 used + 60 fits: wait
+        budgets.end_call(first, Usage(llm_calls=1, tokens=20), "a")
+        await second  # 20 used + 60 fits
+        with pytest.raises(BudgetExceeded):  # 20 used + 60 in flight: even once it settles, 90 cannot fit
+            await budgets.reserve_call(Usage(llm_calls=1, tokens=90), "c")
+    asyncio.run(scenario())
+
+
+def test_an_answer_beyond_its_reservation_scales_the_calls_in_flight_and_later_ones():
+    async def scenario():
+        run = Budget("run", Limits(max_tokens=1000))
+        budgets = Budgets((run,))
+        first = await budgets.reserve_call(Usage(llm_calls=1, tokens=100), "a")
+        await budgets.reserve_call(Usage(llm_calls=1, tokens=100), "b")
+        budgets.end_call(first, Usage(llm_calls=1, tokens=300), "a")  # 3x what was reserved
+        assert run.reserved.tokens == 300 and budgets.calls.scale == 3
+        third = await budgets.reserve_call(Usage(llm_calls=1, tokens=100), "c")
+        assert third.tokens == 300
+    asyncio.run(scenario())
+
+
 def test_every_scope_is_checked_and_charged():
     run, step = Budget("run", Limits(max_steps=10)), Budget("step 's'", Limits(max_steps=1))
     budgets = Budgets((run,)).nested(step)
