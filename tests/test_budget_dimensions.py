@@ -60,7 +60,11 @@ def test_a_run_stops_at_the_limit_and_a_raised_budget_finishes_it_spending_what_
                      "--json", "--force")
     assert resumed.code == 0, resumed.out + resumed.err
     spent, expected = resumed.json()["usage"], whole["usage"]
-    for d in COUNTED:
+    compared = COUNTED
+    if limit == "max_wall_s":  # the call cut off at the deadline counts its reservation: the provider may bill it
+        assert spent["llm_calls"] == expected["llm_calls"] + 1 and spent["tokens"] > expected["tokens"]
+        compared = [d for d in COUNTED if d.name in ("steps", "tool_calls")]
+    for d in compared:
         assert spent[d.name] == pytest.approx(expected[d.name]), d.name
 
 

@@ -19,6 +19,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from agentctl.diagnostics import Diagnostic, SourceSpan, error
 
 OPEN, CLOSE = "${{", "}}"
+_GUARDS = ("default", "d", "defined", "undefined")  # filters and tests that expect a missing value
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Ref:
     root: str
     parts: tuple
     span: SourceSpan
+    guarded: bool = False  # under `| default(...)` or `is defined`: a missing value is expected
 
     def __str__(self) -> str:
         text = self.root
@@ -222,12 +224,17 @@ class _Walker:
             return _lead(self.text)
         return matches[min(index, len(matches) - 1)]
 
-    def visit(self, node: nodes.Node) -> None:
+    def visit(self, node: nodes.Node, guarded: bool = False) -> None:
         if isinstance(node, (nodes.Getattr, nodes.Getitem)):
-            self.chain(node)
+            self.chain(node, guarded)
             return
         if isinstance(node, nodes.Name):
-            self.add_ref(node.name, ())
+            self.add_ref(node.name, (), guarded)
+            return
+        if isinstance(node, (nodes.Filter, nodes.Test)) and node.name in _GUARDS and node.node is not None:
+            self.visit(node.node, guarded=True)
+            for child in (*node.args, *(k.value for k in node.kwargs)):
+                self.visit(child)
             return
         if isinstance(node, nodes.Filter) and node.name not in sandbox().filters:
             self.problem("E401", f"unknown filter '{node.name}'", node.name)
@@ -236,7 +243,7 @@ class _Walker:
         for child in node.iter_child_nodes():
             self.visit(child)
 
-    def chain(self, node: nodes.Node) -> None:
+    def chain(self, node: nodes.Node, guarded: bool = False) -> None:
         parts: list = []
         dynamic: list[nodes.Node] = []
         current = node
@@ -252,17 +259,17 @@ class _Walker:
                 parts.clear()  # what follows a computed index cannot be checked statically
             current = current.node
         if isinstance(current, nodes.Name):
-            self.add_ref(current.name, tuple(reversed(parts)))
+            self.add_ref(current.name, tuple(reversed(parts)), guarded)
         else:
             self.visit(current)
         for sub in dynamic:
             self.visit(sub)
 
-    def add_ref(self, root: str, parts: tuple) -> None:
+    def add_ref(self, root: str, parts: tuple, guarded: bool = False) -> None:
         if root in ("true", "false", "none", "True", "False", "None"):
             return
         offset = self.offset_of(root)
-        self.refs.append(Ref(root, parts, self.span_at(offset).with_length(len(root))))
+        self.refs.append(Ref(root, parts, self.span_at(offset).with_length(len(root)), guarded))
 
     def check_private(self, name: Any) -> None:
         if isinstance(name, str) and name.startswith("_"):

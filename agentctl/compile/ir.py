@@ -147,6 +147,7 @@ class StepNode:
     limits: Limits
     bounds: Bounds
     do: "StepDef"  # what the step does: one definition per kind, see compile/kinds/
+    output_schema: Mapping[str, Any] | None = None  # what steps.<id>.output holds, when known
 
     @property
     def kind(self) -> str:

@@ -3,12 +3,12 @@ field is declared by the producer's output schema."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agentctl.compile.context import Ctx
 from agentctl.compile.expressions import Expr, Ref
-from agentctl.compile.schemas import missing_field
+from agentctl.compile.schemas import missing_field, optional_part
 from agentctl.diagnostics import did_you_mean, suggest
 from agentctl.spec.models import Step
 
@@ -49,7 +49,10 @@ class RefChecker:
         if not isinstance(expr, Expr):
             return []
         read = []
+        guarded = {(r.root, r.parts) for r in expr.refs if r.guarded}
         for ref in expr.refs:
+            if not ref.guarded and (ref.root, ref.parts) in guarded:  # x if x is defined else y
+                ref = replace(ref, guarded=True)
             producer = self.check_ref(ref, reader)
             if producer is not None:
                 read.append((producer, ref))
@@ -145,6 +148,18 @@ class RefChecker:
             if problem is not None:
                 self.ctx.sink.error("E309", f"steps.{sid}.output: {problem[1]}", span,
                                     "add the field to the producer's output_schema, or fix the name")
+            elif not ref.guarded:
+                self.optional(ref, sid, rest[1:], schema, span)
+
+    def optional(self, ref: Ref, sid: str, parts: tuple, schema: dict, span) -> None:
+        index = optional_part(schema, parts)
+        if index is None:
+            return
+        field = ".".join(str(p) for p in parts[: index + 1])
+        self.ctx.sink.warning("W806", f"steps.{sid}.output.{field} is optional in the output schema of '{sid}': "
+                              "when it is left out it reads as null", span,
+                              f"write {ref} | default(...) or test it with `is defined`, or list "
+                              f"'{parts[index]}' under required:")
 
 
 def edge(reader: tuple[str, ...], producer: tuple[str, ...]) -> tuple[str, str] | None:

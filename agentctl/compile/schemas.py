@@ -113,6 +113,41 @@ def missing_field(schema: dict, parts: tuple) -> tuple[int, str] | None:
     return None
 
 
+def optional_part(schema: dict, parts: tuple) -> int | None:
+    """The index of the first of `parts` that `schema` declares but does not require, or None."""
+    node: Any = schema
+    for index, part in enumerate(parts):
+        options = object_options(schema, node)
+        if options is None:
+            return None
+        if isinstance(part, int):
+            node = next((o["items"] for o in options if isinstance(o.get("items"), dict)), None)
+            continue
+        declared = [o for o in options if part in (o.get("properties") or {})]
+        if not declared:
+            return None
+        if not any(part in (o.get("required") or ()) for o in options):
+            return index
+        node = declared[0]["properties"][part]
+    return None
+
+
+def optional_fields(schema: dict, node: Any) -> tuple[frozenset, dict]:
+    """At one level of `schema`: (the fields declared but not required, the schema of each field)."""
+    options = object_options(schema, node) or []
+    props: dict = {}
+    required: set = set()
+    for option in options:
+        props.update(option.get("properties") or {})
+        required.update(r for r in option.get("required") or () if isinstance(r, str))
+    return frozenset(set(props) - required), props
+
+
+def object_options(schema: dict, node: Any) -> list[dict] | None:
+    node = _resolve_ref(schema, node)
+    return _alternatives(schema, node) if isinstance(node, dict) else None
+
+
 def _resolve_ref(root: dict, node: Any) -> Any:
     seen = 0
     while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 32:

@@ -8,7 +8,7 @@ from typing import Any
 from agentctl.compile import ir
 from agentctl.compile.context import Ctx, exprs_in
 from agentctl.compile.definitions import limits
-from agentctl.compile.expressions import Expr
+from agentctl.compile.expressions import Expr, Ref
 from agentctl.compile.graph import descendants, topological_order
 from agentctl.compile.kinds import KINDS
 from agentctl.compile.kinds.base import Parts
@@ -87,6 +87,7 @@ class StepCompiler:
         schemas = {sid: output_schema(info, self.kinds[sid], parts) for sid, info in self.infos.items()}
         self.refs = RefChecker(ctx, self.infos, schemas)
         self.deps: dict[str, dict[str, tuple[SourceSpan, str]]] = {sid: {} for sid in self.infos}
+        self.output_reads: list[tuple[str, str, Ref]] = []  # (reader, producer, ref) of steps.X.output
 
     def compile(self) -> StepGraph:
         fields = {sid: self.step_fields(info) for sid, info in self.infos.items()}
@@ -101,9 +102,10 @@ class StepCompiler:
             graph.nodes[sid] = ir.StepNode(
                 id=sid, span=self.ctx.smap.value(info.path + ("id",)), parent=info.parent,
                 needs=tuple(self.deps[sid]), limits=limits(info.spec.budgets), bounds=Bounds(),
-                allow_skipped=info.spec.allow_skipped, **f)
+                allow_skipped=info.spec.allow_skipped, output_schema=self.refs.outputs.get(sid), **f)
         graph.order = tuple(orders.get(None, ()))
         graph.unreachable = self.unreachable()
+        self.warn_skipped_reads()
         return graph
 
     def reader(self, info: StepInfo, with_item: bool = False) -> Reader:
@@ -112,7 +114,10 @@ class StepCompiler:
 
     def read(self, info: StepInfo, value: Any, reader: Reader) -> None:
         for expr in exprs_in(value):
+            status_read = {r.parts[0] for r in expr.refs if r.root == "steps" and r.parts[1:2] == ("status",)}
             for producer, ref in self.refs.check(expr, reader):
+                if ref.parts[1:2] == ("output",) and not ref.guarded and producer not in status_read:
+                    self.output_reads.append((info.spec.id, producer, ref))
                 pair = edge(reader.lineage, self.infos[producer].lineage)
                 if pair is not None:
                     self.deps[pair[0]].setdefault(pair[1], (ref.span, f"reads {ref}"))
@@ -190,6 +195,29 @@ class StepCompiler:
         else:
             self.ctx.sink.error("E310", f"step '{reader}' {why}, but '{producer}' runs after it ({path})", span,
                                 "inside a loop, read the previous iteration with previous.<id>.output")
+
+    def warn_skipped_reads(self) -> None:
+        """A step that runs after a skipped one (allow_skipped) reads its output as null."""
+        reads = [r for r in self.output_reads if self.infos[r[0]].spec.allow_skipped and r[1] in self.deps[r[0]]]
+        skippable = self.skippable() if reads else set()
+        for reader, producer, ref in reads:
+            if producer in skippable:
+                self.ctx.sink.warning("W807", f"step '{reader}' runs even when '{producer}' was skipped "
+                                      f"(allow_skipped), and then reads {ref} as null",
+                                      ref.span.with_length(len(str(ref))),
+                                      f"write {ref} | default(...), or test steps.{producer}.status == 'succeeded'")
+
+    def skippable(self) -> set[str]:
+        """Steps that may be skipped: a `when:`, or a need that may be skipped without allow_skipped."""
+        skip = {sid for sid, info in self.infos.items() if info.spec.when is not None and info.spec.when is not True}
+        grew = True
+        while grew:
+            grew = False
+            for sid, info in self.infos.items():
+                if sid not in skip and not info.spec.allow_skipped and any(d in skip for d in self.deps[sid]):
+                    skip.add(sid)
+                    grew = True
+        return skip
 
     def unreachable(self) -> set[str]:
         """Steps that can never run: a constant-false `when`, and everything that waits on one."""

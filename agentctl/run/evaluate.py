@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Mapping
 
-from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import SecurityError
 
 from agentctl.compile.expressions import Expr, sandbox
@@ -67,14 +67,65 @@ def not_restored(step: str) -> NotRestored:
                             "cannot restore it; run the pipeline again from the start")
 
 
+class Absent(ChainableUndefined):
+    """Not there, and allowed not to be: a skipped step's output, or a field its producer's schema
+    declares but does not require, left out. Alone it reads as null, in text as ''; `| default(...)`
+    and `is defined` see it, and any field read from it, as missing (docs/format.md "Expressions")."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return other is None or isinstance(other, Absent)
+
+    __hash__ = ChainableUndefined.__hash__
+
+
+class Fields(dict):
+    """An output object whose schema declares optional fields: one left out reads as Absent."""
+
+    __slots__ = ("optional",)
+
+    def __missing__(self, key: Any) -> Any:
+        if key in self.optional:
+            return Absent(name=key)
+        raise KeyError(key)
+
+
+def step_state(status: str, output: Any, schema: Mapping[str, Any] | None) -> dict:
+    """steps.<id> as expressions see it."""
+    if status == "skipped":
+        return {"output": Absent(name="output"), "status": status}
+    return {"output": _with_optional_fields(output, schema, schema) if schema else output, "status": status}
+
+
+def _with_optional_fields(value: Any, schema: Mapping[str, Any], node: Any) -> Any:
+    from agentctl.compile.schemas import object_options, optional_fields
+
+    if isinstance(value, dict):
+        optional, props = optional_fields(schema, node)
+        if not props:
+            return value
+        fields = Fields({k: _with_optional_fields(v, schema, props[k]) if k in props else v for k, v in value.items()})
+        fields.optional = optional
+        return fields
+    if isinstance(value, list):
+        items = next((o["items"] for o in object_options(schema, node) or [] if isinstance(o.get("items"), dict)), None)
+        return value if items is None else [_with_optional_fields(v, schema, items) for v in value]
+    return value
+
+
 def _plain(value: Any) -> Any:
     """Jinja's Undefined never leaks out of an expression: reading it raises UndefinedError."""
+    if isinstance(value, Absent):
+        return None
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
     return value
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, Absent):
+        return ""
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
     if value is None:

@@ -25,7 +25,7 @@ from agentctl.run.agent import AgentRunner
 from agentctl.run.answers import JournaledAnswers
 from agentctl.run.approvals import Approver
 from agentctl.run.budget import ONE_STEP, Budget, Budgets
-from agentctl.run.evaluate import evaluate
+from agentctl.run.evaluate import evaluate, step_state
 from agentctl.run.events import EventBus, ItemFinished, RunFinished, RunStarted, StepFinished, StepStarted
 from agentctl.run.kinds import RUNNERS, Denied, RunKind, StepCall
 from agentctl.run.routing import ModelRouter
@@ -251,7 +251,7 @@ class Executor:
             if iterations:
                 last = max(iterations)[1]
                 done = self.restored[(sid, last)]
-                self.state[sid] = {"output": done.output, "status": done.status}
+                self.state[sid] = step_state(done.status, done.output, self.pipeline.steps[sid].output_schema)
                 self._restore_nested(self.pipeline.steps[sid], last)
 
     def _finish(self, record: StepResult, status: str, output: Any, error: str | None, usage: Usage | None = None,
@@ -261,7 +261,7 @@ class Executor:
         record.usage.add(usage)
         record.started = record.started or time.monotonic()
         record.finished = time.monotonic()
-        self.state[record.id] = {"output": output, "status": status}
+        self.state[record.id] = step_state(status, output, self.pipeline.steps[record.id].output_schema)
         self.events.emit(StepFinished(step=record.id, status=status, output=output, error=error, usage=replace(usage),
                                       duration_s=record.duration_s, started_at=record.started_at,
                                       work=work_name(record.id, record.scope), scope=record.scope, restored=restored,

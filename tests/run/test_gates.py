@@ -63,3 +63,42 @@ def test_a_failed_gate_fails_the_run_with_its_message(expense):
     assert result.status == "failed"
     assert "Outside the expense policy: economy train" in result.error
     assert result.steps["sign_off"].status == "pending"
+
+
+def test_an_optional_field_left_out_reads_as_null_and_default_applies(project):
+    # Was: "cannot evaluate ... has no attribute 'feedback'", with outputs {} after every step succeeded.
+    (project.root / "schemas" / "review.json").write_text(
+        '{"type": "object", "properties": {"answer": {"type": "string"}, "feedback": {"type": "string"}}, '
+        '"required": ["answer"]}')
+    body = """
+agents:
+  a: {model: m, prompt: prompts/p.prompt, output_schema: schemas/review.json}
+steps:
+  - {id: s, agent: a}
+outputs:
+  feedback: ${{ steps.s.output.feedback }}
+  said: ${{ steps.s.output.feedback | default('nothing') }}
+  text: "feedback: ${{ steps.s.output.feedback }}"
+  defined: ${{ steps.s.output.feedback is defined }}
+"""
+    result = project.run(body, model=ScriptedModel([reply('{"answer": "fine"}')]))
+    assert result.status == "succeeded", result.error
+    assert result.outputs == {"feedback": None, "said": "nothing", "text": "feedback: ", "defined": False}
+
+
+def test_a_skipped_steps_output_is_null_and_default_replaces_it(project):
+    body = """
+tools:
+  lookup: {python: "tools.lookup:lookup"}
+agents:
+  a: {model: m, prompt: prompts/p.prompt}
+steps:
+  - {id: maybe, agent: a, when: "${{ false }}"}
+  - {id: after, tool: lookup, allow_skipped: true, needs: [maybe], with: {query: "${{ steps.maybe.output | default('none') }}"}}
+outputs:
+  raw: ${{ steps.maybe.output }}
+  after: ${{ steps.after.output }}
+"""
+    result = project.run(body, model=ScriptedModel())
+    assert result.status == "succeeded", result.error
+    assert result.outputs == {"raw": None, "after": {"result": "NONE"}}

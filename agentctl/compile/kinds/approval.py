@@ -36,7 +36,8 @@ class ApprovalKind:
         return []
 
     def output_schema(self, value: Approval, parts: Parts) -> dict | None:
-        return {"type": "object", "properties": {"approved": BOOLEAN, "approver": {"type": "string"}}}
+        return {"type": "object", "properties": {"approved": BOOLEAN, "approver": {"type": "string"}},
+                "required": ["approved", "approver"]}
 
     def compile(self, sc, info, value: Approval) -> ApprovalStep:
         path = info.path + ("approval",)

@@ -29,7 +29,8 @@ class GateKind:
         return []
 
     def output_schema(self, value: Gate, parts: Parts) -> dict | None:
-        return {"type": "object", "properties": {"passed": BOOLEAN, "approved_by": {"type": "string"}}}
+        return {"type": "object", "properties": {"passed": BOOLEAN, "approved_by": {"type": "string"}},
+                "required": ["passed"]}
 
     def compile(self, sc, info, value: Gate) -> GateStep:
         check = sc.ctx.expr(value.check, info.path + ("gate", "check"))

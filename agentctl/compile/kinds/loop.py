@@ -31,7 +31,8 @@ class LoopKind:
         return list(value.steps)
 
     def output_schema(self, value: Loop, parts: Parts) -> dict | None:
-        return {"type": "object", "properties": {"iterations": {"type": "integer"}, "passed": BOOLEAN}}
+        return {"type": "object", "properties": {"iterations": {"type": "integer"}, "passed": BOOLEAN},
+                "required": ["iterations", "passed"]}
 
     def compile(self, sc, info, value: Loop) -> LoopStep | None:
         if value.max_iterations is None:
