@@ -15,7 +15,8 @@ from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
                                  OutputReasked, RunFinished, RunStarted, StepFinished, StepStarted, ToolCallFailed,
-                                 ToolCallRestored, ToolCallStarted, ToolCallSucceeded)
+                                 ToolCallRefused, ToolCallRestored, ToolCallStarted,
+                                 ToolCallSucceeded)
 from agentctl.run.executor import RunResult
 
 ICONS = {"pending": "·", "running": "…", "succeeded": "✓", "failed": "✗", "skipped": "-", "denied": "✗",
@@ -88,6 +89,8 @@ class Progress:
                 return f"{event.step:<16} tool {event.tool} {state}"
             case ToolCallFailed():
                 return f"{event.step:<16} tool {event.tool} failed: {event.error}"
+            case ToolCallRefused():
+                return f"{event.step:<16} tool {event.tool} refused: {event.reason}"
             case OutputReasked():
                 return f"{event.step:<16} reask: {event.problem}"
             case GateWarned():

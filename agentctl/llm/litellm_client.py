@@ -11,6 +11,7 @@ Traps handled here (measured on this machine; docs/development.md lists them wit
 from __future__ import annotations
 
 import email.utils
+import functools
 import os
 import time
 from typing import Any
@@ -36,9 +37,20 @@ def _missing_keys(model: str) -> list[str]:
 _NON_RETRYABLE = {400: "client", 401: "auth", 403: "auth", 404: "not_found", 422: "client"}
 
 
+@functools.lru_cache(maxsize=256)
+def _supports(model: str, param: str) -> bool:
+    try:
+        name, provider, _, _ = litellm.get_llm_provider(model)
+        return param in (litellm.get_supported_openai_params(model=name, custom_llm_provider=provider) or ())
+    except Exception:  # noqa: BLE001 - a provider litellm does not know: do not send what it may refuse
+        return False
+
+
 class LitellmModel:
     async def complete(self, request: ChatRequest) -> ChatResponse:
         kwargs: dict[str, Any] = with_env(dict(request.params))
+        if "parallel_tool_calls" in kwargs and not _supports(request.model, "parallel_tool_calls"):
+            del kwargs["parallel_tool_calls"]  # the cap is still enforced: extra calls are refused
         kwargs.update(model=request.model, messages=list(request.messages), timeout=request.timeout_s,
                       num_retries=0, max_retries=0)
         if request.tools:

@@ -10,7 +10,8 @@ from agentctl.run.answers import response_record
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
                                  OutputReasked, RunFinished, RunStarted, StepFinished, StepStarted, ToolCallFailed,
-                                 ToolCallRestored, ToolCallStarted, ToolCallSucceeded)
+                                 ToolCallRefused, ToolCallRestored, ToolCallStarted,
+                                 ToolCallSucceeded)
 
 
 class JournalRecorder:
@@ -57,7 +58,7 @@ class JournalRecorder:
                 self.pending.clear()
                 journal.finish_run(run_id, event.status, event.error, event.outputs, event.usage.as_dict())
             case (RunStarted() | StepStarted() | LlmAttemptStarted() | LlmAnswerRestored() | ToolCallStarted()
-                  | ToolCallRestored()
+                  | ToolCallRestored() | ToolCallRefused()
                   | ApprovalAsked() | ApprovalDecided() | OutputReasked() | GateWarned()):
                 pass  # the run's start and approvals are written by runs.py and JournalApprover
             case _:

@@ -26,7 +26,8 @@ from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
                                  OutputReasked, RunFinished, RunStarted, StepFinished, StepStarted, ToolCallFailed,
-                                 ToolCallRestored, ToolCallStarted, ToolCallSucceeded)
+                                 ToolCallRefused, ToolCallRestored, ToolCallStarted,
+                                 ToolCallSucceeded)
 
 _FAILED = ("failed", "cancelled")
 
@@ -95,6 +96,11 @@ class RunTracer:
             case ToolCallFailed():
                 if (span := self.open.pop(event.call_id, None)) is not None:
                     self.end(span, event.at, event.error, "tool_error")
+            case ToolCallRefused():
+                span = self.start(f"execute_tool {event.tool}", self.step_span(event.step), event.at, **{
+                    "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": event.tool,
+                    "agentctl.tool.refused": event.reason})
+                self.end(span, event.at, event.reason, "refused")
             case ApprovalDecided():
                 span = self.start(f"approval {event.step}", self.step_span(event.step), event.at, **{
                     "agentctl.approval.approved": event.approved, "agentctl.approval.by": event.by,

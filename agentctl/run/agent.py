@@ -20,7 +20,7 @@ from agentctl.compile.ir import AgentDef, PromptTemplate
 from agentctl.errors import StepError
 from agentctl.llm.client import ChatResponse, message_for
 from agentctl.run.budget import Budgets
-from agentctl.run.events import EventBus, OutputReasked
+from agentctl.run.events import EventBus, OutputReasked, ToolCallRefused
 from agentctl.run.routing import ModelRouter
 from agentctl.run.tool_calls import ToolDenied, ToolInvoker
 from agentctl.run.validation import schema_problems
@@ -99,7 +99,8 @@ class AgentRunner:
         tool_index = 0
         while True:
             response, _ = await self.router.call(agent.model, messages, offered, step, budgets, work,
-                                                 tools_allowed=tool_rounds_left > 0)
+                                                 tools_allowed=tool_rounds_left > 0,
+                                                 one_call_at_a_time=agent.parallel_tool_calls == 1)
             messages.append(message_for(response))
             if response.tool_calls:
                 if tool_rounds_left == 0:
@@ -130,24 +131,33 @@ class AgentRunner:
         results = []
         for offset, call in enumerate(response.tool_calls):
             if offset >= agent.parallel_tool_calls:
-                content = f"error: at most {agent.parallel_tool_calls} tool call(s) per answer; this one was not run"
+                refused = f"at most {agent.parallel_tool_calls} tool call(s) per answer; this one was not run"
             else:
-                content = await self._one_tool(step, work, agent, call.name, call.arguments, budgets, first_index + offset)
+                refused = self._refusal(agent, call.name, call.arguments)
+            if refused is None:
+                content = await self._one_tool(step, work, call.name, json.loads(call.arguments or "{}"), budgets,
+                                               first_index + offset)
+            else:
+                self.events.emit(ToolCallRefused(step=step, tool=call.name, reason=refused))
+                content = f"error: {refused}"
             results.append({"role": "tool", "tool_call_id": call.id, "content": content})
         return results
 
-    async def _one_tool(self, step: str, work: str, agent: AgentDef, name: str, raw: str, budgets: Budgets,
-                        index: int) -> str:
+    def _refusal(self, agent: AgentDef, name: str, raw: str) -> str | None:
+        """Why a call the model asked for cannot be run, told to the model; None if it can."""
         if name not in agent.tools:
-            return f"error: no tool named '{name}' is available; available: {', '.join(agent.tools)}"
+            return f"no tool named '{name}' is available; available: {', '.join(agent.tools)}"
         try:
             args = json.loads(raw or "{}")
         except ValueError as exc:
-            return f"error: the arguments are not JSON ({exc.msg}); send a JSON object"
+            return f"the arguments are not JSON ({exc.msg}); send a JSON object"
         problems = schema_problems(args, self.invoker.tools[name].input_schema()) if isinstance(args, dict) \
             else ["not an object"]
         if problems:
-            return f"error: the arguments do not match the schema of {name}: {'; '.join(problems)}"
+            return f"the arguments do not match the schema of {name}: {'; '.join(problems)}"
+        return None
+
+    async def _one_tool(self, step: str, work: str, name: str, args: dict, budgets: Budgets, index: int) -> str:
         try:
             result = await self.invoker.invoke(step, work, index, name, args, budgets)
         except ToolDenied:

@@ -164,6 +164,16 @@ class ToolCallRestored(_Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCallRefused(_Event):
+    """A tool call a model asked for that was not run (over parallel_tool_calls, an unknown tool,
+    arguments that are not JSON or do not match); the model is told `reason`."""
+
+    step: str
+    tool: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ApprovalAsked(_Event):
     step: str
     role: str  # who is asked: human, manager, director...
@@ -198,7 +208,7 @@ class GateWarned(_Event):
 
 Event = Union[RunStarted, RunFinished, StepStarted, StepFinished, ItemFinished, LlmAttemptStarted,
               LlmAttemptSucceeded, LlmAttemptFailed, LlmAnswerRestored, ToolCallStarted, ToolCallSucceeded,
-              ToolCallFailed, ToolCallRestored, ApprovalAsked, ApprovalDecided, OutputReasked, GateWarned]
+              ToolCallFailed, ToolCallRestored, ToolCallRefused, ApprovalAsked, ApprovalDecided, OutputReasked, GateWarned]
 Subscriber = Callable[[Event], None]
 
 

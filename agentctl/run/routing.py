@@ -55,12 +55,18 @@ class ModelRouter:
         return self.breakers[target]
 
     async def call(self, alias: str, messages: list[dict], tools: list[dict], step: str,
-                   budgets: Budgets, work: str, tools_allowed: bool = True) -> tuple[ChatResponse, ModelTarget]:
+                   budgets: Budgets, work: str, tools_allowed: bool = True,
+                   one_call_at_a_time: bool = False) -> tuple[ChatResponse, ModelTarget]:
         """`work` names the execution (a fan-out item, a loop iteration) the attempts are for.
         With `tools_allowed` False the tools are shown but the model is told to answer
-        (tool_choice: none): it is the agent's last tool-loop turn."""
+        (tool_choice: none): it is the agent's last tool-loop turn. `one_call_at_a_time` asks the
+        provider for at most one tool call per answer (the adapter drops it where unsupported)."""
         route = self.routes[alias]
-        params = dict(route.params) if tools_allowed or not tools else {**route.params, "tool_choice": "none"}
+        params = dict(route.params)
+        if tools and not tools_allowed:
+            params["tool_choice"] = "none"
+        elif tools and one_call_at_a_time:
+            params.setdefault("parallel_tool_calls", False)
         call = (self.answers.next_index(work), call_key(messages, tools, params))
         known = self.answers.replay(work, *call)
         if known is not None:  # answered before this run was resumed: paid for, not asked again

@@ -327,3 +327,24 @@ outputs:
         for where, text in texts.items():
             assert piece not in text, (piece, where)
     assert "***" in texts[str(tmp_path / "c.json")]
+
+
+def test_a_refused_tool_call_is_asked_of_the_provider_and_shown_in_progress_and_trace(project, server):
+    # parallel_tool_calls is 1: the provider is told (parallel_tool_calls: false), and a second call
+    # in one answer, refused and told to the model, is an event, a progress line and a span.
+    from agentctl import run_display
+    from agentctl.run.events import ToolCallRefused
+
+    server.push(Behaviour(content=None, tool_calls=[("lookup", '{"query": "a"}'), ("lookup", '{"query": "b"}')]),
+                Behaviour(content="done"))
+    result, named, spans = traced_run(project, AGENT_WITH_TOOL.replace("  - {id: t, tool: lookup, with: {query: x}, "
+                                                                       "needs: [s]}\n", ""), {"q": "hello"})
+    assert result.status == "succeeded" and result.usage.tool_calls == 1
+    assert server.requests[0][1]["parallel_tool_calls"] is False
+    assert "at most 1 tool call(s) per answer" in server.requests[1][1]["messages"][-1]["content"]
+    refused = [s for s in spans if s.attributes.get("agentctl.tool.refused")]
+    assert len(refused) == 1 and refused[0].name == "execute_tool lookup"
+    assert refused[0].status.status_code.name == "ERROR" and refused[0].attributes["error.type"] == "refused"
+    line = run_display.Progress(project.compile(str(project.root / "pipelines" / "t.yaml"))).apply(
+        ToolCallRefused(step="s", tool="lookup", reason="at most 1 tool call(s) per answer; this one was not run"))
+    assert line == "s                tool lookup refused: at most 1 tool call(s) per answer; this one was not run"
