@@ -179,9 +179,10 @@ def print_crash(log: Path) -> None:
 MAX_LINE = 400  # characters of one progress line
 
 
-def print_tool_output(tool: str, line: str) -> None:
-    """What a Python tool printed: on stderr under the tool's name, never on stdout."""
-    sys.stderr.write(f"[tool {tool}] {line}\n")
+def print_tool_output(source: str, line: str) -> None:
+    """What a Python tool or an MCP server printed ("tool NAME", "mcp NAME"): on stderr under its
+    name, never on stdout."""
+    sys.stderr.write(f"[{source}] {line}\n")
     sys.stderr.flush()
 
 

@@ -4,9 +4,11 @@ idempotency key in the request's `_meta`. The only module that imports mcp."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, Callable
 
 from agentctl.compile.ir import McpServerDef, ToolDef
 from agentctl.tools.base import ToolContext, ToolError
@@ -14,14 +16,18 @@ from agentctl.tools.env import resolve
 
 
 class McpServers:
-    """The run's MCP server sessions, by server name."""
+    """The run's MCP server sessions, by server name. What a server prints on stderr is relayed
+    line by line to `output` (which masks secrets), never passed straight through."""
 
-    def __init__(self, servers: dict[str, McpServerDef], root: str) -> None:
+    def __init__(self, servers: dict[str, McpServerDef], root: str,
+                 output: Callable[[str, str], None] | None = None) -> None:
         self.defs = servers
         self.root = root
+        self.output = output or _print
         self.sessions: dict[str, Any] = {}
         self.schemas: dict[str, dict[str, dict]] = {}
         self.stack = AsyncExitStack()
+        self.relays: list[asyncio.Task] = []
 
     async def start(self, name: str) -> None:
         if name in self.sessions:
@@ -34,7 +40,8 @@ class McpServers:
                                        env={k: resolve(v) for k, v in spec.env.items()} or None,
                                        cwd=spec.cwd or self.root)
         try:
-            read, write = await self.stack.enter_async_context(stdio_client(params, errlog=_server_stderr()))
+            errlog = await self._relay_stderr(name)
+            read, write = await self.stack.enter_async_context(stdio_client(params, errlog=errlog))
             session = await self.stack.enter_async_context(ClientSession(read, write,
                                                                          read_timeout_seconds=spec.timeout_s))
             await session.initialize()
@@ -45,11 +52,29 @@ class McpServers:
             raise ToolError(f"MCP server '{name}' ({' '.join(spec.command)}) did not start: "
                             f"{type(exc).__name__}: {exc}") from None
         self.sessions[name] = session
-        self.schemas[name] = {tool.name: {"schema": tool.input_schema, "description": tool.description}
+        self.schemas[name] = {tool.name: {"schema": tool.input_schema, "description": tool.description,
+                                          "wrapped": _wraps_result(tool.name, tool.output_schema)}
                               for tool in listed.tools}
+
+    async def _relay_stderr(self, name: str):
+        """A pipe for the server's stderr (the subprocess needs a real file descriptor), read line
+        by line until the server and our end of it are closed."""
+        read_fd, write_fd = os.pipe()
+        errlog = os.fdopen(write_fd, "w")
+        self.stack.callback(errlog.close)  # after the server has stopped (the stack unwinds in reverse)
+        reader = asyncio.StreamReader()
+        await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                                           os.fdopen(read_fd, "rb"))
+
+        async def relay() -> None:
+            async for line in reader:
+                self.output(f"mcp {name}", line.decode("utf-8", "replace").rstrip("\n"))
+        self.relays.append(asyncio.ensure_future(relay()))
+        return errlog
 
     async def close(self) -> None:
         await self.stack.aclose()
+        await asyncio.gather(*self.relays, return_exceptions=True)
 
 
 class McpTool:
@@ -82,6 +107,9 @@ class McpTool:
         if result.is_error:
             raise ToolError(f"tool '{self.name}' (MCP) reported an error: {text[:300]}")
         if result.structured_content is not None:
+            wrapped = self.servers.schemas[self.spec.target][self.spec.remote_name]["wrapped"]
+            if wrapped and isinstance(result.structured_content, dict) and "result" in result.structured_content:
+                return result.structured_content["result"]  # text as text, a list as a list
             return result.structured_content
         try:
             return json.loads(text)
@@ -89,13 +117,14 @@ class McpTool:
             return text
 
 
-def _server_stderr():
-    """Where a server's stderr goes: ours, as it is now. mcp's stdio_client binds its default
-    (sys.stderr) when mcp is imported, and the subprocess needs a real file descriptor."""
-    import sys
+def _wraps_result(name: str, schema: dict | None) -> bool:
+    """MCP servers built on the SDK wrap a function's plain result (text, a number, a list) as
+    {"result": ...}, declaring an output schema titled '<function>Output' with that one field."""
+    return (isinstance(schema, dict) and str(schema.get("title", "")).endswith("Output")
+            and set(schema.get("properties") or {}) == {"result"})
 
-    try:
-        sys.stderr.fileno()
-        return sys.stderr
-    except (AttributeError, OSError, ValueError):
-        return sys.__stderr__
+
+def _print(source: str, line: str) -> None:
+    from agentctl import console
+
+    console.print_tool_output(source, line)

@@ -73,7 +73,7 @@ class PythonTool:
         self.name = spec.name
         self.spec = spec
         self.root = root
-        self.output = output or _to_stderr  # (tool, line) for what the function prints
+        self.output = output or _to_stderr  # (source, line) for what the function prints
         self._function: Callable[..., Any] | None = None
         self.idle: list[_Worker] = []
 
@@ -120,10 +120,10 @@ def _result(name: str, reply: dict) -> Any:
     raise ToolError(f"tool '{name}' failed: {error}")
 
 
-def _to_stderr(tool: str, line: str) -> None:
+def _to_stderr(source: str, line: str) -> None:
     from agentctl import console
 
-    console.print_tool_output(tool, line)
+    console.print_tool_output(source, line)
 
 
 class _Worker:
@@ -149,7 +149,7 @@ class _Worker:
 
     async def _relay(self, name: str, output: Callable[[str, str], None]) -> None:
         async for line in self.process.stderr:
-            output(name, line.decode("utf-8", "replace").rstrip("\n"))
+            output(f"tool {name}", line.decode("utf-8", "replace").rstrip("\n"))
 
     async def kill(self) -> None:
         if self.process.returncode is None:

@@ -3,7 +3,7 @@ servers are started before the first step and stopped after the last)."""
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 from agentctl.compile.ir import CompiledPipeline
 from agentctl.tools.base import Tool
@@ -48,17 +48,31 @@ class Tools(Mapping[str, Tool]):
             await self.servers.close()
 
 
-def build_tools(pipeline: CompiledPipeline) -> Tools:
+Output = Callable[[str, str], None]  # (source: "tool NAME" or "mcp NAME", one printed line)
+
+
+def build_tools(pipeline: CompiledPipeline, output: Output | None = None) -> Tools:
+    """`output` takes what Python tools and MCP servers print; by default it goes to stderr with
+    the pipeline's secrets masked (a traceback may hold a key)."""
+    output = output or masked_stderr(pipeline)
     tools: dict[str, Tool] = {}
     servers = None
     for name, spec in pipeline.tools.items():
         if spec.kind == "python":
-            tools[name] = PythonTool(spec, pipeline.root)
+            tools[name] = PythonTool(spec, pipeline.root, output)
         elif spec.kind == "http":
             tools[name] = HttpTool(spec)
         else:
             from agentctl.tools.mcp_tool import McpServers, McpTool
 
-            servers = servers or McpServers(dict(pipeline.mcp_servers), pipeline.root)
+            servers = servers or McpServers(dict(pipeline.mcp_servers), pipeline.root, output)
             tools[name] = McpTool(spec, servers)
     return Tools(tools, servers)
+
+
+def masked_stderr(pipeline: CompiledPipeline) -> Output:
+    from agentctl import console
+    from agentctl.record.redact import Redactor
+
+    redactor = Redactor.for_pipeline(pipeline)
+    return lambda source, line: console.print_tool_output(source, redactor.text(line))

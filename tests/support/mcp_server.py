@@ -30,5 +30,14 @@ def shout(text: str) -> dict:
     return {"text": text.upper()}
 
 
+@server.tool()
+def whisper(text: str) -> str:
+    """Lower-case a text (a plain-text result), telling stderr about the key it holds."""
+    import sys
+
+    print(f"debug: whispering with {os.environ.get('API_TOKEN', 'no token')}", file=sys.stderr, flush=True)
+    return text.lower()
+
+
 if __name__ == "__main__":
     server.run("stdio")

@@ -63,10 +63,11 @@ def test_a_tool_gets_a_copy_of_its_arguments(tmp_path):
 
 
 STUBBORN = '''
+import os
 import time
 
 def chatty(q: str) -> dict:
-    print("looking up", q)
+    print("looking up", q, "with", os.environ.get("API_TOKEN", "no token"))
     return {"found": q}
 
 def never(q: str) -> dict:
@@ -78,7 +79,8 @@ def never(q: str) -> dict:
 '''
 
 
-def run_pipeline(tmp_path, steps: str, *args, timeout_s: int = 1):
+def run_pipeline(tmp_path, steps: str, *args, timeout_s: int = 1, env: dict | None = None):
+    import os
     import subprocess
     import sys
 
@@ -88,11 +90,11 @@ def run_pipeline(tmp_path, steps: str, *args, timeout_s: int = 1):
     (tmp_path / "tools" / "stubborn.py").write_text(STUBBORN)
     (tmp_path / "pipelines").mkdir(exist_ok=True)
     (tmp_path / "pipelines" / "p.yaml").write_text(
-        "apiVersion: agentctl/v1\nname: p\nversion: 1\ntools:\n"
+        "apiVersion: agentctl/v1\nname: p\nversion: 1\nenv:\n  API_TOKEN: {secret: true, required: false}\ntools:\n"
         '  chatty: {python: "tools.stubborn:chatty"}\n'
         '  never: {python: "tools.stubborn:never", timeout_s: %d}\n' % timeout_s + steps)
     return subprocess.run([sys.executable, "-m", "agentctl", "run", "pipelines/p.yaml", *args], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
 
 
 def test_what_a_tool_prints_never_reaches_stdout(tmp_path):
@@ -100,7 +102,14 @@ def test_what_a_tool_prints_never_reaches_stdout(tmp_path):
     done = run_pipeline(tmp_path, "steps:\n  - {id: s, tool: chatty, with: {q: x}}\n", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["steps"]["s"]["output"] == {"found": "x"}
-    assert "[tool chatty] looking up x" in done.stderr
+    assert "[tool chatty] looking up x with no token" in done.stderr
+
+
+def test_what_a_tool_prints_is_masked(tmp_path):
+    secret = "kSEC-7f3a9b1e2c4d"
+    done = run_pipeline(tmp_path, "steps:\n  - {id: s, tool: chatty, with: {q: x}}\n", env={"API_TOKEN": secret})
+    assert done.returncode == 0, done.stderr
+    assert "[tool chatty] looking up x with ***" in done.stderr and secret not in done.stderr + done.stdout
 
 
 def test_a_tool_that_never_returns_is_stopped_at_its_timeout(tmp_path):

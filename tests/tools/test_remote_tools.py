@@ -53,9 +53,9 @@ def test_a_missing_mcp_tool_fails_before_any_step(project, server, tmp_path, mon
 
     monkeypatch.setenv("LEDGER", str(tmp_path / "ledger.jsonl"))
     body = MCP_PIPELINE.replace("@PY@", sys.executable).replace("@REPO@", str(REPO)).replace(
-        "shout: {mcp: test}", "shout: {mcp: test, mcp_tool: whisper}")
+        "shout: {mcp: test}", "shout: {mcp: test, mcp_tool: murmur}")
     result = project.run(body)
-    assert result.status == "failed" and "has no tool 'whisper'" in result.error
+    assert result.status == "failed" and "has no tool 'murmur'" in result.error
     assert server.count() == 0 and result.steps["reserve"].status == "pending"
 
 
@@ -167,3 +167,32 @@ def test_an_mcp_server_starts_while_stderr_has_no_file_descriptor(project, serve
     server.push(Behaviour(content=None, tool_calls=[("shout", '{"text": "hi"}')]), answer("done"))
     result = project.run(MCP_PIPELINE.replace("@PY@", sys.executable).replace("@REPO@", str(REPO)))
     assert result.status == "succeeded", result.error
+
+
+def test_an_mcp_text_result_is_text_and_its_server_stderr_is_masked(project, server, capsys, monkeypatch):
+    # Was: {"result": "hi"} as the output, and the server's stderr, key included, passed straight through.
+    import sys
+
+    from tests.conftest import REPO
+
+    secret = "kSEC-7f3a9b1e2c4d"
+    body = """
+env:
+  API_TOKEN: {secret: true}
+mcp_servers:
+  test:
+    command: [@PY@, -m, tests.support.mcp_server]
+    env: {API_TOKEN: "${env:API_TOKEN}", PYTHONPATH: "@REPO@"}
+tools:
+  whisper: {mcp: test}
+steps:
+  - {id: quiet, tool: whisper, with: {text: HI}}
+outputs:
+  said: ${{ steps.quiet.output }}
+""".replace("@PY@", sys.executable).replace("@REPO@", str(REPO))
+    monkeypatch.setenv("API_TOKEN", secret)
+    result = project.run(body)
+    assert result.status == "succeeded", result.error
+    assert result.outputs == {"said": "hi"}
+    err = capsys.readouterr().err
+    assert "[mcp test] debug: whispering with ***" in err and secret not in err
