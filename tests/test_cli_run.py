@@ -140,3 +140,33 @@ def test_after_a_failed_gate_the_hint_is_not_a_resume_that_would_fail_again(tmp_
     done = invoke(capsys, monkeypatch, "run", "pipelines/g.yaml")
     assert done.code == 1 and "gate 'check' failed on the data the run produced" in done.out
     assert "agentctl resume" not in done.out
+
+
+RUNAWAY_PROMPT = """---
+name: runaway
+version: 1
+---
+user:
+{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}
+"""
+
+
+def test_a_template_that_loops_for_hours_is_stopped_by_the_wall_budget(tmp_path):
+    # Was: past max_wall_s: 5 for more than 60 s, the first Ctrl-C ignored (rendering held the loop).
+    from tests.support.cli import scratch_project
+
+    scratch_project(tmp_path, {"prompts/runaway.prompt": RUNAWAY_PROMPT, "pipelines/p.yaml": """\
+apiVersion: agentctl/v1
+name: p
+version: 1
+budgets: {max_wall_s: 1}
+models:
+  m: {model: openai/m, params: {api_key: sk-test, api_base: "http://127.0.0.1:9", max_tokens: 10}}
+agents:
+  a: {model: m, prompt: prompts/runaway.prompt}
+steps:
+  - {id: s, agent: a}
+"""})
+    done = run_cli("run", "pipelines/p.yaml", "--json", cwd=tmp_path, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "max_wall_s" in json.loads(done.stdout)["error"]

@@ -8,8 +8,10 @@ reaches a downstream step.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import threading
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -46,6 +48,41 @@ def render_prompt(prompt: PromptTemplate, args: Mapping[str, Any]) -> list[dict]
             raise StepError(f"{prompt.path}:{line}: cannot render the {role} section: "
                             f"{type(exc).__name__}: {exc}") from None
     return messages
+
+
+RENDER_TIMEOUT_S = 10.0  # a real prompt renders in milliseconds
+
+
+async def render_bounded(prompt: PromptTemplate, args: Mapping[str, Any], timeout_s: float = RENDER_TIMEOUT_S
+                         ) -> list[dict]:
+    """Render off the event loop, so signals, the wall budget and other steps go on while a
+    template loops; give up after `timeout_s`. A thread cannot be stopped: a runaway template
+    keeps one core busy until the process exits (the thread is a daemon, so it never holds the
+    exit up). Rendering in a process would stop it, at the price of a process per prompt."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if not done.done():
+            done.set_exception(error) if error is not None else done.set_result(result)
+
+    def render() -> None:
+        try:
+            result, error = render_prompt(prompt, args), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting step
+            result, error = None, exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the run ended (its loop closed) while this template looped
+            pass
+
+    threading.Thread(target=render, name=f"render {prompt.path}", daemon=True).start()
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await done
+    except TimeoutError:
+        raise StepError(f"{prompt.path}: rendering took more than {timeout_s:g} s; look for loops over "
+                        "large ranges in the template") from None
 
 
 def parse_output(content: str | None, schema: Mapping[str, Any] | None) -> tuple[Any, str | None]:
@@ -89,7 +126,7 @@ class AgentRunner:
     async def run(self, step: str, agent: AgentDef, args: Mapping[str, Any], budgets: Budgets, work: str = "") -> Any:
         """`work` names this execution (step, loop iteration, fan-out item) in idempotency keys."""
         work = work or step
-        messages = render_prompt(agent.prompt, args)
+        messages = await render_bounded(agent.prompt, args)
         check_prompt_size(agent, messages, args)
         offered = [self._tool_spec(name) for name in agent.tools]
         # max_iterations counts model turns; the last is told to answer, so every tool that runs
