@@ -356,3 +356,51 @@ def test_a_killed_run_reads_as_interrupted_with_what_it_spent(project, server, c
     shown = invoke(capsys, monkeypatch, "runs", "show", run)
     assert ": interrupted" in shown.out and "usage: 1 step, 1 LLM call" in shown.out
     assert "is gone" in shown.out
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """One uninterrupted run against the local server, recorded; then its replay, timed."""
+    fake = FakeOpenAI(default=lambda body: Behaviour(content=body["messages"][-1]["content"].upper())).start()
+    try:
+        root = make_project(tmp_path_factory.mktemp("recorded"), fake.url)
+        cassette = root / "c.json"
+        out, err = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo", "--json",
+                            "--record", str(cassette)).communicate(timeout=60)
+        assert json.loads(out)["status"] == "succeeded", err
+    finally:
+        fake.stop()
+    replay_root = make_project(tmp_path_factory.mktemp("replayed"), fake.url)
+    out, err = agentctl(replay_root, "run", "pipelines/c.yaml", "-i", "city=oslo", "--json",
+                        "--replay", str(cassette)).communicate(timeout=60)
+    clean = json.loads(out)
+    assert clean["status"] == "succeeded", err
+    return clean, cassette, fake.url
+
+
+@pytest.mark.parametrize("trial", range(30))
+def test_kill_9_at_30_random_points_then_resume_spends_and_gives_what_one_run_does(tmp_path, recorded, trial):
+    # Replayed from a cassette (no litellm import: ~0.3 s a process), so 30 trials stay cheap;
+    # test_kill_9_anywhere_then_resume does the same through litellm and the local server.
+    clean, cassette, url = recorded
+    root = make_project(tmp_path / "crash", url)
+    proc = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo", "--replay", str(cassette))
+    wait_for_run(root)
+    time.sleep(random.Random(1000 + trial).uniform(0.0, 0.9 * clean["duration_s"]))
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    before = committed(root)
+    log = root / "ledger" / "calls.log"
+    calls_before = log.read_text().splitlines() if log.exists() else []
+
+    out, err = agentctl(root, "resume", run_id(root), "--json", "--replay", str(cassette)).communicate(timeout=60)
+    result = json.loads(out)
+    assert result["status"] == "succeeded", err
+    assert result["outputs"] == clean["outputs"]
+    assert result["usage"] == clean["usage"], before  # nothing committed was paid for twice, nothing lost
+    calls_after = log.read_text().splitlines()[len(calls_before):]
+    for step in ("reserve", "receipt"):
+        if step in before:
+            assert not any(f":{step}:" in line for line in calls_after), (step, before)
+    effects = json.loads((root / "ledger" / "effects.json").read_text())
+    assert sorted(effects) == sorted([f"{run_id(root)}:reserve:0", f"{run_id(root)}:receipt:0"])
