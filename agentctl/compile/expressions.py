@@ -167,6 +167,9 @@ def _parse_inner(inner: str, span_at: Callable[[int], SourceSpan]) -> tuple[list
     except TemplateSyntaxError as exc:
         return [], [error("E401", f"invalid expression: {exc.message}", span_at(_lead(inner)),
                           "expressions use Jinja syntax, e.g. ${{ steps.plan.output.total_usd <= 500 }}")]
+    except ValueError:  # Jinja's lexer turns digits into an int; Python refuses over 4,300 digits
+        return [], [error("E401", "a number in the expression is too large to read", span_at(_lead(inner)),
+                          "use a number of at most a few hundred digits")]
     if body is None:
         return [], [error("E401", "an expression must be a single value, not Jinja statements",
                           span_at(_lead(inner)))]

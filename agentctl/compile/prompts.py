@@ -71,6 +71,10 @@ def _check_section(source: PromptSource, text: str, first_line: int, declared: s
         used.update(declared)
         return [error("E602", "Jinja blocks nested too deeply to read", SourceSpan(source.path, first_line, 1),
                       "flatten the nested {% if %} / {% for %} blocks")]
+    except ValueError:  # Jinja's lexer turns digits into an int; Python refuses over 4,300 digits
+        used.update(declared)
+        return [error("E602", "a number in the template is too large to read", SourceSpan(source.path, first_line, 1),
+                      "use a number of at most a few hundred digits")]
     except TemplateSyntaxError as exc:
         line = (exc.lineno or 1)
         col = _column_of_tag(lines[line - 1] if 0 < line <= len(lines) else "")
