@@ -25,14 +25,15 @@ TRACES = Path(".agentctl") / "traces"
 _DONE = ("succeeded", "skipped", "denied")
 
 
-def journal_for(root: str | Path, create: bool = True):
-    """The project's journal; with create=False, a UsageError when there is none yet."""
+def journal_for(root: str | Path, create: bool = True, read_only: bool = False):
+    """The project's journal; with create=False, a UsageError when there is none yet; read_only
+    for commands that only read it (they work in a folder that cannot be written)."""
     from agentctl.record.journal import Journal
 
     path = Path(root) / JOURNAL
     if not create and not path.is_file():
         raise UsageError(f"no runs recorded in {root}", "runs are recorded by `agentctl run` in .agentctl/journal.db")
-    return Journal(path)
+    return Journal(path, read_only=read_only)
 
 
 def _alive(pid: int | None) -> bool:
@@ -281,7 +282,7 @@ def list_runs(root: Path, pipeline: str | None, status: str | None, limit: int) 
     """The newest runs first; None when nothing was ever recorded here."""
     if not (root / JOURNAL).is_file():
         return None
-    journal = journal_for(root)
+    journal = journal_for(root, read_only=True)
     try:
         # A run whose process died (kill -9, a lost machine) is stored as running: read as interrupted.
         stored = ("running", "interrupted") if status in ("running", "interrupted") else (status,) if status else ()
@@ -308,7 +309,7 @@ class RunRecord:
 
 
 def show_run(root: Path, run_id: str) -> RunRecord:
-    journal = journal_for(root, create=False)
+    journal = journal_for(root, create=False, read_only=True)
     try:
         row = journal.run(run_id)
         if row is None:

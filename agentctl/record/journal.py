@@ -39,9 +39,9 @@ class ItemRecord:
 
 
 class Journal:
-    def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
+    def __init__(self, path: Path, redactor: Redactor | None = None, read_only: bool = False) -> None:
         self.path = path
-        self.db = connect(path)
+        self.db = connect(path, read_only)
         self.redact = redactor or Redactor(())
 
     def _json(self, value: Any) -> str:

@@ -88,6 +88,8 @@ def _fan_out_items(db: sqlite3.Connection) -> None:
 class JournalError(AgentctlError):
     """The journal cannot be read or written: what is wrong, which file, what to do."""
 
+    unwritable = False  # the folder or file cannot be written (it may still be read)
+
 
 def explained(path: Path, exc: BaseException) -> JournalError:
     text = str(exc)
@@ -96,19 +98,40 @@ def explained(path: Path, exc: BaseException) -> JournalError:
                             f"move it aside (mv {path} {path}.broken): agentctl starts a new journal, "
                             "and the old runs stay in the moved file")
     if "readonly" in text or "read-only" in text or "unable to open" in text or isinstance(exc, PermissionError):
-        return JournalError(f"cannot write the run journal {path} ({text})",
-                            f"make {path.parent} writable, or run from a project folder you can write to")
+        error = JournalError(f"cannot write the run journal {path} ({text})",
+                             f"make {path.parent} writable, or run from a project folder you can write to")
+        error.unwritable = True
+        return error
     if "full" in text or "I/O" in text or isinstance(exc, OSError):
         return JournalError(f"cannot write the run journal {path} ({text})",
                             "free disk space and resume the run; what was committed before is kept")
     return JournalError(f"the run journal {path} failed: {text}")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
+    """`read_only`: for commands that only read (runs list, runs show): when the journal cannot be
+    opened for writing (a read-only folder or file system), open it as an immutable file."""
     try:
         return _connect(path)
     except (sqlite3.DatabaseError, OSError) as exc:
+        error = explained(path, exc)
+        if not (read_only and error.unwritable and path.is_file()):
+            raise error from None
+    try:
+        return _connect_immutable(path)
+    except sqlite3.DatabaseError as exc:
         raise explained(path, exc) from None
+
+
+def _connect_immutable(path: Path) -> sqlite3.Connection:
+    """No locks and no -wal/-shm files, so nothing is written; only safe while nothing writes it,
+    which an unwritable journal guarantees."""
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    if db.execute("PRAGMA user_version").fetchone()[0] < MIGRATIONS[-1][0]:
+        db.close()
+        raise sqlite3.DatabaseError("read-only, and written by an older agentctl: it cannot be upgraded")
+    return db
 
 
 def _connect(path: Path) -> sqlite3.Connection:

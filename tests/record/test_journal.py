@@ -118,3 +118,42 @@ def test_a_full_disk_is_explained(tmp_path):
             journal.approval_asked("r", f"s{i}", "", "human", "x" * 1000, {})
     assert "cannot write the run journal" in caught.value.message and "free disk space" in caught.value.hint
     journal.close()
+
+
+@pytest.fixture
+def read_only_folder():
+    """Makes a folder unwritable even for root (chattr +i), undone afterwards; skips where it cannot."""
+    import shutil
+    import subprocess
+
+    made = []
+
+    def make(folder):
+        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+            pytest.skip("chattr +i is not available here")
+        made.append(folder)
+    yield make
+    for folder in made:
+        subprocess.run(["chattr", "-i", str(folder)])
+
+
+def test_a_read_only_journal_folder_still_lists_and_shows_runs_and_a_run_says_why_it_cannot(
+        tmp_path, capsys, monkeypatch, read_only_folder):
+    # Was: "internal error ... This is a bug", even for `runs list`.
+    from agentctl import api
+    from tests.support.cli import invoke
+
+    (tmp_path / "agentctl.lock").write_text("")
+    journal = Journal(tmp_path / ".agentctl" / "journal.db")
+    journal.start_run("r1", api.compile_file(str(REPO / "pipelines" / "article_review.yaml")).pipeline, {}, 1)
+    journal.finish_run("r1", "failed", "boom", {}, {})
+    journal.close()
+    read_only_folder(tmp_path / ".agentctl")
+    monkeypatch.chdir(tmp_path)
+    listed = invoke(capsys, monkeypatch, "runs", "list", "--json")
+    assert listed.code == 0, listed.err
+    assert [r["run_id"] for r in listed.json()["runs"]] == ["r1"]
+    assert invoke(capsys, monkeypatch, "runs", "show", "r1").code == 0
+    resumed = invoke(capsys, monkeypatch, "resume", "r1")
+    assert resumed.code == 1 and "internal error" not in resumed.err
+    assert "cannot write the run journal" in resumed.err and "writable" in resumed.err
