@@ -1,7 +1,7 @@
 """Command-line entry point: parse arguments, call api, hand results to console.
 
 Exit codes are a contract (errors.py): 0 success, 1 failed run or invalid spec, 2 usage error,
-3 budget exceeded, 4 paused for approval, 130 interrupted.
+3 budget exceeded, 4 paused for approval, 5 `diff --fail-on` check failed, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from agentctl import __version__
-from agentctl.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError, InvalidSpec, UsageError
+from agentctl.errors import EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError, InvalidSpec, UsageError
 
 app = typer.Typer(
     name="agentctl",
@@ -32,6 +32,13 @@ class DiagnosticFormat(str, Enum):
     json = "json"
     github = "github"
     sarif = "sarif"
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    markdown = "markdown"
 
 
 class GraphFormat(str, Enum):
@@ -101,6 +108,35 @@ def graph(
     from agentctl.graph_render import RENDERERS
 
     console.print_plain(RENDERERS[format.value](api.compile_file(pipeline).compiled()))
+
+
+@app.command(epilog="Examples:  agentctl diff  ·  agentctl diff main HEAD -f markdown -o diff.md  ·  "
+                     "agentctl diff --fail-on breaking,budget,cost:+20%")
+def diff(
+    base: Optional[str] = typer.Argument(None, help="Base revision. Default: the merge base with the default branch."),
+    head: Optional[str] = typer.Argument(None, help="Head revision. Default: the working tree."),
+    paths: List[str] = typer.Option([], "--paths", help="Compare only these project paths (repeatable)."),
+    format: DiffFormat = typer.Option(DiffFormat.text, "--format", "-f", help="Output format."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the output to this file."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 5 when a check fails: breaking, budget, "
+                                          "cost:+N%."),
+) -> None:
+    """What a change does to prompts, pipelines, schemas and worst-case cost, compiled from git."""
+    from agentctl import console
+    from agentctl.compile.project import find_root
+    from agentctl.diff import command, formats
+
+    checks = command.parse_checks(fail_on)
+    report, head_side = command.diff(base, head, tuple(paths), find_root(Path.cwd()))
+    text = command.redactor_for(head_side).text(formats.FORMATS[format.value](report))
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        console.print_plain(text.rstrip("\n"))
+    failed = command.failed_checks(report, checks)
+    for problem in failed:
+        console.print_warning(f"--fail-on {problem}")
+    raise typer.Exit(EXIT_CHECKS if failed else EXIT_OK)
 
 
 @app.command(epilog="Examples:  agentctl schema  ·  agentctl schema --check   (exit 1 when stale)")

@@ -7,6 +7,7 @@ EXIT_FAILED = 1  # failed run or invalid spec
 EXIT_USAGE = 2
 EXIT_BUDGET = 3
 EXIT_PAUSED = 4
+EXIT_CHECKS = 5  # `diff --fail-on`: a check failed (the output was written)
 EXIT_INTERRUPTED = 130
 
 # A run's final status -> the exit code of the command that ran it. The one table of run outcomes.

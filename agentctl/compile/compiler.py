@@ -52,7 +52,7 @@ def compile_pipeline(spec: Pipeline, smap: SourceMap, project: Project, *, sourc
         models=ir.frozen(models), tools=ir.frozen(tools), mcp_servers=ir.frozen(servers),
         agents=ir.frozen(agents), steps=ir.frozen(_capped_by_run(nodes, run_limits)), order=graph.order,
         outputs=outputs,
-        limits=run_limits, bounds=capped(uncapped, run_limits),
+        limits=run_limits, bounds=capped(uncapped, run_limits), uncapped=uncapped,
     )
     return compiled, ctx.sink.items
 

@@ -183,3 +183,4 @@ class CompiledPipeline:
     outputs: Template
     limits: Limits
     bounds: Bounds
+    uncapped: Bounds | None = None  # the worst case before the run budgets cap it (diff compares it with them)

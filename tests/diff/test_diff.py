@@ -1,0 +1,217 @@
+"""`agentctl diff` on a temporary git repository: each kind of change a pull request makes."""
+
+import json
+import subprocess
+
+import pytest
+
+from tests.support.cli import invoke, scratch_project
+
+PROMPT = """---
+name: p
+version: 1
+description: the answerer
+inputs:
+  text: {type: string}
+sample: {text: hello}
+---
+system:
+You answer briefly.
+
+user:
+{{ text }}
+"""
+SCHEMA = ('{"type": "object", "properties": {"answer": {"type": "string"}, "score": {"type": "number"}}, '
+          '"required": ["answer", "score"]}')
+PIPELINE = """apiVersion: agentctl/v1
+name: a
+version: 1
+budgets: {max_llm_calls: 5, max_steps: 10}
+env:
+  API_TOKEN: {secret: true, required: false}
+prices:
+  openai/m: {input_per_mtok: 1, output_per_mtok: 2}
+models:
+  m: {model: openai/m, params: {max_tokens: 100}}
+mcp_servers:
+  broken: {command: [/nonexistent/server]}
+tools:
+  t: {python: "tools.t:go"}
+  remote: {mcp: broken}
+agents:
+  ans: {model: m, prompt: prompts/p.prompt, output_schema: schemas/out.json}
+steps:
+  - {id: s, agent: ans, with: {text: hi}}
+  - {id: use, tool: t, with: {x: "${{ steps.s.output.score }}"}}
+  - {id: ping, tool: remote}
+"""
+TOOL = "import pathlib\npathlib.Path('IMPORTED').write_text('yes')\n\ndef go(x: float) -> dict:\n    return {}\n"
+
+
+def git(root, *args):
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t", "HOME": str(root), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture
+def repo(tmp_path, capsys, monkeypatch):
+    scratch_project(tmp_path, {"prompts/p.prompt": PROMPT, "schemas/out.json": SCHEMA,
+                               "pipelines/a.yaml": PIPELINE, "tools/__init__.py": "", "tools/t.py": TOOL})
+    monkeypatch.chdir(tmp_path)
+    assert invoke(capsys, monkeypatch, "lock").code == 0
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    return tmp_path
+
+
+def edit(root, relative, old, new):
+    path = root / relative
+    text = path.read_text()
+    assert old in text, (relative, old)
+    path.write_text(text.replace(old, new))
+
+
+def diff(capsys, monkeypatch, *args):
+    return invoke(capsys, monkeypatch, "diff", "main", *args)
+
+
+def test_a_prompt_change_with_a_version_bump(repo, capsys, monkeypatch):
+    edit(repo, "prompts/p.prompt", "version: 1", "version: 2")
+    edit(repo, "prompts/p.prompt", "You answer briefly.", "You answer in one sentence.")
+    done = diff(capsys, monkeypatch, "-f", "json")
+    assert done.code == 0, done.err
+    prompt, = done.json()["prompts"]
+    assert (prompt["key"], prompt["kind"], prompt["before"]) == ("p@2", "version bumped", "p@1")
+    assert "-You answer briefly." in prompt["diff"]["system"] and "+You answer in one sentence." in prompt["diff"]["system"]
+    assert prompt["lock"] == "missing" and prompt["rendered_diff"] is None  # no Jinja or input changed
+    assert done.json()["affected"] == {"pipelines/a.yaml": ["prompt p@2"]}
+
+
+def test_a_whitespace_only_change_is_still_reported(repo, capsys, monkeypatch):
+    edit(repo, "prompts/p.prompt", "You answer briefly.", "You  answer   briefly.")
+    prompt, = diff(capsys, monkeypatch, "-f", "json").json()["prompts"]
+    assert (prompt["key"], prompt["kind"], prompt["lock"]) == ("p@1", "whitespace-only", "differs")
+
+
+def test_a_moved_prompt(repo, capsys, monkeypatch):
+    git(repo, "mv", "prompts/p.prompt", "prompts/answer.prompt")
+    edit(repo, "pipelines/a.yaml", "prompts/p.prompt", "prompts/answer.prompt")
+    report = diff(capsys, monkeypatch, "-f", "json").json()
+    assert [(p["kind"], p["path"]) for p in report["prompts"]] == [("moved", "prompts/answer.prompt")]
+    assert [c["path"] for c in report["pipelines"]["changes"]] == ["agents.ans.prompt"]
+
+
+def test_a_params_change_names_its_path_and_line(repo, capsys, monkeypatch):
+    edit(repo, "pipelines/a.yaml", "max_tokens: 100", "max_tokens: 200")
+    done = diff(capsys, monkeypatch)
+    assert "models.m.params.max_tokens: 100 -> 200  (pipelines/a.yaml:10)" in done.out
+    assert "pipelines/a.yaml: ans: models.m.params.max_tokens: 100 -> 200" in done.out  # joined per agent
+
+
+def test_a_removed_schema_field_read_downstream_is_breaking(repo, capsys, monkeypatch):
+    (repo / "schemas" / "out.json").write_text('{"type": "object", "properties": {"answer": {"type": "string"}}, '
+                                               '"required": ["answer"]}')
+    done = diff(capsys, monkeypatch, "-f", "json", "--fail-on", "breaking")
+    assert done.code == 5
+    report = done.json()
+    assert any("E309" in b and "score" in b for b in report["breaking"])
+    assert {"file": "schemas/out.json", "path": "score.type", "before": "number", "after": None} in report["schemas"]
+    assert report["affected"]["pipelines/a.yaml"] == ["uses schemas/out.json"]
+
+
+def test_a_budget_lowered_below_the_worst_case_fails_the_budget_check(repo, capsys, monkeypatch):
+    edit(repo, "pipelines/a.yaml", "max_steps: 10", "max_steps: 2")  # the worst case is 3 steps
+    done = diff(capsys, monkeypatch, "--fail-on", "budget")
+    assert done.code == 5 and "--fail-on budget: pipelines/a.yaml worst case steps is above its budget (2)" in done.err
+    assert diff(capsys, monkeypatch, "--fail-on", "breaking").code == 0
+
+
+def test_reordered_keys_comments_and_quoting_are_no_change(repo, capsys, monkeypatch):
+    text = (repo / "pipelines" / "a.yaml").read_text()
+    head, _, rest = text.partition("budgets:")
+    budgets, _, rest = rest.partition("\n")
+    (repo / "pipelines" / "a.yaml").write_text(
+        "# reviewed\n" + head.replace("name: a", 'name: "a"') + rest + "budgets:" + budgets + "  # moved\n")
+    done = diff(capsys, monkeypatch)
+    assert done.code == 0 and "No changes to prompts, pipelines or schemas between main and working tree." in done.out
+
+
+def test_no_project_code_runs(repo, capsys, monkeypatch):
+    edit(repo, "tools/t.py", "return {}", "return {'changed': True}")
+    done = diff(capsys, monkeypatch)
+    assert done.code == 0, done.err
+    assert not (repo / "IMPORTED").exists()  # the tool module writes this file when imported
+    assert "uses tools/t.py" in done.out  # a changed tool source affects its pipelines
+
+
+def test_a_secret_in_a_prompt_sample_never_appears(repo, capsys, monkeypatch):
+    secret = "kSEC-7f3a9b1e2c4d"
+    monkeypatch.setenv("API_TOKEN", secret)
+    edit(repo, "prompts/p.prompt", "version: 1", "version: 2")
+    edit(repo, "prompts/p.prompt", "sample: {text: hello}", f"sample: {{text: 'token {secret}'}}")
+    edit(repo, "prompts/p.prompt", "{{ text }}", "Say: {{ text }}")
+    for fmt in ("text", "json", "github", "markdown"):
+        done = diff(capsys, monkeypatch, "-f", fmt)
+        assert done.code == 0 and secret not in done.out + done.err, fmt
+    assert "token ***" in diff(capsys, monkeypatch).out  # the rendered sample, masked
+
+
+def test_git_problems_are_explained(tmp_path, repo, capsys, monkeypatch):
+    unknown = invoke(capsys, monkeypatch, "diff", "no-such-branch")
+    assert unknown.code == 2 and "unknown revision 'no-such-branch'" in unknown.err
+    outside = tmp_path.parent / (tmp_path.name + "-outside")
+    outside.mkdir()
+    scratch_project(outside, {})
+    monkeypatch.chdir(outside)
+    done = invoke(capsys, monkeypatch, "diff")
+    assert done.code == 2 and "is not in a git repository" in done.err
+
+
+def test_a_shallow_clone_says_to_fetch_the_history(repo, tmp_path, capsys, monkeypatch):
+    (repo / "x.txt").write_text("x")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "second")
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
+    monkeypatch.chdir(clone)
+    done = invoke(capsys, monkeypatch, "diff", "HEAD~1")
+    assert done.code == 2 and "fetch-depth: 0" in done.err
+
+
+def test_markdown_is_capped_at_section_boundaries_and_never_inside_a_character(repo, capsys, monkeypatch):
+    for n in range(12):
+        body = PROMPT.replace("name: p", f"name: p{n}").replace("{{ text }}", "{{ text }} " + "é€😀 " * 3000)
+        (repo / "prompts" / f"p{n}.prompt").write_text(body)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "big prompts")
+    for n in range(12):
+        edit(repo, f"prompts/p{n}.prompt", "{{ text }}", "{{ text | upper }}")
+    done = invoke(capsys, monkeypatch, "diff", "HEAD", "-f", "markdown", "-o", "comment.md")
+    assert done.code == 0, done.err
+    comment = (repo / "comment.md").read_bytes()
+    assert len(comment) <= 60_000
+    text = comment.decode("utf-8")  # whole characters only
+    assert text.startswith("<!-- agentctl:diff v1 -->\n**agentctl diff**")
+    assert "dropped to stay under GitHub's comment limit" in text
+
+
+def test_the_markdown_comment_orders_verdict_cost_prompts_then_pipelines(repo, capsys, monkeypatch):
+    edit(repo, "prompts/p.prompt", "version: 1", "version: 2")
+    edit(repo, "prompts/p.prompt", "{{ text }}", "Say: {{ text }}")
+    edit(repo, "pipelines/a.yaml", "max_tokens: 100", "max_tokens: 200")
+    out = diff(capsys, monkeypatch, "-f", "markdown").out
+    order = [out.index(s) for s in ("<!-- agentctl:diff v1 -->", "**agentctl diff**", "### Worst case",
+                                    "#### Prompt `p@2`", "### Pipelines and schemas")]
+    assert order == sorted(order)
+    assert "<details><summary>rendered on its sample</summary>" in out and "+Say: hello" in out
+
+
+def test_github_annotations_point_at_changed_prompt_sections_and_breaking_changes(repo, capsys, monkeypatch):
+    edit(repo, "prompts/p.prompt", "version: 1", "version: 2")
+    edit(repo, "prompts/p.prompt", "You answer briefly.", "You answer in one sentence.")
+    (repo / "schemas" / "out.json").write_text('{"type": "object", "properties": {"answer": {"type": "string"}}}')
+    lines = diff(capsys, monkeypatch, "-f", "github").out.splitlines()
+    assert "::notice file=prompts/p.prompt,line=10,title=prompt p@2::version bumped: the system section changed" in lines
+    assert any(line.startswith("::error file=pipelines/a.yaml,line=") and "E309" in line for line in lines)
