@@ -139,6 +139,39 @@ def diff(
     raise typer.Exit(EXIT_CHECKS if failed else EXIT_OK)
 
 
+@app.command(epilog="Examples:  agentctl render prompts/triage.prompt --sample  ·  "
+                     "agentctl render pipelines/travel.yaml --step classify -i request='a week in Lisbon'")
+def render(
+    path: str = typer.Argument(..., help="A prompt file, or a pipeline with --step."),
+    step: Optional[str] = typer.Option(None, "--step", help="The pipeline's agent step whose prompt to render."),
+    inputs: Optional[List[str]] = typer.Option(None, "--input", "-i", help="A value as name=value (repeatable)."),
+    sample: bool = typer.Option(False, "--sample", help="Start from the prompt's sample: values."),
+    json_out: JsonFlag = False,
+) -> None:
+    """Print a prompt's messages as a run would send them; say which values only a run can know."""
+    import json
+
+    from agentctl import console
+    from agentctl import render as rendering
+
+    values = rendering.parse_pairs(inputs or [])
+    if path.endswith(".prompt"):
+        if step:
+            raise UsageError("--step applies to a pipeline, not to a prompt file")
+        rendered = rendering.render_prompt_file(Path(path), values, sample)
+    elif step:
+        rendered = rendering.render_step(path, step, values, sample)
+    else:
+        raise UsageError(f"{path}: render a .prompt file, or a pipeline with --step ID")
+    if json_out:
+        console.print_plain(json.dumps({"version": 1, "messages": rendered.messages, "unknown": rendered.unknown},
+                                       indent=2, ensure_ascii=False))
+    else:
+        console.print_plain(rendering.as_text(rendered))
+    for item in rendered.unknown:
+        console.print_note(f"unknown before a run: {item} (shown as <...>)")
+
+
 @app.command(epilog="Examples:  agentctl schema  ·  agentctl schema --check   (exit 1 when stale)")
 def schema(
     directory: Path = typer.Option(Path("schemas"), "--dir", help="Where to write the schemas."),
