@@ -1,6 +1,7 @@
 """`agentctl diff` on a temporary git repository: each kind of change a pull request makes."""
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -215,3 +216,21 @@ def test_github_annotations_point_at_changed_prompt_sections_and_breaking_change
     lines = diff(capsys, monkeypatch, "-f", "github").out.splitlines()
     assert "::notice file=prompts/p.prompt,line=10,title=prompt p@2::version bumped: the system section changed" in lines
     assert any(line.startswith("::error file=pipelines/a.yaml,line=") and "E309" in line for line in lines)
+
+
+
+def test_golden_outputs(repo, capsys, monkeypatch):
+    from pathlib import Path
+
+    edit(repo, "prompts/p.prompt", "version: 1", "version: 2")
+    edit(repo, "prompts/p.prompt", "{{ text }}", "Say: {{ text }}")
+    edit(repo, "pipelines/a.yaml", "max_tokens: 100", "max_tokens: 200")
+    assert invoke(capsys, monkeypatch, "lock").code == 0
+    golden = Path(__file__).parent / "golden"
+    for fmt, suffix in (("text", "txt"), ("json", "json"), ("github", "github.txt"), ("markdown", "md")):
+        done = diff(capsys, monkeypatch, "-f", fmt)
+        assert done.code == 0, done.err
+        expected = golden / f"bump.{suffix}"
+        if os.environ.get("AGENTCTL_UPDATE_GOLDEN"):  # rewrite, then review the change before committing
+            expected.write_text(done.out)
+        assert done.out == expected.read_text(), fmt
