@@ -25,6 +25,7 @@ class PromptChange:
     rendered: list[str] | None = None  # the diff of the prompt rendered on its sample, when it differs
     rendered_note: str = ""
     sample_tokens: tuple[int, int] | None = None  # estimated input tokens of the rendered sample
+    sample_usd: list[str] = field(default_factory=list)  # those tokens at the prices of the models using it
 
 
 @dataclass
@@ -67,6 +68,8 @@ class DiffReport:
 def compare(base: Snapshot, head: Snapshot, base_label: str, head_label: str) -> DiffReport:
     report = DiffReport(base_label, head_label)
     report.prompts = compare_prompts(base, head)
+    for change in report.prompts:
+        change.sample_usd = _sample_prices(head, change)
     for path in sorted(set(base.pipelines) | set(head.pipelines)):
         if path not in base.pipelines:
             report.added_pipelines.append(path)
@@ -154,6 +157,29 @@ def _rendered(change: PromptChange, before: PromptInfo | None, after: PromptInfo
         change.rendered = list(difflib.unified_diff(old.splitlines(), new.splitlines(), "rendered (base)",
                                                     "rendered (head)", lineterm="", n=2))
     change.sample_tokens = (sample_tokens(before) if before else 0, sample_tokens(after))
+
+
+def _sample_prices(head: Snapshot, change: PromptChange) -> list[str]:
+    """The sample's input tokens at the primary model's and the dearest fallback's input price,
+    for each model alias whose agents use the prompt."""
+    if not change.sample_tokens:
+        return []
+    before, after = change.sample_tokens
+    lines: dict[str, str] = {}
+    for info in head.pipelines.values():
+        for agent in info.compiled.agents.values() if info.compiled else ():
+            if f"{agent.prompt.name}@{agent.prompt.version}" != change.key:
+                continue
+            chain = [t for t in info.compiled.models[agent.model].chain if t.price is not None]
+            picks = [("primary", chain[0])] if chain and chain[0] is info.compiled.models[agent.model].chain[0] else []
+            dearest = max(chain, key=lambda t: t.price.input_per_token, default=None)
+            if dearest is not None and (not picks or dearest is not picks[0][1]):
+                picks.append(("dearest fallback", dearest))
+            for role, target in picks:
+                price = target.price.input_per_token
+                lines[f"{role} {target.model}"] = (f"{role} {target.model} (models.{agent.model}): "
+                                                    f"${before * price:.6f} -> ${after * price:.6f}")
+    return sorted(lines.values())
 
 
 def _squashed(prompt: PromptInfo) -> list[tuple[str, str]]:

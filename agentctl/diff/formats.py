@@ -77,6 +77,7 @@ def _prompt_text(change: PromptChange) -> list[str]:
         lines.append(f"  {change.rendered_note}")
     if change.sample_tokens:
         lines.append(f"  sample input tokens (estimate): {change.sample_tokens[0]:,} -> {change.sample_tokens[1]:,}")
+    lines += [f"  sample input at {usd} (estimate)" for usd in change.sample_usd]
     return lines + [""]
 
 
@@ -89,7 +90,8 @@ def to_json(report: DiffReport) -> str:
         "breaking": report.breaking,
         "prompts": [{"key": c.key, "kind": c.kind, "path": c.path, "before": c.before, "lock": c.lock,
                      "inputs": c.inputs, "diff": c.diffs, "rendered_diff": c.rendered,
-                     "sample_tokens": list(c.sample_tokens) if c.sample_tokens else None} for c in report.prompts],
+                     "sample_tokens": list(c.sample_tokens) if c.sample_tokens else None,
+                     "sample_usd": c.sample_usd} for c in report.prompts],
         "pipelines": {"added": report.added_pipelines, "removed": report.removed_pipelines,
                       "changes": [{"file": c.file, "path": c.path, "before": value(c.before), "after": value(c.after),
                                    "line": c.line} for c in report.pipelines]},
@@ -192,6 +194,7 @@ def _prompt_markdown(change: PromptChange, rendered: bool) -> str:
         body += ["", f"_{change.rendered_note}_"]
     if change.sample_tokens:
         body += ["", f"Sample input tokens (estimate): {change.sample_tokens[0]:,} → {change.sample_tokens[1]:,}"]
+        body += [f"- at {_cell(usd)} (estimate)" for usd in change.sample_usd]
     return "\n".join(body) + "\n"
 
 

@@ -234,3 +234,20 @@ def test_golden_outputs(repo, capsys, monkeypatch):
         if os.environ.get("AGENTCTL_UPDATE_GOLDEN"):  # rewrite, then review the change before committing
             expected.write_text(done.out)
         assert done.out == expected.read_text(), fmt
+
+
+def test_paths_limit_the_comparison(repo, capsys, monkeypatch):
+    edit(repo, "prompts/p.prompt", "You answer briefly.", "You  answer   briefly.")
+    edit(repo, "pipelines/a.yaml", "max_tokens: 100", "max_tokens: 200")
+    only_prompts = diff(capsys, monkeypatch, "--paths", "prompts", "-f", "json").json()
+    assert [p["key"] for p in only_prompts["prompts"]] == ["p@1"] and only_prompts["pipelines"]["changes"] == []
+
+
+def test_diff_imports_no_model_library(repo):
+    import sys as _sys
+
+    done = subprocess.run([_sys.executable, "-X", "importtime", "-m", "agentctl", "diff", "main"], cwd=repo,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
+    assert not imported & {"litellm", "openai", "mcp", "opentelemetry"}
