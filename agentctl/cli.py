@@ -131,6 +131,8 @@ def diff(
     text = command.redactor_for(head_side).text(formats.FORMATS[format.value](report))
     if output is not None:
         output.write_text(text, encoding="utf-8")
+    elif format is DiffFormat.text:
+        console.print_diff(text)
     else:
         console.print_plain(text.rstrip("\n"))
     failed = command.failed_checks(report, checks)

@@ -145,6 +145,19 @@ def print_plain(text: str) -> None:
     sys.stdout.flush()
 
 
+def print_diff(text: str) -> None:
+    """`agentctl diff` as text: added lines green, removed red, headings bold on a terminal."""
+    styled = Text()
+    lines = text.rstrip("\n").split("\n")
+    for index, line in enumerate(lines):
+        body = line.lstrip()
+        style = ("green" if body.startswith("+") and not body.startswith("+++") else
+                 "red" if body.startswith("-") and not body.startswith("---") else
+                 "bold" if line and not line.startswith(" ") else None)
+        styled.append(line + ("\n" if index < len(lines) - 1 else ""), style)
+    _emit(styled)
+
+
 def print_info(message: str) -> None:
     _emit(Text(message))
 

@@ -20,6 +20,7 @@ class PromptChange:
     before: str | None = None  # name@version at base
     diffs: dict[str, list[str]] = field(default_factory=dict)  # role -> unified diff lines
     first_lines: dict[str, int] = field(default_factory=dict)  # role -> head line of the section
+    changed_lines: dict[str, list[int]] = field(default_factory=dict)  # role -> head file lines, a hunk each
     inputs: list[str] = field(default_factory=list)  # "added text: string", "removed x", "retyped n: a -> b"
     lock: str = ""
     rendered: list[str] | None = None  # the diff of the prompt rendered on its sample, when it differs
@@ -130,6 +131,8 @@ def _content(change: PromptChange, before: PromptInfo | None, after: PromptInfo)
                                           f"{role} (base)", f"{role} (head)", lineterm="", n=2))
         if lines:
             change.diffs[role] = lines
+            if role in change.first_lines:
+                change.changed_lines[role] = [change.first_lines[role] + n - 1 for n in hunk_starts(lines)]
     old_inputs = before.inputs if before else {}
     for name in sorted(set(old_inputs) | set(after.inputs)):
         a, b = old_inputs.get(name), after.inputs.get(name)
@@ -157,6 +160,22 @@ def _rendered(change: PromptChange, before: PromptInfo | None, after: PromptInfo
         change.rendered = list(difflib.unified_diff(old.splitlines(), new.splitlines(), "rendered (base)",
                                                     "rendered (head)", lineterm="", n=2))
     change.sample_tokens = (sample_tokens(before) if before else 0, sample_tokens(after))
+
+
+def hunk_starts(diff: list[str]) -> list[int]:
+    """For each hunk of a unified diff, the line (1-based, in the new text) of its first change."""
+    starts, line, pending = [], 0, False
+    for text in diff:
+        if text.startswith("@@"):
+            line, pending = int(re.search(r"\+(\d+)", text).group(1)), True
+        elif text.startswith(("+++", "---")):
+            continue
+        elif text.startswith(("+", "-")) and pending:
+            starts.append(max(line, 1))
+            pending = False
+        if not text.startswith(("@@", "-")):
+            line += 1
+    return starts
 
 
 def _sample_prices(head: Snapshot, change: PromptChange) -> list[str]:

@@ -108,10 +108,10 @@ def to_github(report: DiffReport) -> str:
     """Workflow commands: a notice on each changed prompt's sections, an error per breaking change."""
     lines = []
     for change in report.prompts:
-        for role, line in (change.first_lines.items() if change.diffs else []):
-            if role in change.diffs:
+        for role, starts in change.changed_lines.items():
+            for line in starts:
                 lines.append(f"::notice file={change.path},line={line},title=prompt {change.key}::"
-                             f"{_escape(f'{change.kind}: the {role} section changed')}")
+                             f"{_escape(f'{change.kind}: the {role} section changed here')}")
     for item in report.breaking:
         file, line, _, message = (item.split(":", 3) + ["", "", ""])[:4]
         lines.append(f"::error file={file},line={line},title=breaking change::{_escape(message.strip())}")

@@ -214,7 +214,7 @@ def test_github_annotations_point_at_changed_prompt_sections_and_breaking_change
     edit(repo, "prompts/p.prompt", "You answer briefly.", "You answer in one sentence.")
     (repo / "schemas" / "out.json").write_text('{"type": "object", "properties": {"answer": {"type": "string"}}}')
     lines = diff(capsys, monkeypatch, "-f", "github").out.splitlines()
-    assert "::notice file=prompts/p.prompt,line=10,title=prompt p@2::version bumped: the system section changed" in lines
+    assert "::notice file=prompts/p.prompt,line=10,title=prompt p@2::version bumped: the system section changed here" in lines
     assert any(line.startswith("::error file=pipelines/a.yaml,line=") and "E309" in line for line in lines)
 
 
@@ -251,3 +251,37 @@ def test_diff_imports_no_model_library(repo):
     assert done.returncode == 0, done.stderr[-2000:]
     imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
     assert not imported & {"litellm", "openai", "mcp", "opentelemetry"}
+
+
+def test_annotations_point_at_the_first_changed_line_of_each_hunk():
+    import difflib
+
+    from agentctl.diff.compare import hunk_starts
+
+    old = [f"line {n}" for n in range(1, 21)]
+    new = old[:2] + ["inserted"] + old[2:14] + old[15:]  # a line added after 2, line 15 removed
+    diff = list(difflib.unified_diff(old, new, lineterm="", n=2))
+    assert hunk_starts(diff) == [3, 16]
+
+
+def test_a_removed_prompt_and_a_docs_only_change(repo, capsys, monkeypatch):
+    edit(repo, "prompts/p.prompt", "description: the answerer", "description: answers briefly")
+    edit(repo, "prompts/p.prompt", "sample: {text: hello}", "sample: {text: bonjour}")
+    prompt, = diff(capsys, monkeypatch, "-f", "json").json()["prompts"]
+    assert (prompt["kind"], prompt["diff"], prompt["lock"]) == ("docs-only", {}, "recorded")
+    (repo / "prompts" / "p.prompt").unlink()
+    prompt, = diff(capsys, monkeypatch, "-f", "json").json()["prompts"]
+    assert (prompt["key"], prompt["kind"]) == ("p@1", "removed")
+
+
+def test_a_worst_case_cost_increase_above_the_threshold_fails(repo, capsys, monkeypatch):
+    edit(repo, "pipelines/a.yaml", "openai/m", "openai/gpt-4o-mini")
+    git(repo, "commit", "-qam", "a model litellm knows the context window of")
+    edit(repo, "pipelines/a.yaml", "max_tokens: 100", "max_tokens: 4000")
+    report = diff(capsys, monkeypatch, "-f", "json").json()  # base: main, which has the new model too
+    cost = next(r for r in report["cost"] if r["dimension"] == "cost_usd")
+    assert cost["after"] > cost["before"] > 0
+    assert diff(capsys, monkeypatch, "--fail-on", "cost:+1000%").code == 0
+    failed = diff(capsys, monkeypatch, "--fail-on", "cost:+1%")
+    assert failed.code == 5 and "--fail-on cost: pipelines/a.yaml worst-case USD +" in failed.err
+    assert invoke(capsys, monkeypatch, "diff", "main", "--fail-on", "cost:lots").code == 2
