@@ -279,7 +279,7 @@ def _agents(head: Snapshot, report: DiffReport) -> dict[str, list[str]]:
                 lines.append(f"prompt {change.key}: {change.kind}")
             for c in report.pipelines:
                 if c.file == path and (c.path.startswith(f"agents.{name}.") or c.path.startswith(f"models.{agent.model}.")):
-                    lines.append(f"{c.path}: {_short(c.before)} -> {_short(c.after)}")
+                    lines.append(f"{c.path}: {' -> '.join(shown(c.before, c.after))}")
             if lines:
                 joined[f"{path}: {name}"] = lines
     return joined
@@ -304,6 +304,18 @@ def _cost(base: Snapshot, head: Snapshot, affected: set[str]) -> list[CostRow]:
     return rows
 
 
-def _short(value: Any) -> str:
-    text = repr(value) if isinstance(value, _Missing) else str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+def shown(before: Any, after: Any, width: int = 80) -> tuple[str, str]:
+    """Both values as text; long ones cut to a window around where they first differ, so the
+    change is what shows."""
+    old, new = (repr(v) if isinstance(v, _Missing) else str(v) for v in (before, after))
+    if len(old) <= width and len(new) <= width:
+        return old, new
+    common = 0
+    while common < min(len(old), len(new)) and old[common] == new[common]:
+        common += 1
+    start = max(0, common - width // 3)
+
+    def window(text: str) -> str:
+        part = text[start:start + width]
+        return ("..." if start else "") + part + ("..." if start + width < len(text) else "")
+    return window(old), window(new)

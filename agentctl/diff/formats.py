@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentctl.diff.compare import CostRow, DiffReport, PromptChange, _short
+from agentctl.diff.compare import CostRow, DiffReport, PromptChange, shown
 from agentctl.dimensions import COUNTED
 
 MARKER = "<!-- agentctl:diff v1 -->"
@@ -46,10 +46,10 @@ def to_text(report: DiffReport) -> str:
         lines += [f"  added {p}" for p in report.added_pipelines] + [f"  removed {p}" for p in report.removed_pipelines]
         for c in report.pipelines:
             where = f"  ({c.file}:{c.line})" if c.line else f"  ({c.file})"
-            lines.append(f"  {c.path}: {_short(c.before)} -> {_short(c.after)}{where}")
+            lines.append(f"  {c.path}: {' -> '.join(shown(c.before, c.after))}{where}")
         lines.append("")
     if report.schemas:
-        lines += ["Schemas:"] + [f"  {c.file} {c.path}: {_short(c.before)} -> {_short(c.after)}" for c in report.schemas]
+        lines += ["Schemas:"] + [f"  {c.file} {c.path}: {' -> '.join(shown(c.before, c.after))}" for c in report.schemas]
         lines.append("")
     if report.agents:
         lines += ["Agents:"] + [f"  {a}: {'; '.join(w)}" for a, w in report.agents.items()] + [""]
@@ -175,7 +175,8 @@ def _pipeline_table(report: DiffReport) -> list[str]:
     rows += [f"| `{p}` | (removed) | | |" for p in report.removed_pipelines]
     for c in report.pipelines + report.schemas:
         where = f"{c.file}:{c.line}" if c.line else c.file
-        rows.append(f"| `{_cell(where)}` | `{_cell(c.path)}` | {_cell(_short(c.before))} | {_cell(_short(c.after))} |")
+        old, new = shown(c.before, c.after)
+        rows.append(f"| `{_cell(where)}` | `{_cell(c.path)}` | {_cell(old)} | {_cell(new)} |")
     return rows + [""]
 
 

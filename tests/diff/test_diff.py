@@ -285,3 +285,11 @@ def test_a_worst_case_cost_increase_above_the_threshold_fails(repo, capsys, monk
     failed = diff(capsys, monkeypatch, "--fail-on", "cost:+1%")
     assert failed.code == 5 and "--fail-on cost: pipelines/a.yaml worst-case USD +" in failed.err
     assert invoke(capsys, monkeypatch, "diff", "main", "--fail-on", "cost:lots").code == 2
+
+
+def test_a_long_value_shows_where_it_changed():
+    from agentctl.diff.compare import shown
+
+    before = "${{ " + "x and " * 30 + "y }}"
+    old, new = shown(before, before.replace("y }}", "z }}"))
+    assert old.endswith("y }}") and new.endswith("z }}") and old.startswith("...") and len(old) <= 86
