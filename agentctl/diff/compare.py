@@ -82,7 +82,7 @@ def compare(base: Snapshot, head: Snapshot, base_label: str, head_label: str) ->
     for path in sorted(set(base.schemas) | set(head.schemas)):
         report.schemas += _values(path, dict(_schema_fields(base.schemas.get(path))),
                                   dict(_schema_fields(head.schemas.get(path))), {})
-    report.breaking = _breaking(base, head)
+    report.breaking = _breaking(base, head) + _retyped_reads(head, report.schemas)
     report.affected = _affected(base, head, report)
     report.agents = _agents(head, report)
     report.cost = _cost(base, head, set(report.affected) | set(report.removed_pipelines))
@@ -247,6 +247,23 @@ def _breaking(base: Snapshot, head: Snapshot) -> list[str]:
         for diag in after.errors:
             if (diag.code, diag.message) not in known:
                 found.append(f"{path}:{diag.span.line}:{diag.span.col}: {diag.code} {diag.message}")
+    return found
+
+
+def _retyped_reads(head: Snapshot, schemas: list[ValueChange]) -> list[str]:
+    """A field whose type changed, read by an expression of a pipeline that uses the schema."""
+    found = []
+    for change in schemas:
+        if not change.path.endswith(".type") or _MISSING in (change.before, change.after):
+            continue
+        field_path = change.path[: -len(".type")].replace("[]", "")
+        for path, info in sorted(head.pipelines.items()):
+            if change.file not in info.files:
+                continue
+            for where, value in info.values.items():
+                if isinstance(value, str) and f".output.{field_path}" in value:
+                    found.append(f"{path}:{info.lines.get(where, 1)}:1: {change.file} field '{field_path}' changed "
+                                 f"type ({change.before} -> {change.after}) and {where} reads it")
     return found
 
 

@@ -293,3 +293,10 @@ def test_a_long_value_shows_where_it_changed():
     before = "${{ " + "x and " * 30 + "y }}"
     old, new = shown(before, before.replace("y }}", "z }}"))
     assert old.endswith("y }}") and new.endswith("z }}") and old.startswith("...") and len(old) <= 86
+
+
+def test_a_retyped_schema_field_read_downstream_is_breaking(repo, capsys, monkeypatch):
+    edit(repo, "schemas/out.json", '"score": {"type": "number"}', '"score": {"type": "string"}')
+    report = diff(capsys, monkeypatch, "-f", "json").json()
+    assert report["breaking"] == ["pipelines/a.yaml:20:1: schemas/out.json field 'score' changed type "
+                                  "(number -> string) and steps.use.with.x reads it"]
