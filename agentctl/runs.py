@@ -83,13 +83,8 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
     import asyncio
     import uuid
 
-    from agentctl.record.approvals import JournalApprover
-    from agentctl.record.recorder import JournalRecorder
     from agentctl.record.redact import Redactor
     from agentctl.record.tracer import RunTracer
-    from agentctl.run.answers import JournaledAnswers
-    from agentctl.run.events import EventBus
-    from agentctl.run.executor import Executor
 
     pipeline, trace = prepared.pipeline, trace or TraceOptions()
     cont = continuation or Continuation(uuid.uuid4().hex[:12])
@@ -97,15 +92,7 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
     journal.redact = Redactor.for_pipeline(pipeline)
     tracer = RunTracer(pipeline, cont.run_id, journal.redact, content=trace.content)
     try:
-        journal.start_run(cont.run_id, pipeline, prepared.inputs, os.getpid())
-        events = EventBus()
-        for subscriber in (JournalRecorder(journal, cont.run_id), tracer, *subscribers):
-            events.subscribe(subscriber)
-        executor = Executor(pipeline, prepared.model, inputs=prepared.inputs, tools=prepared.tools, events=events,
-                            approver=JournalApprover(approver, journal, cont.run_id), concurrency=concurrency,
-                            run_id=cont.run_id, restored=cont.restored, spent=cont.spent,
-                            answers=JournaledAnswers(cont.answers),
-                            memory=lambda key, tool, args: journal.journaled_call(cont.run_id, key, tool, args))
+        executor = journaled_executor(prepared, approver, journal, cont, (tracer, *subscribers), concurrency)
         try:
             return asyncio.run(_stopped_by_signals(executor.run()))
         except (KeyboardInterrupt, asyncio.CancelledError):  # journaled as interrupted by the executor
@@ -113,6 +100,27 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
     finally:
         journal.close()
         export_trace(tracer, pipeline.root, cont.run_id, trace)
+
+
+def journaled_executor(prepared: Prepared, approver, journal, cont: Continuation, subscribers=(),
+                       concurrency: int = 8):
+    """An Executor whose run is recorded in `journal` (started there now); `eval` runs many of
+    these on one event loop and one journal."""
+    from agentctl.record.approvals import JournalApprover
+    from agentctl.record.recorder import JournalRecorder
+    from agentctl.run.answers import JournaledAnswers
+    from agentctl.run.events import EventBus
+    from agentctl.run.executor import Executor
+
+    journal.start_run(cont.run_id, prepared.pipeline, prepared.inputs, os.getpid())
+    events = EventBus()
+    for subscriber in (JournalRecorder(journal, cont.run_id), *subscribers):
+        events.subscribe(subscriber)
+    return Executor(prepared.pipeline, prepared.model, inputs=prepared.inputs, tools=prepared.tools, events=events,
+                    approver=JournalApprover(approver, journal, cont.run_id), concurrency=concurrency,
+                    run_id=cont.run_id, restored=cont.restored, spent=cont.spent,
+                    answers=JournaledAnswers(cont.answers),
+                    memory=lambda key, tool, args: journal.journaled_call(cont.run_id, key, tool, args))
 
 
 _STOP_SIGNALS = ("SIGTERM", "SIGHUP")  # what CI runners and containers send; Ctrl-C is asyncio.run's

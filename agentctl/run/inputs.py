@@ -37,7 +37,19 @@ def collect_inputs(declared: Mapping[str, InputDef], pairs: list[str], file: str
         if key not in declared:
             problems.append(f"unknown input '{key}' in {file} ({suggest(key, declared)})")
             values.pop(key)
-    result = {}
+    result, found = checked_values(declared, values, "pass -i {name}=...")
+    problems += found
+    if problems:
+        raise UsageError("the inputs are not valid:\n  " + "\n  ".join(problems),
+                         "inputs are declared under inputs: in the pipeline")
+    return result
+
+
+def checked_values(declared: Mapping[str, InputDef], values: Mapping[str, Any],
+                   fix: str) -> tuple[dict[str, Any], list[str]]:
+    """The run's inputs (defaults filled in) and what is wrong with `values`: types, enums, missing
+    required inputs (`fix` says how to give one, with {name})."""
+    result, problems = {}, []
     for name, spec in declared.items():
         if name in values:
             problem = _type_problem(spec, values[name])
@@ -45,13 +57,10 @@ def collect_inputs(declared: Mapping[str, InputDef], pairs: list[str], file: str
                 problems.append(f"input '{name}': {problem}")
             result[name] = values[name]
         elif spec.required:
-            problems.append(f"missing input '{name}' ({spec.type}): pass -i {name}=...")
+            problems.append(f"missing input '{name}' ({spec.type}): {fix.format(name=name)}")
         else:
             result[name] = spec.default
-    if problems:
-        raise UsageError("the inputs are not valid:\n  " + "\n  ".join(problems),
-                         "inputs are declared under inputs: in the pipeline")
-    return result
+    return result, problems
 
 
 class _Bad:

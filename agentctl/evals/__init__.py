@@ -1,0 +1,1 @@
+"""`agentctl eval`: a pipeline run over a dataset, every row checked, the batch reported."""

@@ -1,0 +1,167 @@
+"""An eval file compiled: its pipeline compiled, its data file found, and every expression's
+references checked against what the pipeline has, each problem at its `file:line:col`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from agentctl.compile.expressions import Expr, Ref, has_expression, parse_template
+from agentctl.compile.ir import CompiledPipeline, Limits
+from agentctl.diagnostics import Diagnostic, DiagnosticSink, SourceSpan, did_you_mean, error
+from agentctl.evals.spec import EvalFile, Thresholds
+
+SUFFIX = ".eval.yaml"
+RUN_FIELDS = ("status", "usage", "duration_s")
+CHECK_ROOTS = ("row", "inputs", "outputs", "steps", "run")
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    name: str
+    expect: Expr | Any
+    when: Expr | Any | None
+
+
+@dataclass(frozen=True)
+class CompiledEval:
+    path: str
+    name: str
+    pipeline: CompiledPipeline
+    data: Path
+    row_id: Expr | None
+    inputs: dict[str, Any]  # a template over `row`
+    checks: tuple[CheckDef, ...]
+    repeat: int
+    min_pass: int
+    concurrency: int
+    limits: Limits
+    thresholds: Thresholds
+    source_sha256: str
+
+
+def is_eval(path: Path) -> bool:
+    return path.name.endswith(SUFFIX)
+
+
+def compile_eval(file: Path, display: str) -> tuple[CompiledEval | None, list[Diagnostic]]:
+    from agentctl import api
+    from agentctl.compile.definitions import limits
+    from agentctl.compile.project import find_root
+    from agentctl.spec.load import validate_model
+    from agentctl.spec.source_file import read_text
+    from agentctl.spec.yaml_source import YamlLoadError, load_yaml
+
+    text, diag = read_text(file, display)
+    if diag is not None:
+        return None, [diag]
+    try:
+        data, smap = load_yaml(text, display)
+    except YamlLoadError as exc:
+        return None, [exc.diagnostic]
+    if not isinstance(data, dict):
+        return None, [error("E108", "an eval file is a YAML mapping", SourceSpan(display, 1, 1),
+                            "start it with 'apiVersion: agentctl/v1'")]
+    spec, diags = validate_model(EvalFile, data, smap)
+    if spec is None:
+        return None, diags
+    sink = DiagnosticSink(list(diags))
+    root = find_root(file.parent)
+    pipeline = _pipeline(api, root, spec.pipeline, smap.value(("pipeline",)), sink)
+    source = root / spec.data
+    if not source.is_file():
+        sink.error("E902", f"data file {spec.data} does not exist", smap.value(("data",)),
+                   "a .jsonl, .csv or .yaml file of rows, relative to the project root")
+    elif source.suffix not in (".jsonl", ".csv", ".yaml", ".yml", ".json"):
+        sink.error("E902", f"data file {spec.data}: expected .jsonl, .csv or .yaml", smap.value(("data",)))
+    checker = _Checker(pipeline, sink)
+
+    def expr(value: Any, path: tuple, roots: tuple[str, ...]) -> Any:
+        if not has_expression(value):
+            return value
+        parsed, problems = parse_template(value, lambda offset: smap.in_string(path, offset))
+        sink.extend(problems)
+        if parsed is not None:
+            checker.check(parsed, roots)
+        return parsed
+
+    inputs = {k: expr(v, ("inputs", k), ("row",)) for k, v in spec.inputs.items()}
+    if pipeline is not None:
+        for name in spec.inputs:
+            if name not in pipeline.inputs:
+                sink.error("E903", f"pipeline '{pipeline.name}' has no input '{name}'", smap.key(("inputs", name)),
+                           did_you_mean(name, pipeline.inputs) or f"its inputs: {', '.join(pipeline.inputs) or 'none'}")
+    checks = tuple(CheckDef(c.name, expr(c.expect, ("checks", i, "expect"), CHECK_ROOTS),
+                            expr(c.when, ("checks", i, "when"), CHECK_ROOTS) if c.when else None)
+                   for i, c in enumerate(spec.checks))
+    for name in spec.thresholds.checks:
+        if name not in {c.name for c in spec.checks}:
+            sink.error("E903", f"thresholds.checks.{name}: there is no check '{name}'",
+                       smap.key(("thresholds", "checks", name)), did_you_mean(name, [c.name for c in spec.checks]))
+    row_id = expr(spec.row_id, ("row_id",), ("row", "inputs")) if spec.row_id else None
+    if sink.has_errors or pipeline is None:
+        return None, sink.items
+    return CompiledEval(display, spec.name or file.name.removesuffix(SUFFIX), pipeline, source, row_id, inputs,
+                        checks, spec.repeat, spec.min_pass or spec.repeat, spec.concurrency, limits(spec.budgets),
+                        spec.thresholds, hashlib.sha256(text.encode()).hexdigest()), sink.items
+
+
+def _pipeline(api, root: Path, relative: str, span: SourceSpan, sink: DiagnosticSink) -> CompiledPipeline | None:
+    path = root / relative
+    if not path.is_file():
+        sink.error("E901", f"pipeline {relative} does not exist", span, "a pipeline file relative to the project root")
+        return None
+    result = api.compile_file(str(path))
+    if not result.pipelines:
+        errors = [d for d in result.diagnostics if d.is_error]
+        sink.error("E901", f"pipeline {relative} does not compile ({len(errors)} error(s))", span,
+                   f"run `agentctl validate {relative}`")
+        return None
+    return next(iter(result.pipelines.values()))
+
+
+class _Checker:
+    """What an eval expression may read, checked against the pipeline under test."""
+
+    def __init__(self, pipeline: CompiledPipeline | None, sink: DiagnosticSink) -> None:
+        self.pipeline = pipeline
+        self.sink = sink
+
+    def check(self, expr: Expr, roots: tuple[str, ...]) -> None:
+        for ref in expr.refs:
+            if ref.root not in roots:
+                self.sink.error("E903", f"unknown name '{ref.root}' in expression", ref.span,
+                                did_you_mean(ref.root, roots) or f"expressions here can read: {', '.join(roots)}")
+            elif self.pipeline is not None and ref.parts:
+                problem = self._problem(ref)
+                if problem is not None:
+                    self.sink.error("E903", problem[0], ref.span.with_length(len(str(ref))), problem[1])
+
+    def _problem(self, ref: Ref) -> tuple[str, str | None] | None:
+        first = ref.parts[0]
+        tables: dict[str, tuple[Any, str]] = {
+            "outputs": (self.pipeline.outputs if isinstance(self.pipeline.outputs, dict) else {}, "output"),
+            "steps": (self.pipeline.steps, "step"), "inputs": (self.pipeline.inputs, "input"),
+            "run": (dict.fromkeys(RUN_FIELDS), "run field")}
+        if ref.root not in tables:
+            return None
+        table, what = tables[ref.root]
+        if first not in table:
+            return (f"pipeline '{self.pipeline.name}' has no {what} '{first}'",
+                    did_you_mean(str(first), table) or f"it has: {', '.join(map(str, table)) or 'none'}")
+        if ref.root == "steps" and len(ref.parts) > 1 and ref.parts[1] not in ("output", "status"):
+            return f"step '{first}' has no attribute '{ref.parts[1]}'", "a step has .output and .status"
+        return None
+
+
+def dry_run_problems(compiled: CompiledEval, rows: Callable[[], Any]) -> list[str]:
+    """Every row's inputs against the pipeline's declared types, all problems at once."""
+    from agentctl.evals.data import mapped_inputs
+
+    problems = []
+    for number, row in rows():
+        _, found = mapped_inputs(compiled, row)
+        problems += [f"{compiled.data.name} row {number}: {p}" for p in found]
+    return problems

@@ -1,0 +1,42 @@
+"""The eval format (`evals/*.eval.yaml`, `apiVersion: agentctl/v1`) as pydantic models: shape
+only; references are the compiler's (evals/compile.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from agentctl.spec.models import Budgets, Expr, Name, PositiveInt, Spec
+
+Rate = Annotated[float, Field(ge=0, le=1)]
+
+
+class Check(Spec):
+    """An expression over row, inputs, outputs, steps.<id> and run that must hold for the row."""
+
+    name: Name
+    expect: Expr
+    when: Expr | None = Field(None, description="Check the row only when this holds")
+
+
+class Thresholds(Spec):
+    pass_rate: Rate | None = Field(None, description="Rows passing every check, at least")
+    checks: dict[Name, Rate] = Field(default_factory=dict, description="Per check: its pass rate, at least")
+    max_error_rate: Rate | None = Field(None, description="Rows whose run did not succeed, at most")
+
+
+class EvalFile(Spec):
+    apiVersion: Literal["agentctl/v1"]
+    name: Name | None = None
+    description: str | None = None
+    pipeline: str = Field(description="The pipeline under test, relative to the project root")
+    data: str = Field(description="Rows: a .jsonl, .csv or .yaml file, relative to the project root")
+    row_id: Expr | None = Field(None, description="A row's id; by default a hash of its mapped inputs")
+    inputs: dict[Name, Any] = Field(default_factory=dict, description="Pipeline inputs from ${{ row.<column> }}")
+    checks: list[Check] = Field(default_factory=list)
+    repeat: PositiveInt = Field(1, description="Runs per row, for nondeterministic models")
+    min_pass: PositiveInt | None = Field(None, description="Runs of a row that must pass (default: all)")
+    concurrency: Annotated[int, Field(ge=1, le=1000)] = 8
+    budgets: Budgets = Budgets()
+    thresholds: Thresholds = Thresholds()
