@@ -77,7 +77,7 @@ def _validate(paths: list[str] | None, cwd: Path | None) -> ValidationResult:
         root = find_root(files[0].parent if files else cwd)
     else:
         root = find_root(cwd)
-        files = _expand([d for d in (root / "pipelines", root / "prompts") if d.is_dir()])
+        files = _expand([d for d in (root / "pipelines", root / "prompts", root / "evals") if d.is_dir()])
         if not files:
             raise UsageError(f"no pipelines or prompts found in {display_path(root)}",
                              "pass paths to check, or run `agentctl init` to start a project")
@@ -88,6 +88,10 @@ def _validate(paths: list[str] | None, cwd: Path | None) -> ValidationResult:
     for file in files:
         if file.suffix == PROMPT_SUFFIX:
             found.extend(_check_prompt(project, file, lock))
+        elif file.name.endswith(".eval.yaml"):
+            from agentctl.evals.compile import compile_eval
+
+            found.extend(compile_eval(file, display_path(file))[1])
         else:
             compiled, diags = _compile(project, file, lock)
             found.extend(diags)

@@ -141,6 +141,27 @@ def diff(
     raise typer.Exit(EXIT_CHECKS if failed else EXIT_OK)
 
 
+@app.command("eval", epilog="Examples:  agentctl eval evals/smoke.eval.yaml --dry-run  ·  "
+                             "agentctl eval evals/smoke.eval.yaml -o report.json")
+def eval_(
+    path: str = typer.Argument(..., help="The eval file (evals/*.eval.yaml)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row's inputs and the batch's worst case; "
+                                 "run nothing."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the report (JSON) to this file."),
+    replay: Replay = None,
+    approve: ApproveAll = False,
+    deny: DenyAll = False,
+) -> None:
+    """Run a pipeline over a dataset, check every row, report against the thresholds."""
+    from agentctl import console
+    from agentctl.evals import command
+
+    compiled = command.load(path)
+    outcome = command.dry_run(compiled) if dry_run else command.run(compiled, replay, _decision(approve, deny), output)
+    console.print_plain(outcome.text)
+    raise typer.Exit(outcome.exit_code)
+
+
 @app.command(epilog="Examples:  agentctl render prompts/triage.prompt --sample  ·  "
                      "agentctl render pipelines/travel.yaml --step classify -i request='a week in Lisbon'")
 def render(

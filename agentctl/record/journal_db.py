@@ -196,3 +196,18 @@ def _answers(db: sqlite3.Connection) -> None:
             model TEXT, response TEXT, redacted INTEGER NOT NULL DEFAULT 0, at REAL,
             PRIMARY KEY (run_id, work, idx)) WITHOUT ROWID
     """)
+
+
+@migration(6)
+def _batches(db: sqlite3.Connection) -> None:
+    """`agentctl eval`: a batch (the eval file, its data's hash), and each row's runs with the
+    result of its checks. Reports are built from these rows, never from a stream of results."""
+    _script(db, """
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY, eval TEXT NOT NULL, name TEXT, pipeline TEXT, data_sha256 TEXT,
+            eval_sha256 TEXT, status TEXT NOT NULL, started REAL, finished REAL);
+        CREATE TABLE batch_rows (
+            batch_id TEXT NOT NULL, row_id TEXT NOT NULL, attempt INTEGER NOT NULL, row_number INTEGER,
+            run_id TEXT, status TEXT, passed INTEGER, checks TEXT, error TEXT, usage TEXT, duration_s REAL,
+            PRIMARY KEY (batch_id, row_id, attempt)) WITHOUT ROWID
+    """)

@@ -1,0 +1,113 @@
+"""`agentctl eval`: rows run as journaled runs against the local server, each checked, reported
+from the journal, with the exit codes of the thresholds."""
+
+import json
+
+import pytest
+
+from tests.support.cli import invoke
+from tests.support.openai_server import Behaviour, fault
+
+PIPELINE = """
+inputs:
+  q: {type: string}
+  n: {type: integer, default: 1}
+agents:
+  a: {model: m, prompt: prompts/p.prompt}
+steps:
+  - {id: say, agent: a, with: {text: "${{ inputs.q }}"}}
+outputs:
+  answer: ${{ steps.say.output }}
+"""
+EVAL = """apiVersion: agentctl/v1
+pipeline: pipelines/t.yaml
+data: evals/rows.jsonl
+row_id: ${{ row.id }}
+inputs:
+  q: ${{ row.question }}
+  n: ${{ row.n }}
+checks:
+  - {name: exact, expect: "${{ outputs.answer == row.expected }}"}
+  - {name: short, expect: "${{ outputs.answer | length < 10 }}", when: "${{ row.id != 'r1' }}"}
+thresholds: {pass_rate: PASS_RATE, checks: {exact: 0.5}}
+"""
+ROWS = [
+    {"id": "r1", "question": "hello", "n": 1, "expected": "HELLO"},       # passes
+    {"id": "r2", "question": "bye", "n": 2, "expected": "BYE"},           # passes
+    {"id": "r3", "question": "wrong", "n": 3, "expected": "nope"},        # check `exact` fails
+    {"id": "r4", "question": "boom", "n": 4, "expected": "BOOM"},         # the model fails: an error
+    {"id": "r5", "question": "typed", "n": "five", "expected": "TYPED"},  # n is not an integer: invalid
+]
+
+
+@pytest.fixture
+def batch(project, server, monkeypatch):
+    server.default = lambda body: (fault(500) if body["messages"][-1]["content"] == "boom"
+                                   else Behaviour(content=body["messages"][-1]["content"].upper()))
+    project.pipeline(PIPELINE, attempts="1")
+    (project.root / "evals").mkdir()
+    (project.root / "evals" / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    monkeypatch.chdir(project.root)
+
+    def write(pass_rate="0.4", rows=ROWS):
+        (project.root / "evals" / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (project.root / "evals" / "smoke.eval.yaml").write_text(EVAL.replace("PASS_RATE", pass_rate))
+        return "evals/smoke.eval.yaml"
+    return write
+
+
+def test_rows_with_mixed_outcomes_are_checked_and_reported_from_the_journal(batch, capsys, monkeypatch, project):
+    done = invoke(capsys, monkeypatch, "eval", batch(), "-o", "report.json")
+    assert done.code == 0, done.out + done.err
+    report = json.loads((project.root / "report.json").read_text())
+    assert report["version"] == 1 and report["status"] == "succeeded"
+    rows = {r["row_id"]: r for r in report["rows"]}
+    assert {rid: (r["status"], r["passed"]) for rid, r in rows.items()} == {
+        "r1": ("succeeded", True), "r2": ("succeeded", True), "r3": ("succeeded", False),
+        "r4": ("failed", False), "row5": ("invalid", False)}
+    assert rows["r1"]["checks"]["short"] == {"skipped": True}
+    assert "outputs.answer == row.expected" in rows["r3"]["checks"]["exact"]["reason"]
+    assert "input 'n': expected integer" in rows["row5"]["error"]
+    assert report["totals"]["pass_rate"] == 0.4 and report["totals"]["errors"] == 2
+    assert report["checks"]["exact"] == {"passed": 2, "of": 3, "rate": 0.6667, "threshold": 0.5}
+    assert "rows: 5 (5 runs), passed 2 (40.0%), errors 2 (40.0%)" in done.out
+    assert "row 3 (r3, run " in done.out
+    listed = invoke(capsys, monkeypatch, "runs", "show", rows["r1"]["run_id"])  # each row is a normal run
+    assert listed.code == 0 and "succeeded" in listed.out
+
+
+def test_a_missed_threshold_exits_5(batch, capsys, monkeypatch):
+    done = invoke(capsys, monkeypatch, "eval", batch(pass_rate="0.9"))
+    assert done.code == 5 and "threshold missed: pass rate 40.0% is below 90.0%" in done.out
+
+
+def test_dry_run_reports_every_bad_row_before_any_call(batch, capsys, monkeypatch, server):
+    rows = ROWS + [{"id": "r6", "question": 6, "n": 1, "expected": ""}]
+    done = invoke(capsys, monkeypatch, "eval", batch(rows=rows), "--dry-run")
+    assert done.code == 1 and server.count() == 0
+    assert "rows.jsonl row 5: input 'n': expected integer" in done.err
+    assert "rows.jsonl row 6: input 'q': expected string" in done.err
+    clean = invoke(capsys, monkeypatch, "eval", batch(rows=ROWS[:2]), "--dry-run")
+    assert clean.code == 0 and "2 rows x 1 = 2 runs" in clean.out and "LLM calls: 2 LLM calls" in clean.out
+
+
+def test_validate_locates_references_the_pipeline_does_not_have(batch, capsys, monkeypatch, project):
+    path = batch()
+    text = (project.root / path).read_text()
+    (project.root / path).write_text(text.replace("outputs.answer == row.expected", "outputs.answr == row.expected")
+                                     .replace("n: ${{ row.n }}", "count: ${{ row.n }}"))
+    done = invoke(capsys, monkeypatch, "validate", path)
+    assert done.code == 1
+    assert "error[E903]: pipeline 't' has no output 'answr'" in done.out and "did you mean 'answer'" in done.out
+    assert "error[E903]: pipeline 't' has no input 'count'" in done.out
+    assert f"{path}:9:" in done.out
+
+
+def test_the_batch_budget_admits_rows_only_while_their_worst_case_fits(batch, capsys, monkeypatch, project):
+    path = batch()
+    (project.root / path).write_text((project.root / path).read_text() + "budgets: {max_llm_calls: 3}\n")
+    done = invoke(capsys, monkeypatch, "eval", path, "-o", "report.json")
+    assert done.code == 3, done.out + done.err
+    report = json.loads((project.root / "report.json").read_text())
+    assert report["status"] == "budget_exceeded"
+    assert sum(r["usage"]["llm_calls"] for r in report["rows"]) <= 3
