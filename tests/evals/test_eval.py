@@ -111,3 +111,14 @@ def test_the_batch_budget_admits_rows_only_while_their_worst_case_fits(batch, ca
     report = json.loads((project.root / "report.json").read_text())
     assert report["status"] == "budget_exceeded"
     assert sum(r["usage"]["llm_calls"] for r in report["rows"]) <= 3
+
+
+def test_a_row_that_pauses_for_approval_fails_and_says_so(batch, capsys, monkeypatch, project):
+    project.pipeline(PIPELINE.replace("outputs:", "  - {id: ok, approval: {message: go?}, needs: [say]}\noutputs:"),
+                     attempts="1")
+    path = batch(rows=ROWS[:1])
+    paused = invoke(capsys, monkeypatch, "eval", path)
+    assert paused.code == 5  # the one row failed: pass rate 0% < 40%
+    assert "paused for approval" in paused.out and "pass --approve or --deny" in paused.out
+    approved = invoke(capsys, monkeypatch, "eval", path, "--approve")
+    assert "passed 1 (100.0%)" in approved.out
