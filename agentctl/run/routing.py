@@ -108,12 +108,17 @@ class ModelRouter:
         self.events.emit(LlmAttemptStarted(step=step, work=work, attempt_id=attempt_id, model=target.model,
                                            attempt=number, messages=request.messages))
         started = time.monotonic()
+        # The adapter passes the timeout to the provider; the guard below bounds the call
+        # regardless. The call is a task of its own, awaited through a shield: a stop (Ctrl-C,
+        # SIGTERM, the wall budget) ends this await at once even when the provider's HTTP stack
+        # swallows the cancellation, which aiohttp and anyio are known to do in a race.
+        provider_call = asyncio.ensure_future(self.model.complete(request))
+        provider_call.add_done_callback(_retrieve)
         try:
-            # The adapter passes the timeout to the provider; this guard bounds the call regardless
-            # (asyncio.timeout, unlike wait_for, needs no extra task per call).
             async with asyncio.timeout(timeout + 1.0):
-                response = await self.model.complete(request)
+                response = await asyncio.shield(provider_call)
         except (LlmError, asyncio.TimeoutError) as exc:
+            provider_call.cancel()
             budgets.end_call(reservation, None, step)
             error = exc if isinstance(exc, LlmError) else LlmError(f"no answer within {timeout:g} s",
                                                                    kind="timeout", retryable=True)
@@ -124,9 +129,11 @@ class ModelRouter:
                                               duration_s=time.monotonic() - started))
             raise error from None
         except asyncio.CancelledError:  # the run stopped; the provider may bill the call all the same
+            provider_call.cancel()
             budgets.end_call(reservation, reservation, step, check=False)
             raise
         except BaseException:
+            provider_call.cancel()
             budgets.end_call(reservation, None, step)
             raise
         breaker.record_success()
@@ -141,6 +148,12 @@ class ModelRouter:
             finish_reason=response.finish_reason, content=response.content, remaining_usd=budgets.remaining_usd(),
             run_usage=budgets.run_usage(), call_index=call[0], request_key=call[1], tool_calls=response.tool_calls))
         return response
+
+
+def _retrieve(task: asyncio.Future) -> None:
+    """A provider call given up on may still fail later: its error is not "never retrieved"."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _timeout(route_timeout: float, remaining: float | None) -> float:

@@ -206,3 +206,33 @@ def test_a_provider_counting_beyond_max_tokens_bills_less_than_one_response_over
 def run_fan_out(project, budget, answer_):
     return project.run(FAN_OUT.replace("{BUDGET}", budget).replace("{TOOLS}", "[lookup]"), inputs={"items": CJK_ITEMS},
                        model=ScriptedModel(default=answer_))
+
+
+def test_a_stop_does_not_wait_for_a_provider_call_that_swallows_its_cancellation(project):
+    # aiohttp and anyio can swallow a cancellation in a race (the Ctrl-C test once ran on for 180 s):
+    # the engine must stop at once, not when the provider's client decides to.
+    finished = []
+
+    async def stubborn(request):
+        deadline = asyncio.get_running_loop().time() + 3
+        while asyncio.get_running_loop().time() < deadline:  # every cancellation swallowed: it goes on
+            try:
+                await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                pass
+        finished.append(True)
+
+    body = "budgets: {max_wall_s: 0.5}\nagents:\n  a: {model: m, prompt: prompts/p.prompt}\nsteps:\n  - {id: s, agent: a}\n"
+    compiled = project.compile(project.pipeline(body))
+
+    async def run_and_look():
+        from agentctl.run.approvals import FixedApprover
+        from agentctl.run.executor import Executor
+
+        result = await Executor(compiled, ScriptedModel(default=stubborn), inputs={}, tools={},
+                                approver=FixedApprover(None)).run()
+        return result, list(finished)
+
+    result, finished_when_stopped = asyncio.run(run_and_look())
+    assert result.status == "budget_exceeded" and "max_wall_s" in result.error
+    assert finished_when_stopped == []  # the run ended while the stubborn call was still going
