@@ -13,13 +13,12 @@ from agentctl.compile.compiler import compile_pipeline
 from agentctl.compile.definitions import compile_prompt_file
 from agentctl.compile.ir import CompiledPipeline
 from agentctl.compile.project import LOCK_FILE, Project, display_path, find_root
-from agentctl.diagnostics import Diagnostic, SourceSpan, error
+from agentctl.diagnostics import Diagnostic
 from agentctl.errors import AgentctlError, InvalidSpec, UsageError
 from agentctl.lockfile import lock_key, read_lock, write_lock
-from agentctl.spec.load import validate_model
+from agentctl.spec.load import load_mapping, validate_model
 from agentctl.spec.models import Pipeline
 from agentctl.spec.source_file import read_text
-from agentctl.spec.yaml_source import YamlLoadError, load_yaml
 
 PIPELINE_SUFFIXES = (".yaml", ".yml")
 PROMPT_SUFFIX = ".prompt"
@@ -127,17 +126,10 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 
 def _compile(project: Project, file: Path, lock: dict | None) -> tuple[CompiledPipeline | None, list[Diagnostic]]:
-    display = display_path(file)
-    text, diag = read_text(file, display)
-    if diag is not None:
-        return None, [diag]
-    try:
-        data, smap = load_yaml(text, display)
-    except YamlLoadError as exc:
-        return None, [exc.diagnostic]
-    if not isinstance(data, dict):
-        return None, [error("E108", "a pipeline file is a YAML mapping", SourceSpan(display, 1, 1),
-                            "start it with 'apiVersion: agentctl/v1'")]
+    loaded, problems = load_mapping(file, display_path(file), "a pipeline")
+    if loaded is None:
+        return None, problems
+    text, data, smap = loaded
     spec, diags = validate_model(Pipeline, data, smap)
     if spec is None:
         return None, diags

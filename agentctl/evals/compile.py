@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from agentctl.compile.expressions import Expr, Ref, has_expression, parse_template
 from agentctl.compile.ir import CompiledPipeline, Limits
-from agentctl.diagnostics import Diagnostic, DiagnosticSink, SourceSpan, did_you_mean, error
+from agentctl.diagnostics import Diagnostic, DiagnosticSink, SourceSpan, did_you_mean
 from agentctl.evals.spec import EvalFile, Thresholds
 
 SUFFIX = ".eval.yaml"
@@ -50,20 +50,12 @@ def compile_eval(file: Path, display: str) -> tuple[CompiledEval | None, list[Di
     from agentctl import api
     from agentctl.compile.definitions import limits
     from agentctl.compile.project import find_root
-    from agentctl.spec.load import validate_model
-    from agentctl.spec.source_file import read_text
-    from agentctl.spec.yaml_source import YamlLoadError, load_yaml
+    from agentctl.spec.load import load_mapping, validate_model
 
-    text, diag = read_text(file, display)
-    if diag is not None:
-        return None, [diag]
-    try:
-        data, smap = load_yaml(text, display)
-    except YamlLoadError as exc:
-        return None, [exc.diagnostic]
-    if not isinstance(data, dict):
-        return None, [error("E108", "an eval file is a YAML mapping", SourceSpan(display, 1, 1),
-                            "start it with 'apiVersion: agentctl/v1'")]
+    loaded, problems = load_mapping(file, display, "an eval")
+    if loaded is None:
+        return None, problems
+    text, data, smap = loaded
     spec, diags = validate_model(EvalFile, data, smap)
     if spec is None:
         return None, diags

@@ -173,3 +173,23 @@ def _descend(annotation: Any, part: Any) -> Any:
             if (field.alias or name) == part:
                 return field.annotation
     return None
+
+
+def load_mapping(file, display: str, what: str) -> tuple[tuple[str, Any, SourceMap] | None, list[Diagnostic]]:
+    """A YAML file that must be one mapping (a pipeline, an eval): (text, data, source map), or the
+    located reasons it is not."""
+    from agentctl.diagnostics import SourceSpan
+    from agentctl.spec.source_file import read_text
+    from agentctl.spec.yaml_source import YamlLoadError, load_yaml
+
+    text, diag = read_text(file, display)
+    if diag is not None:
+        return None, [diag]
+    try:
+        data, smap = load_yaml(text, display)
+    except YamlLoadError as exc:
+        return None, [exc.diagnostic]
+    if not isinstance(data, dict):
+        return None, [error("E108", f"{what} file is a YAML mapping", SourceSpan(display, 1, 1),
+                            "start it with 'apiVersion: agentctl/v1'")]
+    return (text, data, smap), []
