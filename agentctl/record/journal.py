@@ -155,17 +155,22 @@ class Journal:
                 "cost_usd": d.get("cost_usd"), "duration_s": d.get("duration_s"), "at": time.time()}
 
     def tool_call(self, run_id: str, key: str, step: str, tool: str, args: Any, result: Any, status: str,
-                  error: str | None) -> None:
-        self._write(
+                  error: str | None, run_usage: dict | None = None) -> None:
+        """A tool call's result, with what the run has used so far: a resume gives the result back
+        without a call, so the call must already be counted in the run's usage."""
+        self._transaction(self._run_usage(run_id, run_usage), (
             "INSERT OR REPLACE INTO tool_calls (run_id, key, step, tool, args, result, redacted, status, error, at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, key, step, tool, self._json(args), *self._output(result), status, self._text(error), time.time()))
+            (run_id, key, step, tool, self._json(args), *self._output(result), status, self._text(error), time.time())))
 
-    def answer(self, run_id: str, work: str, index: int, request_key: str, model: str, response: dict) -> None:
-        self._write(
+    def answer(self, run_id: str, work: str, index: int, request_key: str, model: str, response: dict,
+               run_usage: dict | None = None) -> None:
+        """An answered model call, with what the run has used so far (this call included), for the
+        same reason as tool_call: a resume serves it from here without paying again."""
+        self._transaction(self._run_usage(run_id, run_usage), (
             "INSERT OR REPLACE INTO answers (run_id, work, idx, request_key, model, response, redacted, at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, work, index, request_key, model, *self._output(response), time.time()))
+            (run_id, work, index, request_key, model, *self._output(response), time.time())))
 
     def answers(self, run_id: str) -> dict[tuple[str, int], tuple[str, str, dict]]:
         """Answers a resume can give back: (work, index) -> (request key, model, response); an

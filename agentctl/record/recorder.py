@@ -39,7 +39,7 @@ class JournalRecorder:
             case LlmAttemptSucceeded():
                 journal.answer(run_id, event.work, event.call_index, event.request_key, event.model, response_record(
                     event.content, event.tool_calls, event.input_tokens, event.output_tokens, event.response_model,
-                    event.finish_reason))
+                    event.finish_reason), event.run_usage.as_dict())
                 self.attempt(event.work, event.step, state="succeeded", model=event.model, attempt=event.attempt,
                              input_tokens=event.input_tokens, output_tokens=event.output_tokens,
                              cost_usd=event.cost_usd, duration_s=event.duration_s)
@@ -48,7 +48,7 @@ class JournalRecorder:
                              error=event.error, duration_s=event.duration_s)
             case ToolCallSucceeded():
                 journal.tool_call(run_id, event.call_id, event.step, event.tool, event.args, event.result,
-                                  "succeeded", None)
+                                  "succeeded", None, event.run_usage.as_dict())
             case ToolCallFailed():
                 journal.tool_call(run_id, event.call_id, event.step, event.tool, event.args, None, "failed",
                                   event.error)

@@ -143,6 +143,7 @@ class ToolCallSucceeded(_Event):
     tool: str
     args: Any
     result: Any
+    run_usage: Usage  # what the whole run has used, this call included
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

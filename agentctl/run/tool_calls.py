@@ -62,7 +62,8 @@ class ToolInvoker:
         except ToolError as exc:
             self.events.emit(ToolCallFailed(step=step, call_id=key, tool=name, args=args, error=str(exc)))
             raise
-        self.events.emit(ToolCallSucceeded(step=step, call_id=key, tool=name, args=args, result=result))
+        self.events.emit(ToolCallSucceeded(step=step, call_id=key, tool=name, args=args, result=result,
+                                           run_usage=budgets.run_usage()))
         return self.checked(name, result)
 
     def checked(self, name: str, result: Any) -> Any:
