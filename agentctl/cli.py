@@ -148,6 +148,8 @@ def eval_(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check every row's inputs and the batch's worst case; "
                                  "run nothing."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the report (JSON) to this file."),
+    junit: Optional[str] = typer.Option(None, "--junit", help="Write a JUnit XML file: one testcase per row."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the summary as Markdown (a PR comment)."),
     replay: Replay = None,
     approve: ApproveAll = False,
     deny: DenyAll = False,
@@ -157,7 +159,8 @@ def eval_(
     from agentctl.evals import command
 
     compiled = command.load(path)
-    outcome = command.dry_run(compiled) if dry_run else command.run(compiled, replay, _decision(approve, deny), output)
+    outcome = (command.dry_run(compiled) if dry_run else
+               command.run(compiled, replay, _decision(approve, deny), output, junit, markdown))
     console.print_plain(outcome.text)
     raise typer.Exit(outcome.exit_code)
 

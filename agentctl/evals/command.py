@@ -53,7 +53,8 @@ def dry_run(compiled: CompiledEval) -> EvalOutcome:
     return EvalOutcome("\n".join(lines), EXIT_OK)
 
 
-def run(compiled: CompiledEval, replay: str | None, decision: bool | None, output: str | None) -> EvalOutcome:
+def run(compiled: CompiledEval, replay: str | None, decision: bool | None, output: str | None,
+        junit: str | None = None, markdown: bool = False) -> EvalOutcome:
     from agentctl import api, console, runs
     from agentctl.evals import report as reporting
     from agentctl.evals.batch import Batch
@@ -81,9 +82,11 @@ def run(compiled: CompiledEval, replay: str | None, decision: bool | None, outpu
         report = reporting.build(compiled, batch.batch_id, status, batch_rows(journal, batch.batch_id), data_sha)
     finally:
         journal.close()
-    text = journal.redact.text(reporting.as_text(report))
+    text = journal.redact.text((reporting.as_markdown if markdown else reporting.as_text)(report))
     if output:
         Path(output).write_text(journal.redact.text(reporting.as_json(report)), encoding="utf-8")
+    if junit:
+        Path(junit).write_text(journal.redact.text(reporting.as_junit(report)), encoding="utf-8")
     return EvalOutcome(text, _exit_code(compiled, report, status), report)
 
 

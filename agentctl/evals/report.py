@@ -115,3 +115,47 @@ def _git_sha(root: str) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() or None
+
+
+def as_junit(report: dict) -> str:
+    """One testcase per row run (classname: the eval, name: the row id and attempt); a failed
+    check is a <failure>, a run that did not succeed an <error>."""
+    from xml.etree import ElementTree as ET
+
+    rows = report["rows"]
+    errors = [r for r in rows if r["status"] != "succeeded"]
+    failures = [r for r in rows if r["status"] == "succeeded" and not r["passed"]]
+    suite = ET.Element("testsuite", name=report["eval"], tests=str(len(rows)), failures=str(len(failures)),
+                       errors=str(len(errors)), skipped="0", time=f"{report['totals']['duration_s']['sum']:.3f}")
+    for r in rows:
+        name = r["row_id"] if report["config"]["repeat"] == 1 else f"{r['row_id']}#{r['attempt'] + 1}"
+        case = ET.SubElement(suite, "testcase", classname=report["eval"], name=name, time=f"{r['duration_s'] or 0:.3f}")
+        if r["status"] != "succeeded":
+            ET.SubElement(case, "error", message=f"{r['status']}: {r['error'] or ''}"[:1000], type=r["status"])
+        elif not r["passed"]:
+            reasons = "; ".join(f"{n}: {c.get('reason', 'failed')}" for n, c in r["checks"].items()
+                                if c.get("passed") is False)
+            ET.SubElement(case, "failure", message=reasons[:1000], type="check")
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+def as_markdown(report: dict) -> str:
+    t = report["totals"]
+    lines = [f"### agentctl eval `{report['eval']}`: {'thresholds met' if not report['missed'] else 'thresholds missed'}",
+             "", f"{t['rows']} rows, {t['passed']} passed ({_pct(t['pass_rate'])}), {t['errors']} errors; "
+             f"cost ${t['cost_usd']['sum']:.4f}, {t['tokens']:,} tokens", "",
+             "| check | passed | rate | threshold |", "|---|---|---|---|"]
+    for name, c in report["checks"].items():
+        threshold = "" if c["threshold"] is None else f"{c['threshold']:.0%}"
+        lines.append(f"| {name} | {c['passed']}/{c['of']} | {_pct(c['rate'])} | {threshold} |")
+    failing = [r for r in report["rows"] if not r["passed"]]
+    if failing:
+        lines += ["", "<details><summary>failing rows</summary>", "", "| row | status | why |", "|---|---|---|"]
+        for r in failing[:100]:
+            why = r["error"] or "; ".join(f"{n}: {c.get('reason', 'failed')}" for n, c in r["checks"].items()
+                                          if c.get("passed") is False)
+            lines.append(f"| {r['row_id']} | {r['status']} | {str(why).replace('|', '/')[:200]} |")
+        lines += ["", "</details>"]
+    lines += [f"- threshold missed: {m}" for m in report["missed"]]
+    return "\n".join(lines) + "\n"

@@ -122,3 +122,20 @@ def test_a_row_that_pauses_for_approval_fails_and_says_so(batch, capsys, monkeyp
     assert "paused for approval" in paused.out and "pass --approve or --deny" in paused.out
     approved = invoke(capsys, monkeypatch, "eval", path, "--approve")
     assert "passed 1 (100.0%)" in approved.out
+
+
+def test_junit_has_a_testcase_per_row_with_failures_and_errors(batch, capsys, monkeypatch, project):
+    from xml.etree import ElementTree as ET
+
+    done = invoke(capsys, monkeypatch, "eval", batch(), "--junit", "junit.xml", "--markdown")
+    assert done.code == 0, done.err
+    suite = ET.parse(project.root / "junit.xml").getroot()
+    assert suite.tag == "testsuite" and suite.get("tests") == "5"
+    assert (suite.get("failures"), suite.get("errors")) == ("1", "2")
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert set(cases) == {"r1", "r2", "r3", "r4", "row5"}
+    assert cases["r1"].find("failure") is None and cases["r1"].find("error") is None
+    assert "exact:" in cases["r3"].find("failure").get("message")
+    assert cases["r4"].find("error").get("type") == "failed"
+    assert done.out.startswith("### agentctl eval `evals/smoke.eval.yaml`: thresholds met")
+    assert "| exact | 2/3 | 66.7% | 50% |" in done.out
