@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 from pathlib import Path
 from typing import Any, Iterator
@@ -83,8 +82,3 @@ def row_id(compiled, row: dict, inputs: dict) -> str:
         return str(evaluate(compiled.row_id, {"row": row, "inputs": inputs}))
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
-
-def as_text(value: Any) -> str:
-    buffer = io.StringIO()
-    json.dump(value, buffer, ensure_ascii=False, default=str)
-    return buffer.getvalue()
