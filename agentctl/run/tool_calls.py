@@ -55,6 +55,10 @@ class ToolInvoker:
             return self.checked(name, result)
         if not await self.approve(self.defs[name], args, step, key):
             raise ToolDenied(name)
+        if self.defs[name].rate_limit is not None:
+            from agentctl.run.rate_limits import wait_for_turn
+
+            await wait_for_turn(name, *self.defs[name].rate_limit)
         budgets.check_before_tool_call(step)
         self.events.emit(ToolCallStarted(step=step, call_id=key, tool=name, args=args, run_usage=budgets.run_usage()))
         try:

@@ -146,3 +146,35 @@ def test_wall_time_is_a_budget():
     clock.now = 6
     with pytest.raises(BudgetExceeded, match="max_wall_s"):
         Budgets((budget,)).reserve(ONE_STEP, "s")
+
+
+def test_a_tool_rate_limit_makes_calls_wait_their_turn(tmp_path):
+    # `rate_limit: {calls: 1, per_s: 60}` was documented and enforced nowhere: 3 calls in 0.22 s.
+    # Only lower bounds on the gaps are asserted: a loaded machine can only make them longer.
+    import time
+
+    from agentctl.compile.ir import ToolDef
+    from agentctl.run.approvals import FixedApprover
+    from agentctl.run.events import EventBus
+    from agentctl.run.tool_calls import ToolInvoker
+
+    starts = []
+
+    class Clocked:
+        def input_schema(self):
+            return {"type": "object"}
+
+        async def call(self, args, ctx):
+            starts.append(time.monotonic())
+            return {}
+
+    spec = ToolDef(name="t", kind="python", target="x:y", remote_name=None, method=None, headers={}, description=None,
+                   input_schema=None, output_schema=None, side_effects=False, permission="allow", approval=False,
+                   timeout_s=30, rate_limit=(1, 0.5), retry=None)
+    invoker = ToolInvoker({"t": Clocked()}, {"t": spec}, FixedApprover(None), EventBus(), "r")
+
+    async def three_at_once():
+        budgets = Budgets((Budget("run", Limits()),))
+        await asyncio.gather(*(invoker.invoke("s", "s", i, "t", {}, budgets) for i in range(3)))
+    asyncio.run(three_at_once())
+    assert starts[1] - starts[0] >= 0.45 and starts[2] - starts[0] >= 0.95
