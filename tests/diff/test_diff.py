@@ -300,3 +300,10 @@ def test_a_retyped_schema_field_read_downstream_is_breaking(repo, capsys, monkey
     report = diff(capsys, monkeypatch, "-f", "json").json()
     assert report["breaking"] == ["pipelines/a.yaml:20:1: schemas/out.json field 'score' changed type "
                                   "(number -> string) and steps.use.with.x reads it"]
+
+
+def test_anchors_are_no_change(repo, capsys, monkeypatch):
+    edit(repo, "pipelines/a.yaml", "params: {max_tokens: 100}", "params: &p {max_tokens: 100}")
+    edit(repo, "pipelines/a.yaml", "  - {id: s, agent: ans, with: {text: hi}}", "  - {id: s, agent: ans, with: &w {text: hi}}")
+    done = diff(capsys, monkeypatch)
+    assert done.code == 0 and "No changes to prompts, pipelines or schemas" in done.out
