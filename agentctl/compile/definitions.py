@@ -36,7 +36,9 @@ def compile_models(ctx: Ctx) -> dict[str, ir.ModelRoute]:
         routes[alias] = ir.ModelRoute(
             alias=alias, chain=chain, params=ir.frozen(spec.params), timeout_s=spec.timeout_s,
             retry=retry_policy(spec.retry),
-            breaker=ir.BreakerPolicy(spec.circuit_breaker.failures, spec.circuit_breaker.reset_s))
+            breaker=ir.BreakerPolicy(spec.circuit_breaker.failures, spec.circuit_breaker.reset_s),
+            requests_per_minute=spec.rate_limit.requests_per_minute if spec.rate_limit else None,
+            tokens_per_minute=spec.rate_limit.tokens_per_minute if spec.rate_limit else None)
         _param_env_refs(ctx, spec.params, ("models", alias, "params"))
         max_tokens = spec.params.get("max_tokens")
         if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1):

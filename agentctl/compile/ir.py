@@ -63,6 +63,8 @@ class ModelRoute:
     timeout_s: float
     retry: RetryPolicy
     breaker: BreakerPolicy
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
 
 
 @dataclass(frozen=True)

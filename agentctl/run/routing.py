@@ -79,10 +79,12 @@ class ModelRouter:
                 attempts.append(Attempt(target.model, 0, "circuit open: not called", 0.0))
                 continue
             request = ChatRequest(target.model, tuple(messages), tuple(tools), params, route.timeout_s)
+
+            async def attempt(n: int, request=request, target=target, breaker=breaker) -> ChatResponse:
+                await _wait_for_turn(route, request, target)
+                return await self._attempt(request, target, n, step, budgets, breaker, attempts, work, call)
             try:
-                response = await with_retries(
-                    lambda n: self._attempt(request, target, n, step, budgets, breaker, attempts, work, call),
-                    route.retry, sleep=self.sleep)
+                response = await with_retries(attempt, route.retry, sleep=self.sleep)
                 return response, target
             except LlmError:
                 continue  # attempts are recorded; the next model of the chain takes over
@@ -148,6 +150,15 @@ class ModelRouter:
             finish_reason=response.finish_reason, content=response.content, remaining_usd=budgets.remaining_usd(),
             run_usage=budgets.run_usage(), call_index=call[0], request_key=call[1], tool_calls=response.tool_calls))
         return response
+
+
+async def _wait_for_turn(route: ModelRoute, request: ChatRequest, target: ModelTarget) -> None:
+    """Each request waits for its turn under the alias's rate limit (retries included)."""
+    if route.requests_per_minute or route.tokens_per_minute:
+        from agentctl.run.rate_limits import wait_for_model
+
+        await wait_for_model(route.alias, route.requests_per_minute, route.tokens_per_minute,
+                             estimate_tokens(request) + (target.max_output_tokens or 0))
 
 
 def _retrieve(task: asyncio.Future) -> None:

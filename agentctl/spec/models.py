@@ -68,6 +68,13 @@ class CircuitBreaker(Spec):
     reset_s: Seconds = 60.0
 
 
+class ModelRateLimit(Spec):
+    """The provider's limits for this model: calls wait their turn instead of failing with 429s."""
+
+    requests_per_minute: PositiveInt | None = None
+    tokens_per_minute: PositiveInt | None = Field(None, description="Input (estimated) plus max_tokens per call")
+
+
 class ModelAlias(Spec):
     model: str = Field(description="A litellm model name, e.g. openai/gpt-4o-mini")
     fallbacks: list[str] = Field(default_factory=list, description="Tried in order when `model` fails")
@@ -75,6 +82,7 @@ class ModelAlias(Spec):
     timeout_s: Seconds = 60.0
     retry: Retry = Retry()
     circuit_breaker: CircuitBreaker = CircuitBreaker()
+    rate_limit: ModelRateLimit | None = Field(None, description="Shared by every run and eval row in the process")
 
 
 def _limit_field(d: Dimension) -> tuple:

@@ -79,3 +79,37 @@ def test_malformed_json_and_connection_resets_are_retried(project, server):
     server.push(Behaviour(raw_body="{not json"), Behaviour(reset=True), answer("third"))
     result = project.run(ONE_AGENT, attempts="3")
     assert result.status == "succeeded" and server.count() == 3
+
+
+def test_a_model_rate_limit_spaces_requests_across_concurrent_items(project, server, monkeypatch):
+    # When each request starts (after its wait); only lower bounds: load can only widen the gaps.
+    import asyncio
+
+    from agentctl.llm.litellm_client import LitellmModel
+    from agentctl.run import rate_limits
+    from agentctl.run.approvals import FixedApprover
+    from agentctl.run.events import EventBus, LlmAttemptStarted
+    from agentctl.run.executor import Executor
+    from agentctl.tools.registry import build_tools
+
+    monkeypatch.setattr(rate_limits, "MINUTE_S", 0.5)  # "per minute" shrunk to half a second for the test
+    body = """
+inputs:
+  items: {type: array}
+agents:
+  a: {model: m, prompt: prompts/p.prompt}
+steps:
+  - {id: each, agent: a, for_each: "${{ inputs.items }}", max_items: 3, max_concurrency: 3, with: {text: "${{ item }}"}}
+"""
+    path = project.root / "pipelines" / "t.yaml"
+    project.pipeline(body)
+    path.write_text(path.read_text().replace("    circuit_breaker:",
+                                             "    rate_limit: {requests_per_minute: 1}\n    circuit_breaker:"))
+    compiled = project.compile(str(path))
+    assert compiled.models["m"].requests_per_minute == 1
+    events, starts = EventBus(), []
+    events.subscribe(lambda e: isinstance(e, LlmAttemptStarted) and starts.append(e.at))
+    result = asyncio.run(Executor(compiled, LitellmModel(), inputs={"items": ["a", "b", "c"]},
+                                  tools=build_tools(compiled), approver=FixedApprover(None), events=events).run())
+    assert result.status == "succeeded", result.error
+    assert len(starts) == 3 and starts[1] - starts[0] >= 0.45 and starts[2] - starts[0] >= 0.95
