@@ -34,9 +34,9 @@ def parse_pairs(pairs: list[str]) -> dict[str, Any]:
 
 
 def render_prompt_file(path: Path, values: dict[str, Any], sample: bool) -> Rendered:
-    from agentctl.diff.snapshot import _prompt
+    from agentctl.diff.snapshot import read_prompt
 
-    info = _prompt(path.parent, path, {})
+    info = read_prompt(path.parent, path, {})
     if info is None:
         raise UsageError(f"{path} is not a valid prompt file", f"run `agentctl validate {path}`")
     given = {**(info.sample if sample else {}), **values}
@@ -48,7 +48,7 @@ def render_step(pipeline: str, step: str, values: dict[str, Any], sample: bool) 
     from agentctl import api
     from agentctl.compile.expressions import Expr
     from agentctl.compile.kinds.agent import AgentStep
-    from agentctl.diff.snapshot import _prompt
+    from agentctl.diff.snapshot import read_prompt
     from agentctl.run.evaluate import EvaluationError, evaluate
 
     compiled = api.compile_file(pipeline).compiled()
@@ -58,7 +58,7 @@ def render_step(pipeline: str, step: str, values: dict[str, Any], sample: bool) 
     if not isinstance(node.do, AgentStep):
         raise UsageError(f"step '{step}' is a {node.kind} step; only agent steps render a prompt")
     agent = compiled.agents[node.do.agent]
-    info = _prompt(Path(compiled.root), Path(compiled.root) / agent.prompt.path, {})
+    info = read_prompt(Path(compiled.root), Path(compiled.root) / agent.prompt.path, {})
     inputs = {name: values.get(name, spec.default) for name, spec in compiled.inputs.items()
               if name in values or not spec.required}
     context = {"inputs": inputs, "steps": {}, "env": {}}

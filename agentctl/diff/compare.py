@@ -222,6 +222,11 @@ class _Missing:
 _MISSING = _Missing()
 
 
+def present(value: Any) -> Any:
+    """A value as data: None where one side has nothing."""
+    return None if value is _MISSING else value
+
+
 def _schema_fields(schema: Any, prefix: str = "") -> list[tuple[str, Any]]:
     """A schema as field paths: `answer.type string`, `answer.required true`..."""
     if not isinstance(schema, dict):

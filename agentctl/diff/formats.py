@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentctl.diff.compare import CostRow, DiffReport, PromptChange, shown
+from agentctl.diff.compare import CostRow, DiffReport, PromptChange, present, shown
 from agentctl.dimensions import COUNTED
 
 MARKER = "<!-- agentctl:diff v1 -->"
@@ -82,9 +82,6 @@ def _prompt_text(change: PromptChange) -> list[str]:
 
 
 def to_json(report: DiffReport) -> str:
-    def value(v: Any) -> Any:
-        return None if type(v).__name__ == "_Missing" else v
-
     payload = {
         "version": 1, "base": report.base, "head": report.head, "verdict": verdict(report),
         "breaking": report.breaking,
@@ -93,9 +90,9 @@ def to_json(report: DiffReport) -> str:
                      "sample_tokens": list(c.sample_tokens) if c.sample_tokens else None,
                      "sample_usd": c.sample_usd} for c in report.prompts],
         "pipelines": {"added": report.added_pipelines, "removed": report.removed_pipelines,
-                      "changes": [{"file": c.file, "path": c.path, "before": value(c.before), "after": value(c.after),
+                      "changes": [{"file": c.file, "path": c.path, "before": present(c.before), "after": present(c.after),
                                    "line": c.line} for c in report.pipelines]},
-        "schemas": [{"file": c.file, "path": c.path, "before": value(c.before), "after": value(c.after)}
+        "schemas": [{"file": c.file, "path": c.path, "before": present(c.before), "after": present(c.after)}
                     for c in report.schemas],
         "agents": report.agents, "affected": report.affected,
         "cost": [{"pipeline": r.pipeline, "dimension": r.dimension, "before": r.before, "after": r.after,

@@ -57,7 +57,7 @@ def snapshot(root: Path, paths: tuple[str, ...] = ()) -> Snapshot:
     snap = Snapshot(root)
     lock = read_lock(root / "agentctl.lock") or {}
     for file in _files(root, "prompts", ".prompt", paths):
-        info = _prompt(root, file, lock)
+        info = read_prompt(root, file, lock)
         if info is not None:
             snap.prompts[info.key] = info
     for file in _files(root, "schemas", ".json", paths):
@@ -82,7 +82,7 @@ def _rel(root: Path, file: Path) -> str:
     return file.relative_to(root).as_posix()
 
 
-def _prompt(root: Path, file: Path, lock: dict[str, str]) -> PromptInfo | None:
+def read_prompt(root: Path, file: Path, lock: dict[str, str]) -> PromptInfo | None:
     from agentctl.compile.prompts import prompt_hash
     from agentctl.lockfile import lock_key
     from agentctl.spec.prompt_file import parse_prompt

@@ -10,6 +10,7 @@ from pathlib import Path
 from agentctl.errors import (EXIT_BUDGET, EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError,
                              InvalidSpec, UsageError)
 from agentctl.evals.compile import CompiledEval, compile_eval, dry_run_problems
+from agentctl.tools.registry import Tools
 
 
 @dataclass
@@ -109,29 +110,17 @@ def _exit_code(compiled: CompiledEval, report: dict, status: str) -> int:
     return EXIT_CHECKS if report["missed"] else EXIT_OK
 
 
-class SharedTools:
+class SharedTools(Tools):
     """The batch's tools, shared by every row: started once (MCP servers), closed by the batch,
     not by each row's run."""
 
-    def __init__(self, tools) -> None:
-        self.tools = tools
+    def __init__(self, tools: Tools) -> None:
+        super().__init__(tools.tools, tools.servers)
         self.ready: asyncio.Future | None = None
-
-    def __getitem__(self, name):
-        return self.tools[name]
-
-    def __iter__(self):
-        return iter(self.tools)
-
-    def __len__(self) -> int:
-        return len(self.tools)
-
-    def __contains__(self, name) -> bool:
-        return name in self.tools
 
     async def prepare(self, names) -> None:
         if self.ready is None:  # the first row starts them; the others wait for that, not start them again
-            self.ready = asyncio.ensure_future(self.tools.prepare(names))
+            self.ready = asyncio.ensure_future(super().prepare(names))
         await asyncio.shield(self.ready)
 
     async def close(self) -> None:
