@@ -1,186 +1,27 @@
-"""Crash and resume of whole processes: kill -9 at randomized points, SIGTERM and SIGHUP, then
-`agentctl resume`. (What a resume gives back, in process: test_resume_restores.py.)
-
-The project's tools write a ledger: every call is logged, and a side effect happens only once
-per idempotency key (a tool that honours its key). The model is the local test server.
+"""Crash and resume of whole processes: kill -9 at chosen moments, SIGTERM and SIGHUP, changed
+content, spent budgets, then `agentctl resume`. (kill -9 at random points: test_kill_9.py; what a
+resume gives back, in process: test_resume_restores.py.) The project: tests/support/crash_project.py.
 """
 
 import json
 import os
-import random
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from agentctl import runs
+from tests.support.crash_project import (agentctl, committed, crash_server, make_project, run_id,  # noqa: F401
+                                         uninterrupted, wait_for_run)
 from tests.support.openai_server import Behaviour, FakeOpenAI, answer
-
-TOOLS = '''
-import json, os, time
-from pathlib import Path
-
-LEDGER = Path(os.environ["LEDGER_DIR"])
-
-def _log(name, key):
-    with open(LEDGER / "calls.log", "a") as f:
-        f.write(json.dumps([name, key]) + "\\n")
-
-def book(item: str, idempotency_key: str = "") -> dict:
-    _log("book", idempotency_key)
-    effects = LEDGER / "effects.json"
-    done = json.loads(effects.read_text()) if effects.exists() else {}
-    if idempotency_key not in done:
-        done[idempotency_key] = {"booked": item, "ref": f"B{len(done) + 1}"}
-        effects.write_text(json.dumps(done))
-    time.sleep(0.25)  # the side effect is done; the journal write is still to come
-    return done[idempotency_key]
-'''
-
-PIPELINE = """apiVersion: agentctl/v1
-name: crashy
-version: 1
-inputs:
-  city: {type: string}
-prices:
-  openai/m: {input_per_mtok: 1, output_per_mtok: 2}
-models:
-  m:
-    model: openai/m
-    params: {api_base: "URL", api_key: sk-test, max_tokens: 50}
-    retry: {max_attempts: 2, initial_s: 0.01, max_s: 0.1}
-tools:
-  book: {python: "tools.ledger:book", side_effects: true}
-agents:
-  planner: {model: m, prompt: prompts/p.prompt}
-steps:
-  - {id: plan, agent: planner, with: {text: "plan ${{ inputs.city }}"}}
-  - {id: reserve, tool: book, with: {item: "${{ steps.plan.output }}"}}
-  - {id: confirm, agent: planner, with: {text: "confirm ${{ steps.reserve.output.ref }}"}}
-  - {id: receipt, tool: book, with: {item: "${{ steps.confirm.output }}"}}
-  - {id: summary, agent: planner, with: {text: "summary ${{ steps.receipt.output.ref }}"}}
-outputs:
-  ref: ${{ steps.receipt.output.ref }}
-  summary: ${{ steps.summary.output }}
-"""
-PROMPT = "---\nname: p\nversion: 1\ninputs:\n  text: {type: string}\n---\nuser:\n{{ text }}\n"
 
 
 @pytest.fixture
-def server():
-    fake = FakeOpenAI(default=lambda body: Behaviour(content=body["messages"][-1]["content"].upper(), delay_s=0.15))
-    yield fake.start()
-    fake.stop()
-
-
-def make_project(root: Path, url: str) -> Path:
-    for sub in ("pipelines", "prompts", "tools", "ledger"):
-        (root / sub).mkdir(parents=True)
-    (root / "agentctl.lock").write_text("")
-    (root / "prompts" / "p.prompt").write_text(PROMPT)
-    (root / "tools" / "__init__.py").write_text("")
-    (root / "tools" / "ledger.py").write_text(TOOLS)
-    (root / "pipelines" / "c.yaml").write_text(PIPELINE.replace("URL", url))
-    return root
-
-
-def agentctl(root: Path, *args: str, **kw):
-    env = {**os.environ, "LEDGER_DIR": str(root / "ledger"), "NO_COLOR": "1"}
-    return subprocess.Popen([sys.executable, "-m", "agentctl", *args], cwd=root, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
-
-
-def committed(root: Path) -> set[str]:
-    db = sqlite3.connect(root / ".agentctl" / "journal.db")
-    return {r[0] for r in db.execute("SELECT step FROM steps WHERE status = 'succeeded'")}
-
-
-def run_id(root: Path) -> str:
-    return sqlite3.connect(root / ".agentctl" / "journal.db").execute("SELECT id FROM runs").fetchone()[0]
-
-
-def wait_for_run(root: Path, timeout: float = 30.0) -> None:
-    """Until the run is in the journal (start-up, with litellm's import, takes a few seconds)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if sqlite3.connect(root / ".agentctl" / "journal.db").execute("SELECT id FROM runs").fetchone():
-                return
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.02)
-    raise AssertionError("the run never started")
-
-
-def kill_somewhere(root: Path, proc, rng: random.Random) -> None:
-    """kill -9 after a random number (0-3) of the run's 5 steps committed, at once or a moment later: spread
-    over the run whatever the machine's speed (a clock-based point lands after the end on a fast
-    machine and before the start on a loaded one)."""
-    wait_for_run(root)
-    target, deadline = rng.randrange(4), time.monotonic() + 60
-    while len(committed(root)) < target and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    time.sleep(0.0 if rng.random() < 0.5 else rng.uniform(0.0, 0.2))  # right after a commit, or later
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-
-
-def finished_before_the_kill(root: Path, expected: dict) -> bool:
-    """True when the kill came after the end: then what the run journaled must be whole."""
-    status, outputs = sqlite3.connect(root / ".agentctl" / "journal.db").execute(
-        "SELECT status, outputs FROM runs").fetchone()
-    if status != "succeeded":
-        return False
-    assert json.loads(outputs) == expected
-    effects = json.loads((root / "ledger" / "effects.json").read_text())
-    assert sorted(effects) == sorted([f"{run_id(root)}:reserve:0", f"{run_id(root)}:receipt:0"])
-    return True
-
-
-def uninterrupted(tmp_path, server) -> dict:
-    root = make_project(tmp_path / "clean", server.url)
-    out, err = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo", "--json").communicate(timeout=60)
-    result = json.loads(out)
-    assert result["status"] == "succeeded", err
-    return result
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_kill_9_anywhere_then_resume(tmp_path, server, seed):
-    clean = uninterrupted(tmp_path, server)
-    expected = clean["outputs"]
-    root = make_project(tmp_path / "crash", server.url)
-    proc = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo")
-    kill_somewhere(root, proc, random.Random(seed))
-    before = committed(root)
-    if finished_before_the_kill(root, expected):
-        return
-    requests_before = len(server.requests)
-    calls_before = (root / "ledger" / "calls.log").read_text().splitlines() if (root / "ledger" / "calls.log").exists() else []
-
-    out, err = agentctl(root, "resume", run_id(root), "--json").communicate(timeout=60)
-    assert out, err
-    result = json.loads(out)
-    assert result["status"] == "succeeded", err
-    assert result["outputs"] == expected  # the same answer as a run that was never interrupted
-
-    # Committed steps were not executed again: no model request repeats a committed step's prompt,
-    new_prompts = [body["messages"][-1]["content"] for _, body in server.requests[requests_before:]]
-    for step, word in (("plan", "plan"), ("confirm", "confirm"), ("summary", "summary")):
-        if step in before:
-            assert not any(p.startswith(word) for p in new_prompts), (step, before)
-    # and no committed tool step's tool was called again.
-    calls_after = (root / "ledger" / "calls.log").read_text().splitlines()[len(calls_before):]
-    for step in ("reserve", "receipt"):
-        if step in before:
-            assert not any(f":{step}:" in line for line in calls_after), (step, before)
-    # Each side effect happened exactly once.
-    effects = json.loads((root / "ledger" / "effects.json").read_text())
-    assert sorted(effects) == sorted([f"{run_id(root)}:reserve:0", f"{run_id(root)}:receipt:0"])
+def server(crash_server):  # noqa: F811 - this module's projects (and `project`) use the crash server
+    return crash_server
 
 
 def test_resume_refuses_changed_content_unless_forced(tmp_path, server):
@@ -380,50 +221,3 @@ def test_a_killed_run_reads_as_interrupted_with_what_it_spent(project, server, c
     shown = invoke(capsys, monkeypatch, "runs", "show", run)
     assert ": interrupted" in shown.out and "usage: 1 step, 1 LLM call" in shown.out
     assert "is gone" in shown.out
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    """One uninterrupted run against the local server, recorded; then its replay, timed."""
-    fake = FakeOpenAI(default=lambda body: Behaviour(content=body["messages"][-1]["content"].upper())).start()
-    try:
-        root = make_project(tmp_path_factory.mktemp("recorded"), fake.url)
-        cassette = root / "c.json"
-        out, err = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo", "--json",
-                            "--record", str(cassette)).communicate(timeout=60)
-        assert json.loads(out)["status"] == "succeeded", err
-    finally:
-        fake.stop()
-    replay_root = make_project(tmp_path_factory.mktemp("replayed"), fake.url)
-    out, err = agentctl(replay_root, "run", "pipelines/c.yaml", "-i", "city=oslo", "--json",
-                        "--replay", str(cassette)).communicate(timeout=60)
-    clean = json.loads(out)
-    assert clean["status"] == "succeeded", err
-    return clean, cassette, fake.url
-
-
-@pytest.mark.parametrize("trial", range(30))
-def test_kill_9_at_30_random_points_then_resume_spends_and_gives_what_one_run_does(tmp_path, recorded, trial):
-    # Replayed from a cassette (no litellm import: ~0.3 s a process), so 30 trials stay cheap;
-    # test_kill_9_anywhere_then_resume does the same through litellm and the local server.
-    clean, cassette, url = recorded
-    root = make_project(tmp_path / "crash", url)
-    proc = agentctl(root, "run", "pipelines/c.yaml", "-i", "city=oslo", "--replay", str(cassette))
-    kill_somewhere(root, proc, random.Random(1000 + trial))
-    before = committed(root)
-    if finished_before_the_kill(root, clean["outputs"]):
-        return
-    log = root / "ledger" / "calls.log"
-    calls_before = log.read_text().splitlines() if log.exists() else []
-
-    out, err = agentctl(root, "resume", run_id(root), "--json", "--replay", str(cassette)).communicate(timeout=60)
-    result = json.loads(out)
-    assert result["status"] == "succeeded", err
-    assert result["outputs"] == clean["outputs"]
-    assert result["usage"] == clean["usage"], before  # nothing committed was paid for twice, nothing lost
-    calls_after = log.read_text().splitlines()[len(calls_before):]
-    for step in ("reserve", "receipt"):
-        if step in before:
-            assert not any(f":{step}:" in line for line in calls_after), (step, before)
-    effects = json.loads((root / "ledger" / "effects.json").read_text())
-    assert sorted(effects) == sorted([f"{run_id(root)}:reserve:0", f"{run_id(root)}:receipt:0"])
