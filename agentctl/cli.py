@@ -15,6 +15,8 @@ from typing import Annotated, List, Optional
 import typer
 
 from agentctl import __version__
+from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, JsonFlag, OtlpEndpoint, Replay, TraceContent,
+                                  decision)
 from agentctl.errors import EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError, InvalidSpec, UsageError
 
 app = typer.Typer(
@@ -45,22 +47,6 @@ class GraphFormat(str, Enum):
     tree = "tree"
     mermaid = "mermaid"
     dot = "dot"
-
-
-# Options shared by run and resume.
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print a machine-readable result.")]
-Concurrency = Annotated[int, typer.Option("--concurrency", min=1, max=1000, help="Most steps running at once.")]
-Replay = Annotated[Optional[str], typer.Option("--replay", help="Serve model calls from this cassette (offline).")]
-ApproveAll = Annotated[bool, typer.Option("--approve", help="Approve every approval gate.")]
-DenyAll = Annotated[bool, typer.Option("--deny", help="Deny every approval gate.")]
-TraceContent = Annotated[bool, typer.Option("--trace-content", help="Record prompts and completions (redacted).")]
-OtlpEndpoint = Annotated[Optional[str], typer.Option("--otlp-endpoint", help="Send the trace to this collector.")]
-
-
-def _decision(approve: bool, deny: bool) -> bool | None:
-    if approve and deny:
-        raise UsageError("--approve and --deny cannot be used together")
-    return True if approve else False if deny else None
 
 
 def _version(value: bool) -> None:
@@ -139,30 +125,6 @@ def diff(
     for problem in failed:
         console.print_warning(f"--fail-on {problem}")
     raise typer.Exit(EXIT_CHECKS if failed else EXIT_OK)
-
-
-@app.command("eval", epilog="Examples:  agentctl eval evals/smoke.eval.yaml --dry-run  ·  "
-                             "agentctl eval evals/smoke.eval.yaml -o report.json")
-def eval_(
-    path: str = typer.Argument(..., help="The eval file (evals/*.eval.yaml)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row's inputs and the batch's worst case; "
-                                 "run nothing."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the report (JSON) to this file."),
-    junit: Optional[str] = typer.Option(None, "--junit", help="Write a JUnit XML file: one testcase per row."),
-    markdown: bool = typer.Option(False, "--markdown", help="Print the summary as Markdown (a PR comment)."),
-    replay: Replay = None,
-    approve: ApproveAll = False,
-    deny: DenyAll = False,
-) -> None:
-    """Run a pipeline over a dataset, check every row, report against the thresholds."""
-    from agentctl import console
-    from agentctl.evals import command
-
-    compiled = command.load(path)
-    outcome = (command.dry_run(compiled) if dry_run else
-               command.run(compiled, replay, _decision(approve, deny), output, junit, markdown))
-    console.print_plain(outcome.text)
-    raise typer.Exit(outcome.exit_code)
 
 
 @app.command(epilog="Examples:  agentctl render prompts/triage.prompt --sample  ·  "
@@ -251,7 +213,7 @@ def run(
     """Run a pipeline: live progress, then a summary. Exit 0 ok, 1 failed, 3 budget, 4 paused, 130 Ctrl-C."""
     from agentctl import api, service
 
-    settings = service.RunSettings(_decision(approve, deny), json_output, concurrency,
+    settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
                                    _trace(trace_content, otlp_endpoint))
     _finish(service.run(pipeline, api.RunOptions(inputs or [], input_file, record, replay), settings))
 
@@ -271,7 +233,7 @@ def _finish(outcome) -> None:
 
 @app.command(epilog="Examples:  agentctl resume 3f2a9c1b7d4e  ·  agentctl resume 3f2a9c1b7d4e --budget max_cost_usd=2")
 def resume(
-    run_id: str = typer.Argument(..., help="The run to continue (see `agentctl runs list`)."),
+    run_id: str = typer.Argument(..., help="The run (see `agentctl runs list`) or eval batch to continue."),
     force: bool = typer.Option(False, "--force", help="Continue even if the pipeline or a prompt changed."),
     budget: Optional[List[str]] = typer.Option(None, "--budget", help="Raise a run budget, e.g. max_cost_usd=2."),
     json_output: JsonFlag = False,
@@ -282,13 +244,18 @@ def resume(
     trace_content: TraceContent = False,
     otlp_endpoint: OtlpEndpoint = None,
 ) -> None:
-    """Continue an interrupted, failed, paused or budget-stopped run; committed steps are not run again."""
+    """Continue an interrupted, failed, paused or budget-stopped run, or the rest of an eval batch;
+    committed steps and finished rows are not run again."""
     from agentctl import service
     from agentctl.compile.project import find_root
+    from agentctl.evals import command
 
-    settings = service.RunSettings(_decision(approve, deny), json_output, concurrency,
+    root = find_root(Path.cwd())
+    if command.is_batch(root, run_id):
+        _finish(command.resume(run_id, root, force, command.Outputs()))
+    settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
                                    _trace(trace_content, otlp_endpoint))
-    _finish(service.resume(run_id, find_root(Path.cwd()), settings, replay, force, budget))
+    _finish(service.resume(run_id, root, settings, replay, force, budget))
 
 
 def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str], json_output: bool) -> None:
@@ -328,6 +295,9 @@ def trace(run_id: str = typer.Argument(..., help="The run."),
     console.print_plain(run_display.trace_json(documents) if format == "json" else run_display.trace_tree(documents))
 
 
+from agentctl.cli_eval import eval_app  # noqa: E402 - registered after the commands listed before it
+
+app.add_typer(eval_app, name="eval")
 runs_app = typer.Typer(help="The run journal.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 

@@ -266,3 +266,31 @@ def ask_approval(request, redact=lambda text: text) -> bool:
     sys.stderr.write("approve? [y/N] ")
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+class BatchProgress:
+    """`agentctl eval`'s progress on stderr: on a terminal one live status line (rows done, passing,
+    failing, errors, cost against the budget, time left); elsewhere one line per finished row."""
+
+    def __init__(self, live: bool | None = None) -> None:
+        self.live_mode = _colour(sys.stderr) if live is None else live
+        self.live = None
+
+    def __enter__(self) -> "BatchProgress":
+        if self.live_mode:
+            from rich.live import Live
+
+            self.live = Live("", console=err(), refresh_per_second=4, transient=False)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.live is not None:
+            self.live.__exit__(*exc)
+
+    def update(self, status: str, row_line: str) -> None:
+        if self.live is not None:
+            self.live.update(status)
+        else:
+            sys.stderr.write((row_line if len(row_line) <= MAX_LINE else row_line[:MAX_LINE - 1] + "…") + "\n")
+            sys.stderr.flush()

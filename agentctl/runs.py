@@ -213,18 +213,24 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
             raise AgentctlError(f"run {run_id} started from different content: " + "; ".join(changed),
                                 "resume with --force to continue with the current files anyway")
         compiled = with_budget(compiled, budget or [])
-        restored: dict[tuple, Any] = {(s.step, s.scope): _restorable(s) for s in journal.steps(run_id)
-                                      if s.status in _DONE}
-        for key, item in journal.items(run_id).items():  # items of a fan-out that had not finished
-            restored[key] = not_restored(key[0]) if item.redacted else item.output
         inputs = json.loads(row["inputs"] or "{}")
         prepared = Prepared(compiled, inputs, build_tools(compiled), make_model(compiled))
         journal.claim(run_id, os.getpid(), lambda now: _check_resumable(run_id, root, now))
-        spent = Usage.from_dict(json.loads(journal.run(run_id)["usage"] or "{}"))
-        answers = journal.answers(run_id)
+        cont = continuation(journal, run_id)
     finally:
         journal.close()
-    return ResumePlan(prepared, Continuation(run_id, restored, spent, answers), changed)
+    return ResumePlan(prepared, cont, changed)
+
+
+def continuation(journal, run_id: str) -> Continuation:
+    """Where a stopped run continues from: its committed steps and fan-out items, what it spent,
+    the model answers it already paid for."""
+    restored: dict[tuple, Any] = {(s.step, s.scope): _restorable(s) for s in journal.steps(run_id)
+                                  if s.status in _DONE}
+    for key, item in journal.items(run_id).items():  # items of a fan-out that had not finished
+        restored[key] = not_restored(key[0]) if item.redacted else item.output
+    spent = Usage.from_dict(json.loads(journal.run(run_id)["usage"] or "{}"))
+    return Continuation(run_id, restored, spent, journal.answers(run_id))
 
 
 def _restorable(record):

@@ -11,10 +11,11 @@ model call instead failed rows that could not reserve while most of the budget w
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from agentctl.dimensions import COUNTED, Usage
 from agentctl.evals.compile import CompiledEval
@@ -55,13 +56,33 @@ class Admission:
         self.changed.set()
 
 
+@dataclass
+class Progress:
+    """What a resumed batch starts from (record/batches.progress): rows finished, runs cut off."""
+
+    finished: set = field(default_factory=set)  # (row_id, attempt)
+    running: dict = field(default_factory=dict)  # (row_id, attempt) -> run_id
+    spent: Usage = field(default_factory=Usage)
+
+
+def in_shard(rid: str, shard: tuple[int, int] | None) -> bool:
+    """Shard i of n (from 1) holds the rows whose id hashes to i - 1 modulo n: membership depends
+    on the row's id alone, so appending rows never moves one from a shard to another."""
+    if shard is None:
+        return True
+    return int(hashlib.sha256(rid.encode()).hexdigest()[:16], 16) % shard[1] == shard[0] - 1
+
+
 class Batch:
-    def __init__(self, compiled: CompiledEval, model, tools, journal, approver, batch_id: str | None = None) -> None:
-        self.compiled = compiled
+    def __init__(self, compiled: CompiledEval, model, tools, journal, approver, batch_id: str | None = None,
+                 shard: tuple[int, int] | None = None, progress: Progress | None = None) -> None:
+        self.compiled, self.shard = compiled, shard
         self.model, self.tools, self.journal, self.approver = model, tools, journal, approver
         self.batch_id = batch_id or uuid.uuid4().hex[:12]
-        self.admission = Admission(compiled.limits, compiled.pipeline.uncapped or compiled.pipeline.bounds)
-        self.finished = 0
+        self.progress = progress or Progress()
+        self.admission = Admission(compiled.limits, compiled.pipeline.uncapped or compiled.pipeline.bounds,
+                                   used=Usage.from_dict(self.progress.spent.as_dict()))
+        self.subscribers = lambda run_id: ()  # per-run event subscribers (the batch's tracer)
         self.on_row = lambda row: None  # progress: called with each recorded row
 
     async def run(self) -> str:
@@ -69,18 +90,18 @@ class Batch:
         from agentctl.record.batches import finish_batch
 
         slots = asyncio.Semaphore(self.compiled.concurrency)
-        tasks = []
+        tasks: set[asyncio.Task] = set()
         try:
-            for number, row in rows(self.compiled.data):
-                for attempt in range(self.compiled.repeat):
-                    await slots.acquire()
-                    if not await self.admission.admit():
-                        slots.release()
-                        break
-                    tasks.append(asyncio.ensure_future(self._row(number, row, attempt, slots)))
-                if self.admission.spent:
+            for work in self._work():
+                await slots.acquire()
+                if not await self.admission.admit():
+                    slots.release()
                     break
-            await asyncio.gather(*tasks)
+                task = asyncio.ensure_future(self._row(work, slots))
+                tasks.add(task)  # finished rows leave the set: a long batch holds only the rows in flight
+                task.add_done_callback(tasks.discard)
+            while tasks:
+                await asyncio.gather(*list(tasks))
         except BaseException:
             for task in tasks:
                 task.cancel()
@@ -91,12 +112,29 @@ class Batch:
         finish_batch(self.journal, self.batch_id, status)
         return status
 
-    async def _row(self, number: int, row: dict, attempt: int, slots: asyncio.Semaphore) -> None:
+    def _work(self) -> Iterator[RowWork]:
+        """Every row's runs still to do, in file order: in this shard, not finished before a resume."""
+        seen: dict[str, int] = {}
+        for number, row in rows(self.compiled.data):
+            inputs, problems = mapped_inputs(self.compiled, row)
+            rid = row_id(self.compiled, row, inputs) if not problems else f"row{number}"
+            if rid in seen:
+                problems = [f"row id '{rid}' is also row {seen[rid]}'s: ids must be unique (see row_id:)"]
+                rid = f"{rid}@row{number}"
+            seen.setdefault(rid, number)
+            if not in_shard(rid, self.shard):
+                continue
+            for attempt in range(self.compiled.repeat):
+                if (rid, attempt) not in self.progress.finished:
+                    yield RowWork(number, row, rid, attempt, inputs, problems,
+                                  self.progress.running.get((rid, attempt)))
+
+    async def _row(self, work: RowWork, slots: asyncio.Semaphore) -> None:
         from agentctl.record.batches import row_done
 
         usage = Usage()
         try:
-            record = await self._run_row(number, row, attempt)
+            record = await self._run_row(work)
             usage = Usage.from_dict(record["usage"])
             row_done(self.journal, self.batch_id, record)
             self.on_row(record)
@@ -104,28 +142,42 @@ class Batch:
             self.admission.release(usage)
             slots.release()
 
-    async def _run_row(self, number: int, row: dict, attempt: int) -> dict[str, Any]:
-        from agentctl.runs import Continuation, Prepared, journaled_executor
+    async def _run_row(self, work: RowWork) -> dict[str, Any]:
+        from agentctl.record.batches import row_started
+        from agentctl.runs import Continuation, Prepared, continuation, journaled_executor
 
-        inputs, problems = mapped_inputs(self.compiled, row)
-        rid = row_id(self.compiled, row, inputs) if not problems else f"row{number}"
-        record = {"row_id": rid, "attempt": attempt, "row_number": number, "run_id": None, "checks": {},
-                  "usage": Usage().as_dict(), "duration_s": 0.0}
-        if problems:
-            return {**record, "status": "invalid", "passed": False, "error": "; ".join(problems)}
+        record = {"row_id": work.rid, "attempt": work.attempt, "row_number": work.number, "run_id": None,
+                  "checks": {}, "usage": Usage().as_dict(), "duration_s": 0.0}
+        if work.problems:
+            return {**record, "status": "invalid", "passed": False, "error": "; ".join(work.problems)}
         started = time.monotonic()
-        run_id = uuid.uuid4().hex[:12]
-        executor = journaled_executor(Prepared(self.compiled.pipeline, inputs, self.tools, self.model), self.approver,
-                                      self.journal, Continuation(run_id))
+        if work.resumed_run:  # its usage so far comes with it: the row's record counts the whole run
+            cont = continuation(self.journal, work.resumed_run)
+        else:
+            cont = Continuation(uuid.uuid4().hex[:12])
+            row_started(self.journal, self.batch_id, work.rid, work.attempt, work.number, cont.run_id)
+        executor = journaled_executor(Prepared(self.compiled.pipeline, work.inputs, self.tools, self.model),
+                                      self.approver, self.journal, cont, self.subscribers(cont.run_id))
         result = await executor.run()
-        checks = evaluate_checks(self.compiled, row, inputs, result, time.monotonic() - started)
+        checks = evaluate_checks(self.compiled, work.row, work.inputs, result, time.monotonic() - started)
         error = result.error if result.status != "succeeded" else None
         if result.status == "paused":
             error = f"paused for approval ({result.error}): pass --approve or --deny to answer in a batch"
         failed = [name for name, outcome in checks.items() if outcome.get("passed") is False]
-        return {**record, "run_id": run_id, "status": result.status, "checks": checks, "error": error,
+        return {**record, "run_id": cont.run_id, "status": result.status, "checks": checks, "error": error,
                 "passed": result.status == "succeeded" and not failed, "usage": result.usage.as_dict(),
                 "duration_s": round(time.monotonic() - started, 3)}
+
+
+@dataclass
+class RowWork:
+    number: int
+    row: dict
+    rid: str
+    attempt: int
+    inputs: dict
+    problems: list[str]
+    resumed_run: str | None  # the run this row had started before the batch stopped
 
 
 def evaluate_checks(compiled: CompiledEval, row: dict, inputs: dict, result, duration_s: float) -> dict[str, dict]:

@@ -1,10 +1,14 @@
-"""`agentctl eval FILE`: compile, check the data (`--dry-run` stops there), run the batch, report.
-Returns what to print and the exit code; the CLI only parses arguments and prints."""
+"""`agentctl eval FILE` and `agentctl resume BATCH_ID`: compile, check the data (`--dry-run` stops
+there), run the batch (or what is left of it), report from the journal. Returns what to print and
+the exit code; the CLI only parses arguments and prints."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentctl.errors import (EXIT_BUDGET, EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError,
@@ -20,6 +24,30 @@ class EvalOutcome:
     report: dict | None = None
 
 
+@dataclass
+class Options:
+    """How to run a batch (stored with it: a resume runs the same way) and where to report."""
+
+    replay: str | None = None
+    record: str | None = None
+    cache: str | None = None
+    decision: bool | None = None
+    shard: tuple[int, int] | None = None
+    outputs: "Outputs" = field(default_factory=lambda: Outputs())
+
+    def stored(self) -> dict:
+        return {"replay": self.replay, "cache": self.cache, "decision": self.decision,
+                "shard": list(self.shard) if self.shard else None}
+
+
+@dataclass
+class Outputs:
+    json: str | None = None  # -o report.json
+    junit: str | None = None
+    markdown: bool = False
+    baseline: str | None = None
+
+
 def load(path: str, cwd: Path | None = None) -> CompiledEval:
     from agentctl.compile.project import display_path
 
@@ -30,6 +58,15 @@ def load(path: str, cwd: Path | None = None) -> CompiledEval:
     if compiled is None:
         raise InvalidSpec(diagnostics, 1)
     return compiled
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    i, _, n = text.partition("/")
+    if not (i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n)):
+        raise UsageError(f"--shard {text}: expected i/n with 1 <= i <= n", "e.g. --shard 2/4 for the second of four")
+    return int(i), int(n)
 
 
 def dry_run(compiled: CompiledEval) -> EvalOutcome:
@@ -54,58 +91,158 @@ def dry_run(compiled: CompiledEval) -> EvalOutcome:
     return EvalOutcome("\n".join(lines), EXIT_OK)
 
 
-def run(compiled: CompiledEval, replay: str | None, decision: bool | None, output: str | None,
-        junit: str | None = None, markdown: bool = False) -> EvalOutcome:
-    from agentctl import api, console, runs
+def pipeline_sha256(pipeline) -> str:
+    """The pipeline and its prompts' content: a resume refuses a batch whose pipeline changed."""
+    prompts = sorted((a.prompt.name, a.prompt.sha256) for a in pipeline.agents.values())
+    return hashlib.sha256(json.dumps([pipeline.source_sha256, prompts]).encode()).hexdigest()
+
+
+def run(compiled: CompiledEval, options: Options) -> EvalOutcome:
+    """A new batch."""
+    from agentctl import runs
+    from agentctl.evals import report as reporting
+    from agentctl.evals.data import sha256
+    from agentctl.record.batches import start_batch
+
+    journal = runs.journal_for(compiled.pipeline.root)
+    try:
+        batch_id = os.urandom(6).hex()
+        stored = {**options.stored(), "data": str(compiled.data.relative_to(compiled.pipeline.root)),
+                  "git_sha": reporting.git_sha(compiled.pipeline.root)}
+        start_batch(journal, batch_id, compiled, sha256(compiled.data), pipeline_sha256(compiled.pipeline),
+                    reporting.config_of(compiled, options.shard), stored)
+    finally:
+        journal.close()
+    return execute(compiled, batch_id, options)
+
+
+def is_batch(root: Path, batch_id: str) -> bool:
+    from agentctl import runs
+    from agentctl.record.batches import is_batch as recorded
+
+    if not (Path(root) / runs.JOURNAL).is_file():
+        return False
+    journal = runs.journal_for(root, read_only=True)
+    try:
+        return recorded(journal, batch_id)
+    finally:
+        journal.close()
+
+
+def resume(batch_id: str, root: Path, force: bool, outputs: Outputs) -> EvalOutcome:
+    """What is left of a batch: finished rows are not run again; a row cut off mid-run continues
+    at the step level, as `agentctl resume RUN_ID` does."""
+    from agentctl import runs
+    from agentctl.evals.batch import Progress
+    from agentctl.evals.data import sha256
+    from agentctl.record import batches
+
+    journal = runs.journal_for(root, create=False)
+    try:
+        head = batches.batch(journal, batch_id)
+        if head["status"] == "succeeded":
+            raise UsageError(f"batch {batch_id} already finished; there is nothing to resume",
+                             f"see its report with `agentctl eval show {batch_id}`")
+        if head["status"] == "running" and runs._alive(head["options"].get("pid")):
+            raise UsageError(f"batch {batch_id} is running in process {head['options']['pid']}")
+        compiled = load(head["eval"], root)
+        changed = [what for what, before, now in (
+            (head["eval"], head["eval_sha256"], compiled.source_sha256),
+            (str(compiled.data), head["data_sha256"], sha256(compiled.data)),
+            (f"{compiled.pipeline.path} or its prompts", head["pipeline_sha256"], pipeline_sha256(compiled.pipeline)))
+            if before != now]
+        if changed and not force:
+            raise AgentctlError(f"batch {batch_id} started from different content: "
+                                + "; ".join(f"{what} changed" for what in changed),
+                                "resume with --force to run the rest with the current files anyway")
+        stored = head["options"]
+        options = Options(stored.get("replay"), None, stored.get("cache"), stored.get("decision"),
+                          tuple(stored["shard"]) if stored.get("shard") else None, outputs)
+        finished, running, spent = batches.progress(journal, batch_id)
+        batches.reopen_batch(journal, batch_id)
+    finally:
+        journal.close()
+    return execute(compiled, batch_id, options, Progress(finished, running, spent))
+
+
+def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=None) -> EvalOutcome:
+    from agentctl import api, runs
     from agentctl.evals import report as reporting
     from agentctl.evals.batch import Batch
-    from agentctl.evals.data import sha256
-    from agentctl.record.batches import batch_rows, start_batch
+    from agentctl.evals.live import BatchView
+    from agentctl.record.batches import set_pid
     from agentctl.record.redact import Redactor
     from agentctl.run.approvals import FixedApprover
     from agentctl.tools.registry import build_tools
 
     pipeline = compiled.pipeline
-    model = api.make_model(api.RunOptions(replay=replay), pipeline)
+    model = api.make_model(api.RunOptions(replay=options.replay, record=options.record), pipeline)
+    if options.cache:
+        from agentctl.llm.cache import CachedModel, context_of
+
+        model = CachedModel(model, Path(options.cache), context_of(pipeline), Redactor.for_pipeline(pipeline).value)
     tools = build_tools(pipeline)
     journal = runs.journal_for(pipeline.root)
     journal.redact = Redactor.for_pipeline(pipeline)
-    data_sha = sha256(compiled.data)
-    batch = Batch(compiled, model, SharedTools(tools), journal, FixedApprover(decision))
-    batch.on_row = lambda r: console.print_note(
-        f"row {r['row_number']} ({r['row_id']}): {'pass' if r['passed'] else 'FAIL'} [{r['status']}]")
-    start_batch(journal, batch.batch_id, compiled, data_sha)
+    batch = Batch(compiled, model, SharedTools(tools), journal, FixedApprover(options.decision), batch_id,
+                  options.shard, progress)
+    view = BatchView(compiled, batch)
+    set_pid(journal, batch_id, os.getpid())
     try:
-        status = asyncio.run(_with_tools(batch, tools))
+        status = asyncio.run(_with_tools(batch, tools, view))
     except KeyboardInterrupt:
         status = "interrupted"
     try:
-        report = reporting.build(compiled, batch.batch_id, status, batch_rows(journal, batch.batch_id), data_sha)
+        report = reporting.from_journal(journal, batch_id)
     finally:
         journal.close()
-    text = journal.redact.text((reporting.as_markdown if markdown else reporting.as_text)(report))
-    if output:
-        Path(output).write_text(journal.redact.text(reporting.as_json(report)), encoding="utf-8")
-    if junit:
-        Path(junit).write_text(journal.redact.text(reporting.as_junit(report)), encoding="utf-8")
-    return EvalOutcome(text, _exit_code(compiled, report, status), report)
+    outcome = outcome_of(report, status, options.outputs, journal.redact, pipeline.root)
+    if options.cache:
+        outcome.text += "\n  " + model.summary()
+    return outcome
 
 
-async def _with_tools(batch, tools) -> str:
+def outcome_of(report: dict, status: str, outputs: Outputs, redact, root: str | None = None) -> EvalOutcome:
+    from agentctl.evals import compare
+    from agentctl.evals import report as reporting
+
+    text = (reporting.as_markdown if outputs.markdown else reporting.as_text)(report)
+    if outputs.baseline:
+        delta = compare.compare(compare.load_report(outputs.baseline, root), report)
+        text += "\n" + (compare.as_markdown(delta) if outputs.markdown else compare.as_text(delta))
+    if status == "interrupted":
+        text += f"\n  interrupted: continue with `agentctl resume {report['batch_id']}`"
+    write_files(report, outputs, redact)
+    return EvalOutcome(redact.text(text), exit_code(report, status), report)
+
+
+def write_files(report: dict, outputs: Outputs, redact) -> None:
+    from agentctl.evals import report as reporting
+
+    for path, render in ((outputs.json, reporting.as_json), (outputs.junit, reporting.as_junit)):
+        if path:
+            try:
+                Path(path).write_text(redact.text(render(report)), encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+async def _with_tools(batch, tools, view) -> str:
     try:
-        return await batch.run()
+        with view:
+            return await batch.run()
     finally:
         await tools.close()
 
 
-def _exit_code(compiled: CompiledEval, report: dict, status: str) -> int:
+def exit_code(report: dict, status: str) -> int:
     from agentctl.evals import report as reporting
 
     if status == "interrupted":
         return EXIT_INTERRUPTED
     if status == "budget_exceeded":
         return EXIT_BUDGET
-    if reporting.error_rate_exceeded(compiled, report):
+    if reporting.error_rate_exceeded(report):
         return EXIT_FAILED
     return EXIT_CHECKS if report["missed"] else EXIT_OK
 

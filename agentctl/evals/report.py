@@ -13,57 +13,73 @@ from agentctl.evals.compile import CompiledEval
 VERSION = 1
 
 
-def build(compiled: CompiledEval, batch_id: str, status: str, rows: list[dict], data_sha256: str) -> dict[str, Any]:
+def config_of(compiled: CompiledEval, shard: tuple[int, int] | None = None) -> dict[str, Any]:
+    """What a report needs of the eval file, stored with the batch: `eval show`, `merge` and a
+    resume report a batch as it was configured, whatever the file says now."""
+    return {"repeat": compiled.repeat, "min_pass": compiled.min_pass, "concurrency": compiled.concurrency,
+            "checks": [c.name for c in compiled.checks], "thresholds": compiled.thresholds.model_dump(mode="json"),
+            "shard": list(shard) if shard else None}
+
+
+def from_journal(journal, batch_id: str) -> dict[str, Any]:
+    from agentctl.record.batches import batch, batch_rows
+
+    head = batch(journal, batch_id)
+    return build(head, batch_rows(journal, batch_id))
+
+
+def build(head: dict, rows: list[dict]) -> dict[str, Any]:
+    """The report of a batch (`head`: its journal record) from its finished rows."""
+    config, options = head["config"], head["options"]
     by_row: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_row[row["row_id"]].append(row)
-    verdicts = {rid: sum(r["passed"] for r in runs) >= compiled.min_pass for rid, runs in by_row.items()}
+    verdicts = {rid: sum(r["passed"] for r in runs) >= config["min_pass"] for rid, runs in by_row.items()}
     errors = [r for r in rows if r["status"] != "succeeded"]
     checks = {}
-    for check in compiled.checks:
-        applied = [r["checks"].get(check.name, {}) for r in rows if not r["checks"].get(check.name, {}).get("skipped")]
-        applied = [a for a in applied if "passed" in a]
-        checks[check.name] = {"passed": sum(a["passed"] for a in applied), "of": len(applied),
-                              "rate": _rate(sum(a["passed"] for a in applied), len(applied)),
-                              "threshold": compiled.thresholds.checks.get(check.name)}
+    for name in config["checks"]:
+        applied = [r["checks"].get(name, {}) for r in rows]
+        applied = [a for a in applied if "passed" in a and not a.get("skipped")]
+        passed = sum(a["passed"] for a in applied)
+        checks[name] = {"passed": passed, "of": len(applied), "rate": _rate(passed, len(applied)),
+                        "threshold": config["thresholds"]["checks"].get(name)}
     costs = [r["usage"].get("cost_usd", 0.0) for r in rows]
+    durations = [r["duration_s"] or 0 for r in rows]
     totals = {"rows": len(by_row), "runs": len(rows), "passed": sum(verdicts.values()),
               "pass_rate": _rate(sum(verdicts.values()), len(by_row)), "errors": len(errors),
               "error_rate": _rate(len(errors), len(rows)),
               "cost_usd": {"sum": sum(costs), "mean": statistics.fmean(costs) if costs else 0.0, "p95": _p95(costs)},
               "tokens": sum(r["usage"].get("tokens", 0) for r in rows),
-              "duration_s": {"sum": round(sum(r["duration_s"] or 0 for r in rows), 3),
-                             "p95": _p95([r["duration_s"] or 0 for r in rows])}}
-    report = {"version": VERSION, "batch_id": batch_id, "status": status, "eval": compiled.path,
-              "pipeline": compiled.pipeline.path, "data": str(compiled.data), "data_sha256": data_sha256,
-              "config": {"repeat": compiled.repeat, "min_pass": compiled.min_pass,
-                         "concurrency": compiled.concurrency,
-                         "thresholds": compiled.thresholds.model_dump(mode="json")},
-              "git_sha": _git_sha(compiled.pipeline.root), "totals": totals, "checks": checks,
-              "rows": [{k: r[k] for k in ("row_id", "attempt", "row_number", "run_id", "status", "passed", "checks",
-                                          "error", "usage", "duration_s")} for r in rows]}
-    report["missed"] = missed(compiled, report)
+              "duration_s": {"sum": round(sum(durations), 3), "mean": statistics.fmean(durations) if durations else 0.0,
+                             "p95": _p95(durations)}}
+    report = {"version": VERSION, "batch_id": head["id"], "status": head["status"], "eval": head["eval"],
+              "pipeline": head["pipeline"], "data": options.get("data"), "data_sha256": head["data_sha256"],
+              "config": config, "git_sha": options.get("git_sha"), "totals": totals, "checks": checks,
+              "rows": [{k: r[k] for k in ROW_FIELDS} for r in rows]}
+    report["missed"] = missed(report)
     return report
 
 
-def missed(compiled: CompiledEval, report: dict) -> list[str]:
-    thresholds, out = compiled.thresholds, []
-    totals = report["totals"]
-    if thresholds.pass_rate is not None and (totals["pass_rate"] or 0) < thresholds.pass_rate:
-        out.append(f"pass rate {totals['pass_rate']:.1%} is below {thresholds.pass_rate:.1%}")
-    for name, minimum in thresholds.checks.items():
-        rate = report["checks"][name]["rate"]
+ROW_FIELDS = ("row_id", "attempt", "row_number", "run_id", "status", "passed", "checks", "error", "usage", "duration_s")
+
+
+def missed(report: dict) -> list[str]:
+    thresholds, totals, out = report["config"]["thresholds"], report["totals"], []
+    if thresholds.get("pass_rate") is not None and (totals["pass_rate"] or 0) < thresholds["pass_rate"]:
+        out.append(f"pass rate {_pct(totals['pass_rate'])} is below {thresholds['pass_rate']:.1%}")
+    for name, minimum in thresholds.get("checks", {}).items():
+        rate = report["checks"].get(name, {}).get("rate")
         if rate is not None and rate < minimum:
             out.append(f"check '{name}' passes {rate:.1%}, below {minimum:.1%}")
     return out
 
 
-def error_rate_exceeded(compiled: CompiledEval, report: dict) -> bool:
-    limit = compiled.thresholds.max_error_rate
+def error_rate_exceeded(report: dict) -> bool:
+    limit = report["config"]["thresholds"].get("max_error_rate")
     return limit is not None and (report["totals"]["error_rate"] or 0) > limit
 
 
-def as_text(report: dict) -> str:
+def as_text(report: dict, all_rows: bool = False) -> str:
     t = report["totals"]
     lines = [f"eval {report['eval']} (batch {report['batch_id']}): {report['status']}",
              f"  rows: {t['rows']} ({t['runs']} runs), passed {t['passed']} ({_pct(t['pass_rate'])}), "
@@ -77,11 +93,12 @@ def as_text(report: dict) -> str:
     failing = [r for r in report["rows"] if not r["passed"]]
     if failing:
         lines.append("  failing rows:")
-        for r in failing[:50]:
+        shown = failing if all_rows else failing[:50]
+        for r in shown:
             reasons = r["error"] or "; ".join(f"{n}: {c.get('reason', 'failed')}" for n, c in r["checks"].items()
                                                if c.get("passed") is False)
             lines.append(f"    row {r['row_number']} ({r['row_id']}, run {r['run_id'] or '-'}): {r['status']}: {reasons}")
-        if len(failing) > 50:
+        if len(failing) > len(shown):
             lines.append(f"    ... and {len(failing) - 50} more (see -o report.json)")
     for problem in report["missed"]:
         lines.append(f"  threshold missed: {problem}")
@@ -107,7 +124,7 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-def _git_sha(root: str) -> str | None:
+def git_sha(root: str) -> str | None:
     import subprocess
 
     try:

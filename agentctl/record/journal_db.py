@@ -211,3 +211,15 @@ def _batches(db: sqlite3.Connection) -> None:
             run_id TEXT, status TEXT, passed INTEGER, checks TEXT, error TEXT, usage TEXT, duration_s REAL,
             PRIMARY KEY (batch_id, row_id, attempt)) WITHOUT ROWID
     """)
+
+
+@migration(7)
+def _batch_resume(db: sqlite3.Connection) -> None:
+    """A batch remembers what it needs to be resumed and reported without its files: the
+    pipeline's hash, the eval's configuration (checks, thresholds) and the command's options; a
+    row is recorded when it starts (status running, with its run), so a resume continues it."""
+    _script(db, """
+        ALTER TABLE batches ADD COLUMN pipeline_sha256 TEXT;
+        ALTER TABLE batches ADD COLUMN config TEXT;
+        ALTER TABLE batches ADD COLUMN options TEXT
+    """)

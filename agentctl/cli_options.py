@@ -1,0 +1,29 @@
+"""Options shared by several commands (run, resume, eval), declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from agentctl.errors import UsageError
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print a machine-readable result.")]
+Concurrency = Annotated[int, typer.Option("--concurrency", min=1, max=1000, help="Most steps running at once.")]
+Replay = Annotated[Optional[str], typer.Option("--replay", help="Serve model calls from this cassette (offline).")]
+Record = Annotated[Optional[str], typer.Option("--record", help="Record model calls to this cassette.")]
+ApproveAll = Annotated[bool, typer.Option("--approve", help="Approve every approval gate.")]
+DenyAll = Annotated[bool, typer.Option("--deny", help="Deny every approval gate.")]
+TraceContent = Annotated[bool, typer.Option("--trace-content", help="Record prompts and completions (redacted).")]
+OtlpEndpoint = Annotated[Optional[str], typer.Option("--otlp-endpoint", help="Send the trace to this collector.")]
+ReportJson = Annotated[Optional[str], typer.Option("--output", "-o", help="Write the report (JSON) to this file.")]
+Junit = Annotated[Optional[str], typer.Option("--junit", help="Write a JUnit XML file: one testcase per row.")]
+Markdown = Annotated[bool, typer.Option("--markdown", help="Print the summary as Markdown (a PR comment).")]
+Baseline = Annotated[Optional[str], typer.Option("--baseline", help="Compare with this report (JSON file or "
+                                                 "batch id): pass-rate deltas, flipped rows, cost and latency.")]
+
+
+def decision(approve: bool, deny: bool) -> bool | None:
+    if approve and deny:
+        raise UsageError("--approve and --deny cannot be used together")
+    return True if approve else False if deny else None

@@ -1,0 +1,100 @@
+"""Batches after they ran: shards and their merge, `eval show`, baselines and flipped rows,
+the response cache."""
+
+import json
+
+from tests.evals.conftest import ROWS
+from tests.support.cli import invoke
+
+MORE = [{"id": f"x{i}", "question": f"q{i}", "n": i, "expected": f"Q{i}"} for i in range(12)]
+
+
+def _comparable(report):
+    return sorted((r["row_id"], r["attempt"], r["status"], r["passed"], json.dumps(r["checks"], sort_keys=True))
+                  for r in report["rows"])
+
+
+def test_shards_add_up_to_the_whole_and_merge_equals_an_unsharded_run(batch, capsys, monkeypatch, project):
+    path = batch(rows=ROWS + MORE)
+    whole = invoke(capsys, monkeypatch, "eval", path, "-o", "whole.json")
+    assert whole.code == 0, whole.err
+    shards = []
+    for i in (1, 2, 3):
+        done = invoke(capsys, monkeypatch, "eval", path, "--shard", f"{i}/3", "-o", f"s{i}.json")
+        assert done.code in (0, 5), done.err
+        shards.append(json.loads((project.root / f"s{i}.json").read_text()))
+    ids = [{r["row_id"] for r in s["rows"]} for s in shards]
+    assert all(ids) and not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    merged = invoke(capsys, monkeypatch, "eval", "merge", "s3.json", "s1.json", "s2.json", "-o", "merged.json")
+    assert merged.code == 0, merged.err
+    a, b = (json.loads((project.root / f).read_text()) for f in ("whole.json", "merged.json"))
+    assert _comparable(a) == _comparable(b)
+    assert {k: v for k, v in a["totals"].items() if k not in ("duration_s", "cost_usd")} == \
+           {k: v for k, v in b["totals"].items() if k not in ("duration_s", "cost_usd")}
+    assert a["checks"] == b["checks"] and a["missed"] == b["missed"]
+
+
+def test_shard_membership_does_not_change_when_rows_are_appended(batch, capsys, monkeypatch, project):
+    invoke(capsys, monkeypatch, "eval", batch(rows=ROWS + MORE[:6]), "--shard", "2/3", "-o", "before.json")
+    invoke(capsys, monkeypatch, "eval", batch(rows=ROWS + MORE), "--shard", "2/3", "-o", "after.json")
+    before, after = ({r["row_id"] for r in json.loads((project.root / f).read_text())["rows"]}
+                     for f in ("before.json", "after.json"))
+    assert before and before <= after
+
+
+def test_merge_refuses_a_missing_or_repeated_shard(batch, capsys, monkeypatch, project):
+    path = batch()
+    for i in (1, 2):
+        invoke(capsys, monkeypatch, "eval", path, "--shard", f"{i}/2", "-o", f"s{i}.json")
+    missing = invoke(capsys, monkeypatch, "eval", "merge", "s1.json")
+    assert missing.code == 2 and "shard(s) 2/2 missing" in missing.err
+    twice = invoke(capsys, monkeypatch, "eval", "merge", "s1.json", "s1.json", "s2.json")
+    assert twice.code == 2 and "are both shard 1/2" in twice.err
+    bad = invoke(capsys, monkeypatch, "eval", path, "--shard", "3/2")
+    assert bad.code == 2 and "--shard 3/2: expected i/n with 1 <= i <= n" in bad.err
+
+
+def test_eval_show_rebuilds_the_report_from_the_journal(batch, capsys, monkeypatch, project):
+    done = invoke(capsys, monkeypatch, "eval", batch(), "-o", "report.json")
+    report = json.loads((project.root / "report.json").read_text())
+    shown = invoke(capsys, monkeypatch, "eval", "show", report["batch_id"], "--json")
+    assert shown.code == done.code == 0
+    assert json.loads(shown.out) == report
+    failed = invoke(capsys, monkeypatch, "eval", "show", report["batch_id"], "--failed")
+    assert "row 3 (r3" in failed.out and "row 1 (r1" not in failed.out
+    unknown = invoke(capsys, monkeypatch, "eval", "show", "nosuchbatch")
+    assert unknown.code == 2 and "no batch nosuchbatch" in unknown.err
+
+
+def test_a_baseline_counts_flips_of_rows_that_were_stable(batch, capsys, monkeypatch, project, server):
+    from tests.support.openai_server import Behaviour
+
+    path = batch()
+    invoke(capsys, monkeypatch, "eval", path, "-o", "base.json")
+    answers = {"hello": "HELLO", "bye": "wrong", "wrong": "NOPE", "boom": "BOOM"}  # r2 breaks, r3 and r4 mend
+    server.default = lambda body: Behaviour(content=answers[body["messages"][-1]["content"]])
+    rows = [dict(r, expected="NOPE") if r["id"] == "r3" else r for r in ROWS]
+    path = batch(rows=rows)
+    head = invoke(capsys, monkeypatch, "eval", path, "-o", "head.json", "--baseline", "base.json")
+    assert "flipped pass -> fail: 1 (r2)" in head.out
+    assert "flipped fail -> pass: 2 (r3, r4)" in head.out
+    assert "pass rate 40.0% -> 60.0% (+20.0 pp)" in head.out
+    compared = invoke(capsys, monkeypatch, "eval", "compare", "base.json", "head.json", "--json")
+    delta = json.loads(compared.out)
+    assert delta["pass_to_fail"] == ["r2"] and delta["fail_to_pass"] == ["r3", "r4"]
+    assert delta["checks"]["exact"]["delta"] == round(3 / 4 - 2 / 3, 4)
+
+
+def test_rows_unstable_in_the_baseline_are_not_counted_as_flips():
+    from agentctl.evals.compare import compare
+
+    def report(rows, min_pass=1):
+        return {"batch_id": "b", "config": {"min_pass": min_pass}, "checks": {},
+                "totals": {"pass_rate": 0.5, "cost_usd": {"sum": 0, "mean": 0, "p95": 0},
+                           "duration_s": {"mean": 0, "p95": 0}},
+                "rows": [{"row_id": rid, "passed": p} for rid, p in rows]}
+
+    base = report([("a", True), ("a", False), ("b", True), ("b", True)], min_pass=2)
+    head = report([("a", False), ("a", False), ("b", False), ("b", False)], min_pass=2)
+    delta = compare(base, head)
+    assert delta["pass_to_fail"] == ["b"] and delta["unstable_in_base"] == 1
