@@ -148,7 +148,7 @@ def resume(batch_id: str, root: Path, force: bool, outputs: Outputs) -> EvalOutc
         compiled = load(head["eval"], root)
         changed = [what for what, before, now in (
             (head["eval"], head["eval_sha256"], compiled.source_sha256),
-            (str(compiled.data), head["data_sha256"], sha256(compiled.data)),
+            (head["options"].get("data") or str(compiled.data), head["data_sha256"], sha256(compiled.data)),
             (f"{compiled.pipeline.path} or its prompts", head["pipeline_sha256"], pipeline_sha256(compiled.pipeline)))
             if before != now]
         if changed and not force:

@@ -15,7 +15,7 @@ import os
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, ToolCall
+from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, ToolCall, WrappedModel
 
 VERSION = 1
 
@@ -34,9 +34,10 @@ def cache_key(request: ChatRequest, context: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class CachedModel:
+class CachedModel(WrappedModel):
     def __init__(self, inner: ChatModel, directory: Path, context: dict, redact=lambda value: value) -> None:
-        self.inner, self.directory, self.context, self.redact = inner, directory, context, redact
+        super().__init__(inner)
+        self.directory, self.context, self.redact = directory, context, redact
         self.hits = self.misses = 0
 
     def _path(self, key: str) -> Path:
@@ -67,14 +68,6 @@ class CachedModel:
         tmp = path.with_suffix(f".{os.getpid()}.{id(response)}.tmp")
         tmp.write_text(json.dumps(recorded, ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)  # whole or not at all: a reader never sees half an answer
-
-    def count_tokens(self, request: ChatRequest) -> int:
-        return self.inner.count_tokens(request)
-
-    def check_credentials(self, routes) -> None:
-        check = getattr(self.inner, "check_credentials", None)
-        if check is not None:
-            check(routes)
 
     def summary(self) -> str:
         return f"cache {self.directory}: {self.hits} answer(s) from the cache, {self.misses} asked"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agentctl.errors import StepError
-from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, ToolCall, estimate_tokens
+from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, ToolCall, WrappedModel, estimate_tokens
 
 VERSION = 1
 
@@ -29,13 +29,13 @@ def request_key(request: ChatRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class RecordingModel:
+class RecordingModel(WrappedModel):
     """Records every answer. What is written passes through `redact` (the run's secrets masked):
     the key is computed from the request as it was, so replay still finds it; a response that
     held a secret replays masked."""
 
     def __init__(self, inner: ChatModel, path: Path, redact: Callable[[Any], Any] = lambda value: value) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.path = path
         self.redact = redact
         self.entries: list[dict] = []
@@ -47,14 +47,6 @@ class RecordingModel:
                              "response": self.redact(recorded)})
         self._save()  # after every call: an interrupted run keeps what it recorded
         return response
-
-    def count_tokens(self, request: ChatRequest) -> int:
-        return self.inner.count_tokens(request)
-
-    def check_credentials(self, routes) -> None:
-        check = getattr(self.inner, "check_credentials", None)
-        if check is not None:
-            check(routes)
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -84,6 +84,21 @@ class ChatModel(Protocol):
     def count_tokens(self, request: ChatRequest) -> int: ...
 
 
+class WrappedModel:
+    """A model around another (recording, caching): counting and credential checks are the inner one's."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        self.inner = inner
+
+    def count_tokens(self, request: ChatRequest) -> int:
+        return self.inner.count_tokens(request)
+
+    def check_credentials(self, routes) -> None:
+        check = getattr(self.inner, "check_credentials", None)
+        if check is not None:
+            check(routes)
+
+
 def estimate_tokens(request: ChatRequest) -> int:
     """A cautious token count without a tokenizer: about 3 characters per token."""
     import json

@@ -1,5 +1,5 @@
-"""Batches after they ran: shards and their merge, `eval show`, baselines and flipped rows,
-the response cache."""
+"""Batches after they ran: shards and their merge, `eval show`, baselines and flipped rows;
+the response cache (`--cache DIR`): answers reused, errors asked again."""
 
 import json
 
@@ -98,3 +98,20 @@ def test_rows_unstable_in_the_baseline_are_not_counted_as_flips():
     head = report([("a", False), ("a", False), ("b", False), ("b", False)], min_pass=2)
     delta = compare(base, head)
     assert delta["pass_to_fail"] == ["b"] and delta["unstable_in_base"] == 1
+
+
+def test_a_second_batch_is_answered_from_the_cache_except_for_errors(batch, capsys, monkeypatch, project, server):
+    path = batch()
+    first = invoke(capsys, monkeypatch, "eval", path, "--cache", "cache", "-o", "first.json")
+    asked = server.count()
+    assert first.code == 0 and asked >= 4
+    second = invoke(capsys, monkeypatch, "eval", path, "--cache", "cache", "-o", "second.json")
+    assert second.code == 0, second.err
+    errors = [r for r in json.loads((project.root / "first.json").read_text())["rows"] if r["status"] == "failed"]
+    # only the row whose call failed asks again (the failure was not cached); the others cost nothing
+    assert server.count() - asked == sum(1 for _ in errors) and errors
+    rows = json.loads((project.root / "second.json").read_text())["rows"]
+    assert sum(r["usage"]["tokens"] for r in rows) == 0
+    assert [(r["row_id"], r["passed"]) for r in rows] == \
+           [(r["row_id"], r["passed"]) for r in json.loads((project.root / "first.json").read_text())["rows"]]
+    assert "3 answer(s) from the cache, 1 asked" in second.out

@@ -17,7 +17,7 @@ import pytest
 from tests.support.openai_server import Behaviour, FakeOpenAI
 
 TOOLS = '''
-import json, os, time
+import fcntl, json, os, time
 from pathlib import Path
 
 LEDGER = Path(os.environ["LEDGER_DIR"])
@@ -29,12 +29,15 @@ def _log(name, key):
 def book(item: str, idempotency_key: str = "") -> dict:
     _log("book", idempotency_key)
     effects = LEDGER / "effects.json"
-    done = json.loads(effects.read_text()) if effects.exists() else {}
-    if idempotency_key not in done:
-        done[idempotency_key] = {"booked": item, "ref": f"B{len(done) + 1}"}
-        effects.write_text(json.dumps(done))
+    with open(LEDGER / "effects.lock", "w") as lock:  # a batch books from several rows at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = json.loads(effects.read_text()) if effects.exists() else {}
+        if idempotency_key not in done:
+            done[idempotency_key] = {"booked": item, "ref": f"B{len(done) + 1}"}
+            effects.write_text(json.dumps(done))
+        booked = done[idempotency_key]
     time.sleep(0.25)  # the side effect is done; the journal write is still to come
-    return done[idempotency_key]
+    return booked
 '''
 
 PIPELINE = """apiVersion: agentctl/v1
