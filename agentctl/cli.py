@@ -106,6 +106,8 @@ def diff(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the output to this file."),
     fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 5 when a check fails: breaking, budget, "
                                           "cost:+N%."),
+    eval_head: Optional[str] = typer.Option(None, "--eval", help="Add this eval report (JSON or batch id) to the diff."),
+    eval_base: Optional[str] = typer.Option(None, "--eval-base", help="...compared with this baseline report."),
 ) -> None:
     """What a change does to prompts, pipelines, schemas and worst-case cost, compiled from git."""
     from agentctl import console
@@ -113,8 +115,16 @@ def diff(
     from agentctl.diff import command, formats
 
     checks = command.parse_checks(fail_on)
-    report, head_side = command.diff(base, head, tuple(paths), find_root(Path.cwd()))
-    text = command.redactor_for(head_side).text(formats.FORMATS[format.value](report))
+    if eval_base and not eval_head:
+        raise UsageError("--eval-base needs --eval", "agentctl diff --eval head.json --eval-base base.json")
+    root = find_root(Path.cwd())
+    report, head_side = command.diff(base, head, tuple(paths), root)
+    text = formats.FORMATS[format.value](report)
+    if eval_head:
+        from agentctl.evals.compare import for_diff
+
+        text = for_diff(text, format.value, eval_head, eval_base, root)
+    text = command.redactor_for(head_side).text(text)
     if output is not None:
         output.write_text(text, encoding="utf-8")
     elif format is DiffFormat.text:

@@ -118,3 +118,28 @@ def as_markdown(delta: dict) -> str:
     if delta["unstable_in_base"]:
         lines.append(f"({delta['unstable_in_base']} row(s) whose runs disagreed in the baseline are not counted)")
     return "\n".join(lines) + "\n"
+
+
+def for_diff(text: str, fmt: str, head_ref: str, base_ref: str | None, root) -> str:
+    """`agentctl diff --eval head.json [--eval-base base.json]`: the eval's summary, and with a base
+    its comparison, added to the diff in the diff's format."""
+    from agentctl.evals import report as reporting
+
+    head = load_report(head_ref, root)
+    delta = compare(load_report(base_ref, root), head) if base_ref else None
+    if fmt == "json":
+        document = json.loads(text)
+        document["eval"] = {"batch_id": head["batch_id"], "totals": head["totals"], "checks": head["checks"],
+                            "missed": head["missed"], "compare": delta}
+        return json.dumps(document, indent=2)
+    if fmt == "markdown":
+        return "\n".join([text.rstrip("\n"), "", reporting.as_markdown(head).rstrip("\n")]
+                         + ([as_markdown(delta).rstrip("\n")] if delta else [])) + "\n"
+    if fmt == "github":
+        lines = [text.rstrip("\n")] if text.strip() else []
+        lines += [f"::error title=agentctl eval::threshold missed: {m}" for m in head["missed"]]
+        if delta:
+            lines += [f"::warning title=agentctl eval::row {rid} passed in the baseline and fails now"
+                      for rid in delta["pass_to_fail"]]
+        return "\n".join(lines) + "\n"
+    return "\n".join([text.rstrip("\n"), "", reporting.as_text(head)] + ([as_text(delta)] if delta else [])) + "\n"

@@ -115,3 +115,26 @@ def test_a_second_batch_is_answered_from_the_cache_except_for_errors(batch, caps
     assert [(r["row_id"], r["passed"]) for r in rows] == \
            [(r["row_id"], r["passed"]) for r in json.loads((project.root / "first.json").read_text())["rows"]]
     assert "3 answer(s) from the cache, 1 asked" in second.out
+
+
+def test_diff_adds_the_eval_and_its_comparison_to_the_pr_comment(batch, capsys, monkeypatch, project, server):
+    from tests.diff.test_diff import git
+    from tests.support.openai_server import Behaviour
+
+    path = batch()
+    git(project.root, "init", "-q", "-b", "main")
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-qm", "base")
+    invoke(capsys, monkeypatch, "eval", path, "-o", "base.json")
+    server.default = lambda body: Behaviour(content="x")  # every row fails `exact` now
+    invoke(capsys, monkeypatch, "eval", path, "-o", "head.json")
+    markdown = invoke(capsys, monkeypatch, "diff", "main", "-f", "markdown", "--eval", "head.json",
+                      "--eval-base", "base.json")
+    assert markdown.code == 0, markdown.err
+    assert "### agentctl eval `evals/smoke.eval.yaml`: thresholds missed" in markdown.out
+    assert "Flipped pass → fail: **2** (`r1`, `r2`)" in markdown.out
+    document = invoke(capsys, monkeypatch, "diff", "main", "-f", "json", "--eval", "head.json",
+                      "--eval-base", "base.json").json()
+    assert document["eval"]["compare"]["pass_to_fail"] == ["r1", "r2"] and document["eval"]["missed"]
+    alone = invoke(capsys, monkeypatch, "diff", "main", "--eval-base", "base.json")
+    assert alone.code == 2 and "--eval-base needs --eval" in alone.err
