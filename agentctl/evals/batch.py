@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 from agentctl.dimensions import COUNTED, Usage
 from agentctl.evals.compile import CompiledEval
+from agentctl.evals.checks import check_row, context_of, new_run_id
 from agentctl.evals.data import mapped_inputs, row_id, rows
 
 
@@ -80,8 +81,8 @@ class Batch:
         self.model, self.tools, self.journal, self.approver = model, tools, journal, approver
         self.batch_id = batch_id or uuid.uuid4().hex[:12]
         self.progress = progress or Progress()
-        self.admission = Admission(compiled.limits, compiled.pipeline.uncapped or compiled.pipeline.bounds,
-                                   used=Usage.from_dict(self.progress.spent.as_dict()))
+        self.admission = Admission(compiled.limits, compiled.worst, used=Usage.from_dict(self.progress.spent.as_dict()))
+        self.judge_tools: dict[str, Any] = {}
         self.subscribers = lambda run_id: ()  # per-run event subscribers (the batch's tracer)
         self.on_row = lambda row: None  # progress: called with each recorded row
 
@@ -147,7 +148,7 @@ class Batch:
         from agentctl.runs import Continuation, Prepared, continuation, journaled_executor
 
         record = {"row_id": work.rid, "attempt": work.attempt, "row_number": work.number, "run_id": None,
-                  "checks": {}, "usage": Usage().as_dict(), "duration_s": 0.0}
+                  "checks": {}, "metrics": {}, "usage": Usage().as_dict(), "duration_s": 0.0}
         if work.problems:
             return {**record, "status": "invalid", "passed": False, "error": "; ".join(work.problems)}
         started = time.monotonic()
@@ -159,14 +160,33 @@ class Batch:
         executor = journaled_executor(Prepared(self.compiled.pipeline, work.inputs, self.tools, self.model),
                                       self.approver, self.journal, cont, self.subscribers(cont.run_id))
         result = await executor.run()
-        checks = evaluate_checks(self.compiled, work.row, work.inputs, result, time.monotonic() - started)
+        context = context_of(work.row, work.inputs, result, time.monotonic() - started)
+        checked = await check_row(self.compiled, context, self._run_judge)
         error = result.error if result.status != "succeeded" else None
         if result.status == "paused":
             error = f"paused for approval ({result.error}): pass --approve or --deny to answer in a batch"
-        failed = [name for name, outcome in checks.items() if outcome.get("passed") is False]
-        return {**record, "run_id": cont.run_id, "status": result.status, "checks": checks, "error": error,
-                "passed": result.status == "succeeded" and not failed, "usage": result.usage.as_dict(),
-                "duration_s": round(time.monotonic() - started, 3)}
+        failed = [name for name, outcome in checked.checks.items() if outcome.get("passed") is False]
+        usage = Usage.from_dict(result.usage.as_dict())
+        usage.add(checked.usage)
+        return {**record, "run_id": cont.run_id, "status": result.status, "checks": checked.checks, "error": error,
+                "passed": result.status == "succeeded" and not failed, "usage": usage.as_dict(),
+                "metrics": checked.metrics, "duration_s": round(time.monotonic() - started, 3)}
+
+    async def _run_judge(self, judge, inputs: dict):
+        """A judge's run: journaled like a row's, on the same loop, model and approver."""
+        from agentctl.runs import Continuation, Prepared, journaled_executor
+        from agentctl.tools.registry import build_tools
+
+        if judge.path not in self.judge_tools:
+            self.judge_tools[judge.path] = build_tools(judge)
+        cont = Continuation(new_run_id())
+        executor = journaled_executor(Prepared(judge, inputs, self.judge_tools[judge.path], self.model),
+                                      self.approver, self.journal, cont, self.subscribers(cont.run_id))
+        return await executor.run(), cont.run_id
+
+    async def close(self) -> None:
+        for tools in self.judge_tools.values():
+            await tools.close()
 
 
 @dataclass
@@ -178,26 +198,3 @@ class RowWork:
     inputs: dict
     problems: list[str]
     resumed_run: str | None  # the run this row had started before the batch stopped
-
-
-def evaluate_checks(compiled: CompiledEval, row: dict, inputs: dict, result, duration_s: float) -> dict[str, dict]:
-    """Each check: {"passed": bool}, with a reason on failure, or {"skipped": True}: its `when` was
-    false, or the run did not succeed and the check could not be evaluated on what it left."""
-    from agentctl.run.evaluate import EvaluationError, evaluate
-
-    context = {"row": row, "inputs": inputs, "outputs": result.outputs or {},
-               "steps": {sid: {"output": s.output, "status": s.status} for sid, s in result.steps.items()},
-               "run": {"status": result.status, "usage": result.usage.as_dict(), "duration_s": duration_s}}
-    outcomes: dict[str, dict] = {}
-    for check in compiled.checks:
-        try:
-            if check.when is not None and not evaluate(check.when, context):
-                outcomes[check.name] = {"skipped": True}
-                continue
-            passed = bool(evaluate(check.expect, context))
-            outcomes[check.name] = {"passed": passed} if passed else {
-                "passed": False, "reason": f"{getattr(check.expect, 'source', check.expect)} is false"}
-        except EvaluationError as exc:  # after a failed run there may be nothing to check: not counted
-            outcomes[check.name] = ({"passed": False, "reason": str(exc)} if result.status == "succeeded"
-                                    else {"skipped": True, "reason": f"the run {result.status}: {exc}"})
-    return outcomes

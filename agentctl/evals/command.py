@@ -80,7 +80,7 @@ def dry_run(compiled: CompiledEval) -> EvalOutcome:
                             "fix the rows or the inputs: mapping of the eval file")
     count = sum(1 for _ in rows(compiled.data))
     runs = count * compiled.repeat
-    worst = compiled.pipeline.uncapped or compiled.pipeline.bounds
+    worst = compiled.worst
     lines = [f"{compiled.path}: {count} rows x {compiled.repeat} = {runs} runs of {compiled.pipeline.path}; "
              "worst case of the whole batch:"]
     for d in COUNTED:
@@ -232,6 +232,7 @@ async def _with_tools(batch, tools, view) -> str:
         with view:
             return await batch.run()
     finally:
+        await batch.close()
         await tools.close()
 
 

@@ -18,10 +18,22 @@ RUN_FIELDS = ("status", "usage", "duration_s")
 CHECK_ROOTS = ("row", "inputs", "outputs", "steps", "run")
 
 
+BUILTIN_METRICS = ("cost_usd", "tokens", "llm_calls", "duration_s")
+
+
 @dataclass(frozen=True)
 class CheckDef:
     name: str
     expect: Expr | Any
+    when: Expr | Any | None
+    judge: CompiledPipeline | None = None
+    with_: dict[str, Any] | None = None  # the judge's inputs: a template over the check roots
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    name: str
+    value: Expr | Any
     when: Expr | Any | None
 
 
@@ -40,6 +52,19 @@ class CompiledEval:
     limits: Limits
     thresholds: Thresholds
     source_sha256: str
+    metrics: tuple[MetricDef, ...] = ()
+
+    @property
+    def worst(self):
+        """A row's worst case: its run's and its judges' compiled bounds (None: unbounded)."""
+        from agentctl.dimensions import COUNTED, Bounds
+
+        parts = [self.pipeline] + [c.judge for c in self.checks if c.judge is not None]
+        values = {}
+        for d in COUNTED:
+            each = [getattr(p.uncapped or p.bounds, d.name) for p in parts]
+            values[d.name] = None if any(v is None for v in each) else sum(each)
+        return Bounds(**values)
 
 
 def is_eval(path: Path) -> bool:
@@ -85,19 +110,55 @@ def compile_eval(file: Path, display: str) -> tuple[CompiledEval | None, list[Di
             if name not in pipeline.inputs:
                 sink.error("E903", f"pipeline '{pipeline.name}' has no input '{name}'", smap.key(("inputs", name)),
                            did_you_mean(name, pipeline.inputs) or f"its inputs: {', '.join(pipeline.inputs) or 'none'}")
-    checks = tuple(CheckDef(c.name, expr(c.expect, ("checks", i, "expect"), CHECK_ROOTS),
-                            expr(c.when, ("checks", i, "when"), CHECK_ROOTS) if c.when else None)
-                   for i, c in enumerate(spec.checks))
-    for name in spec.thresholds.checks:
-        if name not in {c.name for c in spec.checks}:
-            sink.error("E903", f"thresholds.checks.{name}: there is no check '{name}'",
-                       smap.key(("thresholds", "checks", name)), did_you_mean(name, [c.name for c in spec.checks]))
+    checks = tuple(_check(api, root, c, i, expr, smap, sink) for i, c in enumerate(spec.checks))
+    metrics = tuple(MetricDef(name, expr(m.value, ("metrics", name, "value"), CHECK_ROOTS),
+                              expr(m.when, ("metrics", name, "when"), CHECK_ROOTS) if m.when else None)
+                    for name, m in spec.metrics.items())
+    _check_thresholds(spec, smap, sink)
     row_id = expr(spec.row_id, ("row_id",), ("row", "inputs")) if spec.row_id else None
     if sink.has_errors or pipeline is None:
         return None, sink.items
     return CompiledEval(display, spec.name or file.name.removesuffix(SUFFIX), pipeline, source, row_id, inputs,
                         checks, spec.repeat, spec.min_pass or spec.repeat, spec.concurrency, limits(spec.budgets),
-                        spec.thresholds, hashlib.sha256(text.encode()).hexdigest()), sink.items
+                        spec.thresholds, hashlib.sha256(text.encode()).hexdigest(), metrics), sink.items
+
+
+def _check(api, root: Path, check, i: int, expr, smap, sink: DiagnosticSink) -> CheckDef:
+    when = expr(check.when, ("checks", i, "when"), CHECK_ROOTS) if check.when else None
+    if (check.expect is None) == (check.judge is None):
+        sink.error("E904", f"check '{check.name}': give either expect: or judge:", smap.key(("checks", i, "name")),
+                   "expect: ${{ outputs.x == row.y }}, or judge: pipelines/judge.yaml with its inputs under with:")
+        return CheckDef(check.name, None, when)
+    if check.expect is not None:
+        if check.with_:
+            sink.error("E904", f"check '{check.name}': with: gives a judge's inputs; this check has no judge",
+                       smap.key(("checks", i, "with")))
+        return CheckDef(check.name, expr(check.expect, ("checks", i, "expect"), CHECK_ROOTS), when)
+    judge = _pipeline(api, root, check.judge, smap.value(("checks", i, "judge")), sink)
+    with_ = {k: expr(v, ("checks", i, "with", k), CHECK_ROOTS) for k, v in check.with_.items()}
+    if judge is not None:
+        outputs = judge.outputs if isinstance(judge.outputs, dict) else {}
+        if "pass" not in outputs:
+            sink.error("E904", f"judge {check.judge} has no output 'pass'", smap.value(("checks", i, "judge")),
+                       "a judge pipeline's outputs: pass (true when the row passes) and optionally reason")
+        for name in check.with_:
+            if name not in judge.inputs:
+                sink.error("E903", f"judge '{judge.name}' has no input '{name}'", smap.key(("checks", i, "with", name)),
+                           did_you_mean(name, judge.inputs) or f"its inputs: {', '.join(judge.inputs) or 'none'}")
+    return CheckDef(check.name, None, when, judge, with_)
+
+
+def _check_thresholds(spec: EvalFile, smap, sink: DiagnosticSink) -> None:
+    for name in spec.thresholds.checks:
+        if name not in {c.name for c in spec.checks}:
+            sink.error("E903", f"thresholds.checks.{name}: there is no check '{name}'",
+                       smap.key(("thresholds", "checks", name)), did_you_mean(name, [c.name for c in spec.checks]))
+    known = [*spec.metrics, *BUILTIN_METRICS]
+    for name in spec.thresholds.metrics:
+        if name not in known:
+            sink.error("E903", f"thresholds.metrics.{name}: there is no metric '{name}'",
+                       smap.key(("thresholds", "metrics", name)),
+                       did_you_mean(name, known) or f"metrics: {', '.join(known)}")
 
 
 def _pipeline(api, root: Path, relative: str, span: SourceSpan, sink: DiagnosticSink) -> CompiledPipeline | None:

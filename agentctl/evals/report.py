@@ -4,6 +4,7 @@ against the thresholds, errors, cost, tokens, time, and the failing rows with th
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections import defaultdict
 from typing import Any
@@ -17,7 +18,8 @@ def config_of(compiled: CompiledEval, shard: tuple[int, int] | None = None) -> d
     """What a report needs of the eval file, stored with the batch: `eval show`, `merge` and a
     resume report a batch as it was configured, whatever the file says now."""
     return {"repeat": compiled.repeat, "min_pass": compiled.min_pass, "concurrency": compiled.concurrency,
-            "checks": [c.name for c in compiled.checks], "thresholds": compiled.thresholds.model_dump(mode="json"),
+            "checks": [c.name for c in compiled.checks], "metrics": [m.name for m in compiled.metrics],
+            "thresholds": compiled.thresholds.model_dump(mode="json"),
             "shard": list(shard) if shard else None}
 
 
@@ -48,19 +50,46 @@ def build(head: dict, rows: list[dict]) -> dict[str, Any]:
     totals = {"rows": len(by_row), "runs": len(rows), "passed": sum(verdicts.values()),
               "pass_rate": _rate(sum(verdicts.values()), len(by_row)), "errors": len(errors),
               "error_rate": _rate(len(errors), len(rows)),
-              "cost_usd": {"sum": sum(costs), "mean": statistics.fmean(costs) if costs else 0.0, "p95": _p95(costs)},
+              "cost_usd": {"sum": sum(costs), "mean": statistics.fmean(costs) if costs else 0.0,
+                           "p95": aggregate(costs)["p95"] or 0.0},
               "tokens": sum(r["usage"].get("tokens", 0) for r in rows),
               "duration_s": {"sum": round(sum(durations), 3), "mean": statistics.fmean(durations) if durations else 0.0,
-                             "p95": _p95(durations)}}
+                             "p95": aggregate(durations)["p95"] or 0.0}}
     report = {"version": VERSION, "batch_id": head["id"], "status": head["status"], "eval": head["eval"],
               "pipeline": head["pipeline"], "data": options.get("data"), "data_sha256": head["data_sha256"],
               "config": config, "git_sha": options.get("git_sha"), "totals": totals, "checks": checks,
-              "rows": [{k: r[k] for k in ROW_FIELDS} for r in rows]}
+              "metrics": metrics_of(config, rows), "rows": [{k: r.get(k) for k in ROW_FIELDS} for r in rows]}
     report["missed"] = missed(report)
     return report
 
 
-ROW_FIELDS = ("row_id", "attempt", "row_number", "run_id", "status", "passed", "checks", "error", "usage", "duration_s")
+ROW_FIELDS = ("row_id", "attempt", "row_number", "run_id", "status", "passed", "checks", "metrics", "error", "usage",
+              "duration_s")
+BUILTIN = {"cost_usd": lambda r: r["usage"].get("cost_usd", 0.0), "tokens": lambda r: r["usage"].get("tokens", 0),
+           "llm_calls": lambda r: r["usage"].get("llm_calls", 0), "duration_s": lambda r: r["duration_s"] or 0.0}
+
+
+def metrics_of(config: dict, rows: list[dict]) -> dict[str, dict]:
+    """Every metric aggregated over the runs that measured it: the eval's own, then the built-in
+    ones (cost, tokens, model calls, duration per run)."""
+    out = {}
+    for name in config.get("metrics", []):
+        out[name] = aggregate([v for r in rows if (v := (r.get("metrics") or {}).get(name)) is not None])
+    for name, read in BUILTIN.items():
+        out[name] = aggregate([read(r) for r in rows])
+    return out
+
+
+def aggregate(values: list[float]) -> dict[str, float | int | None]:
+    """mean, p50, p95 (nearest rank), min, max, sum; None for each when nothing was measured."""
+    if not values:
+        return {"of": 0, **dict.fromkeys(("mean", "p50", "p95", "min", "max", "sum"))}
+    ordered = sorted(values)
+
+    def rank(q: float):
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+    return {"of": len(values), "mean": round(statistics.fmean(values), 6), "p50": rank(0.5), "p95": rank(0.95),
+            "min": ordered[0], "max": ordered[-1], "sum": round(sum(values), 6)}
 
 
 def missed(report: dict) -> list[str]:
@@ -71,6 +100,11 @@ def missed(report: dict) -> list[str]:
         rate = report["checks"].get(name, {}).get("rate")
         if rate is not None and rate < minimum:
             out.append(f"check '{name}' passes {rate:.1%}, below {minimum:.1%}")
+    for name, maxima in thresholds.get("metrics", {}).items():
+        for how, maximum in maxima.items():
+            value = report["metrics"].get(name, {}).get(how)
+            if value is not None and value > maximum:
+                out.append(f"metric '{name}' {how} {value:g} is above {maximum:g}")
     return out
 
 
@@ -87,6 +121,8 @@ def as_text(report: dict, all_rows: bool = False) -> str:
     for name, c in report["checks"].items():
         bar = f" (threshold {c['threshold']:.0%})" if c["threshold"] is not None else ""
         lines.append(f"  check {name}: {c['passed']}/{c['of']} ({_pct(c['rate'])}){bar}")
+    for name in report["config"].get("metrics", []):
+        lines.append(f"  metric {name}: {_aggregates(report['metrics'][name])}")
     cost = t["cost_usd"]
     lines.append(f"  cost ${cost['sum']:.4f} (mean ${cost['mean']:.4f}, p95 ${cost['p95']:.4f}), "
                  f"{t['tokens']:,} tokens, {t['duration_s']['sum']:.1f} s of runs")
@@ -105,6 +141,12 @@ def as_text(report: dict, all_rows: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _aggregates(values: dict) -> str:
+    if not values["of"]:
+        return "not measured"
+    return ", ".join(f"{how} {values[how]:g}" for how in ("mean", "p50", "p95", "min", "max")) + f" (of {values['of']})"
+
+
 def as_json(report: dict) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
 
@@ -115,13 +157,6 @@ def _rate(part: int, whole: int) -> float | None:
 
 def _pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{rate:.1%}"
-
-
-def _p95(values: list[float]) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
 def git_sha(root: str) -> str | None:
@@ -166,6 +201,8 @@ def as_markdown(report: dict) -> str:
     for name, c in report["checks"].items():
         threshold = "" if c["threshold"] is None else f"{c['threshold']:.0%}"
         lines.append(f"| {name} | {c['passed']}/{c['of']} | {_pct(c['rate'])} | {threshold} |")
+    for name in report["config"].get("metrics", []):
+        lines.append(f"\nmetric {name}: {_aggregates(report['metrics'][name])}")
     failing = [r for r in report["rows"] if not r["passed"]]
     if failing:
         lines += ["", "<details><summary>failing rows</summary>", "", "| row | status | why |", "|---|---|---|"]

@@ -31,10 +31,10 @@ def row_started(journal, batch_id: str, row_id: str, attempt: int, row_number: i
 def row_done(journal, batch_id: str, row: dict[str, Any]) -> None:
     journal._write(
         "INSERT OR REPLACE INTO batch_rows (batch_id, row_id, attempt, row_number, run_id, status, passed, checks, "
-        "error, usage, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "error, usage, duration_s, metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (batch_id, row["row_id"], row["attempt"], row["row_number"], row["run_id"], row["status"],
          int(row["passed"]), journal._json(row["checks"]), row["error"], json.dumps(row["usage"]),
-         row["duration_s"]))
+         row["duration_s"], json.dumps(row.get("metrics") or {})))
 
 
 def finish_batch(journal, batch_id: str, status: str) -> None:
@@ -66,7 +66,7 @@ def batch_rows(journal, batch_id: str) -> list[dict[str, Any]]:
     rows = journal.db.execute("SELECT * FROM batch_rows WHERE batch_id = ? AND status != 'running' "
                               "ORDER BY row_number, attempt", (batch_id,)).fetchall()
     return [{**dict(r), "checks": json.loads(r["checks"] or "{}"), "usage": json.loads(r["usage"] or "{}"),
-             "passed": bool(r["passed"])} for r in rows]
+             "metrics": json.loads(r["metrics"] or "{}"), "passed": bool(r["passed"])} for r in rows]
 
 
 def progress(journal, batch_id: str) -> tuple[set, dict, Usage]:

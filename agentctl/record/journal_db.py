@@ -223,3 +223,9 @@ def _batch_resume(db: sqlite3.Connection) -> None:
         ALTER TABLE batches ADD COLUMN config TEXT;
         ALTER TABLE batches ADD COLUMN options TEXT
     """)
+
+
+@migration(8)
+def _batch_metrics(db: sqlite3.Connection) -> None:
+    """A row's metrics (the eval's `metrics:`), aggregated by the report."""
+    db.execute("ALTER TABLE batch_rows ADD COLUMN metrics TEXT")
