@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 from typer.core import TyperGroup
 
-from agentctl.cli_options import ApproveAll, Baseline, DenyAll, JsonFlag, Junit, Markdown, Record, Replay, ReportJson, decision
+from agentctl.cli_options import (ApproveAll, Baseline, DenyAll, JsonFlag, Junit, Markdown, OtlpEndpoint, Record, Replay,
+                                  ReportJson, decision)
 
 
 class RunByDefault(TyperGroup):
@@ -52,12 +53,13 @@ def run(
     record: Record = None,
     approve: ApproveAll = False,
     deny: DenyAll = False,
+    otlp_endpoint: OtlpEndpoint = None,
 ) -> None:
     """Run an eval file: every row as a journaled run, checked, reported from the journal."""
     from agentctl.evals import command
 
     options = command.Options(replay, record, cache, decision(approve, deny), command.parse_shard(shard),
-                              command.Outputs(output, junit, markdown, baseline))
+                              command.Outputs(output, junit, markdown, baseline), otlp_endpoint)
     compiled = command.load(path)
     _finish(command.dry_run(compiled) if dry_run else command.run(compiled, options))
 

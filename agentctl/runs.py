@@ -173,13 +173,16 @@ def trace_files(root: str | Path, run_id: str) -> list[Path]:
 
 def trace_documents(root: str | Path, run_id: str) -> list[dict]:
     """The OTLP/JSON documents of a run, one per attempt (a resume adds one)."""
-    files = trace_files(root, run_id)
-    if not files:
-        raise UsageError(f"no trace for run {run_id}", "traces are written to .agentctl/traces/ by every run")
+    from agentctl.evals.tracing import documents_of
+
     try:
-        return [json.loads(f.read_text(encoding="utf-8")) for f in files]
+        documents = [json.loads(f.read_text(encoding="utf-8")) for f in trace_files(root, run_id)]
+        documents += documents_of(root, run_id)  # a run of an eval batch: in the batch's file
     except (OSError, ValueError) as exc:
         raise AgentctlError(f"cannot read the trace of run {run_id}: {exc}") from None
+    if not documents:
+        raise UsageError(f"no trace for run {run_id}", "traces are written to .agentctl/traces/ by every run")
+    return documents
 
 
 @dataclass

@@ -83,7 +83,7 @@ class Batch:
         self.progress = progress or Progress()
         self.admission = Admission(compiled.limits, compiled.worst, used=Usage.from_dict(self.progress.spent.as_dict()))
         self.judge_tools: dict[str, Any] = {}
-        self.subscribers = lambda run_id: ()  # per-run event subscribers (the batch's tracer)
+        self.traces = None  # evals/tracing.BatchTraces: subscribe(pipeline, run_id), done(run_id)
         self.on_row = lambda row: None  # progress: called with each recorded row
 
     async def run(self) -> str:
@@ -145,7 +145,7 @@ class Batch:
 
     async def _run_row(self, work: RowWork) -> dict[str, Any]:
         from agentctl.record.batches import row_started
-        from agentctl.runs import Continuation, Prepared, continuation, journaled_executor
+        from agentctl.runs import Continuation, Prepared, continuation
 
         record = {"row_id": work.rid, "attempt": work.attempt, "row_number": work.number, "run_id": None,
                   "checks": {}, "metrics": {}, "usage": Usage().as_dict(), "duration_s": 0.0}
@@ -157,9 +157,7 @@ class Batch:
         else:
             cont = Continuation(uuid.uuid4().hex[:12])
             row_started(self.journal, self.batch_id, work.rid, work.attempt, work.number, cont.run_id)
-        executor = journaled_executor(Prepared(self.compiled.pipeline, work.inputs, self.tools, self.model),
-                                      self.approver, self.journal, cont, self.subscribers(cont.run_id))
-        result = await executor.run()
+        result = await self._execute(Prepared(self.compiled.pipeline, work.inputs, self.tools, self.model), cont)
         context = context_of(work.row, work.inputs, result, time.monotonic() - started)
         checked = await check_row(self.compiled, context, self._run_judge)
         error = result.error if result.status != "succeeded" else None
@@ -174,15 +172,24 @@ class Batch:
 
     async def _run_judge(self, judge, inputs: dict):
         """A judge's run: journaled like a row's, on the same loop, model and approver."""
-        from agentctl.runs import Continuation, Prepared, journaled_executor
+        from agentctl.runs import Continuation, Prepared
         from agentctl.tools.registry import build_tools
 
         if judge.path not in self.judge_tools:
             self.judge_tools[judge.path] = build_tools(judge)
         cont = Continuation(new_run_id())
-        executor = journaled_executor(Prepared(judge, inputs, self.judge_tools[judge.path], self.model),
-                                      self.approver, self.journal, cont, self.subscribers(cont.run_id))
-        return await executor.run(), cont.run_id
+        return await self._execute(Prepared(judge, inputs, self.judge_tools[judge.path], self.model), cont), cont.run_id
+
+    async def _execute(self, prepared, cont):
+        from agentctl.runs import journaled_executor
+
+        traced = self.traces.subscribe(prepared.pipeline, cont.run_id) if self.traces else ()
+        executor = journaled_executor(prepared, self.approver, self.journal, cont, traced)
+        try:
+            return await executor.run()
+        finally:
+            if self.traces:
+                self.traces.done(cont.run_id)
 
     async def close(self) -> None:
         for tools in self.judge_tools.values():

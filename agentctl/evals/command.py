@@ -34,6 +34,7 @@ class Options:
     decision: bool | None = None
     shard: tuple[int, int] | None = None
     outputs: "Outputs" = field(default_factory=lambda: Outputs())
+    otlp_endpoint: str | None = None
 
     def stored(self) -> dict:
         return {"replay": self.replay, "cache": self.cache, "decision": self.decision,
@@ -170,6 +171,7 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     from agentctl.evals import report as reporting
     from agentctl.evals.batch import Batch
     from agentctl.evals.live import BatchView
+    from agentctl.evals.tracing import BatchTraces
     from agentctl.record.batches import set_pid
     from agentctl.record.redact import Redactor
     from agentctl.run.approvals import FixedApprover
@@ -186,6 +188,7 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     journal.redact = Redactor.for_pipeline(pipeline)
     batch = Batch(compiled, model, SharedTools(tools), journal, FixedApprover(options.decision), batch_id,
                   options.shard, progress)
+    batch.traces = BatchTraces(pipeline.root, batch_id, journal.redact, options.otlp_endpoint)
     view = BatchView(compiled, batch)
     set_pid(journal, batch_id, os.getpid())
     try:
@@ -228,12 +231,16 @@ def write_files(report: dict, outputs: Outputs, redact) -> None:
 
 
 async def _with_tools(batch, tools, view) -> str:
+    from agentctl import console
+
     try:
         with view:
             return await batch.run()
     finally:
         await batch.close()
         await tools.close()
+        for problem in await batch.traces.close():
+            console.print_warning(f"trace not exported to the collector: {problem} (kept in {batch.traces.path})")
 
 
 def exit_code(report: dict, status: str) -> int:

@@ -138,3 +138,14 @@ def test_diff_adds_the_eval_and_its_comparison_to_the_pr_comment(batch, capsys, 
     assert document["eval"]["compare"]["pass_to_fail"] == ["r1", "r2"] and document["eval"]["missed"]
     alone = invoke(capsys, monkeypatch, "diff", "main", "--eval-base", "base.json")
     assert alone.code == 2 and "--eval-base needs --eval" in alone.err
+
+
+def test_a_batch_writes_one_trace_file_and_trace_finds_a_row_in_it(batch, capsys, monkeypatch, project):
+    invoke(capsys, monkeypatch, "eval", batch(), "-o", "report.json")
+    report = json.loads((project.root / "report.json").read_text())
+    files = list((project.root / ".agentctl" / "traces").iterdir())
+    assert [f.name for f in files] == [f"batch-{report['batch_id']}.jsonl"]
+    ran = [r for r in report["rows"] if r["run_id"]]
+    assert len(files[0].read_text().splitlines()) == len(ran) == 4  # r5 was invalid: no run
+    shown = invoke(capsys, monkeypatch, "trace", ran[0]["run_id"])
+    assert shown.code == 0 and "invoke_agent a" in shown.out, shown.err

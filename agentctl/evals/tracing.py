@@ -1,0 +1,85 @@
+"""A batch's traces: one file per batch (`.agentctl/traces/batch-ID.jsonl`, an OTLP/JSON document
+per line, one per run, appended as each run ends), not a file per row: per-run files did not
+scale (76,707 files in a prototype). With a collector configured, spans are also sent there,
+in chunks, off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+CHUNK_SPANS = 2048  # spans per export to a collector
+
+
+def batch_trace_path(root: str | Path, batch_id: str) -> Path:
+    from agentctl.runs import TRACES
+
+    return Path(root) / TRACES / f"batch-{batch_id}.jsonl"
+
+
+class BatchTraces:
+    def __init__(self, root: str, batch_id: str, redact, endpoint: str | None = None) -> None:
+        from agentctl.record import otel_export
+
+        self.path = batch_trace_path(root, batch_id)
+        self.redact = redact
+        self.tracers: dict[str, object] = {}
+        self.collector = otel_export.collector_settings(endpoint)
+        self.pending: list = []
+        self.sending: set[asyncio.Task] = set()
+        self.file = None
+
+    def subscribe(self, pipeline, run_id: str) -> tuple:
+        from agentctl.record.tracer import RunTracer
+
+        tracer = RunTracer(pipeline, run_id, self.redact)
+        self.tracers[run_id] = tracer
+        return (tracer,)
+
+    def done(self, run_id: str) -> None:
+        """The run ended: its spans are written (and queued for the collector), its tracer dropped."""
+        from agentctl.record import otel_export
+
+        tracer = self.tracers.pop(run_id, None)
+        if tracer is None or not tracer.records():
+            return
+        if self.file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = self.path.open("a", encoding="utf-8")
+        self.file.write(otel_export.otlp_json(tracer.records(), tracer.trace_id, tracer.resource, tracer.scope) + "\n")
+        self.file.flush()
+        if self.collector is not None:
+            self.pending += tracer.spans()
+            if len(self.pending) >= CHUNK_SPANS:
+                self._send()
+
+    def _send(self) -> None:
+        from agentctl.record import otel_export
+
+        spans, self.pending = self.pending, []
+        task = asyncio.ensure_future(asyncio.to_thread(otel_export.send, spans, *self.collector))
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+
+    async def close(self) -> list[str]:
+        """Problems exporting to the collector (the file keeps every span)."""
+        if self.file is not None:
+            self.file.close()
+        if self.collector is not None and self.pending:
+            self._send()
+        results = await asyncio.gather(*self.sending, return_exceptions=True) if self.sending else []
+        return [str(r) for r in results if r]
+
+
+def documents_of(root: str | Path, run_id: str) -> list[dict]:
+    """A run's trace from the batch files (a run of a batch has no file of its own)."""
+    import json
+
+    from agentctl.runs import TRACES
+
+    needle = f'"stringValue":"{run_id}"'
+    found = []
+    for path in sorted((Path(root) / TRACES).glob("batch-*.jsonl")):
+        with path.open(encoding="utf-8") as f:
+            found += [json.loads(line) for line in f if needle in line and '"agentctl.run_id"' in line]
+    return found
