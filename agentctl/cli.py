@@ -175,7 +175,7 @@ def schema(
     directory: Path = typer.Option(Path("schemas"), "--dir", help="Where to write the schemas."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if the files are stale."),
 ) -> None:
-    """Write schemas/pipeline.schema.json and schemas/prompt.schema.json for editors."""
+    """Write schemas/pipeline.schema.json, prompt.schema.json and eval.schema.json for editors."""
     from agentctl import api, console
 
     stale = api.write_schemas(directory, check=check)
@@ -183,7 +183,7 @@ def schema(
         for path in stale:
             console.print_info(f"stale: {path} (run `agentctl schema`)")
         raise typer.Exit(EXIT_FAILED if stale else EXIT_OK)
-    console.print_info(f"wrote {directory / 'pipeline.schema.json'} and {directory / 'prompt.schema.json'}")
+    console.print_info(f"wrote {', '.join(str(p) for p in api.schema_files(directory))}")
 
 
 @app.command(epilog="Example:  agentctl init my-agents && cd my-agents && agentctl validate")

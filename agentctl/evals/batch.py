@@ -160,15 +160,27 @@ class Batch:
         result = await self._execute(Prepared(self.compiled.pipeline, work.inputs, self.tools, self.model), cont)
         context = context_of(work.row, work.inputs, result, time.monotonic() - started)
         checked = await check_row(self.compiled, context, self._run_judge)
-        error = result.error if result.status != "succeeded" else None
-        if result.status == "paused":
+        expected = self._expected_status(work)
+        error = None if result.status == expected else (
+            result.error or f"the run {result.status}") + ("" if expected == "succeeded" else f" (expected: {expected})")
+        if result.status == "paused" and expected != "paused":
             error = f"paused for approval ({result.error}): pass --approve or --deny to answer in a batch"
         failed = [name for name, outcome in checked.checks.items() if outcome.get("passed") is False]
         usage = Usage.from_dict(result.usage.as_dict())
         usage.add(checked.usage)
         return {**record, "run_id": cont.run_id, "status": result.status, "checks": checked.checks, "error": error,
-                "passed": result.status == "succeeded" and not failed, "usage": usage.as_dict(),
+                "passed": error is None and not failed, "usage": usage.as_dict(),
                 "metrics": checked.metrics, "duration_s": round(time.monotonic() - started, 3)}
+
+    def _expected_status(self, work: RowWork) -> str:
+        from agentctl.run.evaluate import EvaluationError, evaluate
+
+        if self.compiled.expect_status is None:
+            return "succeeded"
+        try:
+            return str(evaluate(self.compiled.expect_status, {"row": work.row, "inputs": work.inputs}))
+        except EvaluationError as exc:
+            return f"(expect_status: {exc})"
 
     async def _run_judge(self, judge, inputs: dict):
         """A judge's run: journaled like a row's, on the same loop, model and approver."""

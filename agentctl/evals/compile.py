@@ -11,10 +11,12 @@ from typing import Any, Callable
 from agentctl.compile.expressions import Expr, Ref, has_expression, parse_template
 from agentctl.compile.ir import CompiledPipeline, Limits
 from agentctl.diagnostics import Diagnostic, DiagnosticSink, SourceSpan, did_you_mean
+from agentctl.errors import EXIT_CODES
 from agentctl.evals.spec import EvalFile, Thresholds
 
 SUFFIX = ".eval.yaml"
 RUN_FIELDS = ("status", "usage", "duration_s")
+RUN_STATUSES = tuple(s for s in EXIT_CODES if s != "interrupted")  # what a row's run can be expected to end as
 CHECK_ROOTS = ("row", "inputs", "outputs", "steps", "run")
 
 
@@ -53,6 +55,7 @@ class CompiledEval:
     thresholds: Thresholds
     source_sha256: str
     metrics: tuple[MetricDef, ...] = ()
+    expect_status: Expr | str | None = None
 
     @property
     def worst(self):
@@ -116,11 +119,15 @@ def compile_eval(file: Path, display: str) -> tuple[CompiledEval | None, list[Di
                     for name, m in spec.metrics.items())
     _check_thresholds(spec, smap, sink)
     row_id = expr(spec.row_id, ("row_id",), ("row", "inputs")) if spec.row_id else None
+    expect_status = expr(spec.expect_status, ("expect_status",), ("row", "inputs"))
+    if isinstance(expect_status, str) and expect_status not in RUN_STATUSES:
+        sink.error("E904", f"expect_status: '{expect_status}' is not a run status", smap.value(("expect_status",)),
+                   did_you_mean(expect_status, RUN_STATUSES) or f"one of: {', '.join(RUN_STATUSES)}")
     if sink.has_errors or pipeline is None:
         return None, sink.items
     return CompiledEval(display, spec.name or file.name.removesuffix(SUFFIX), pipeline, source, row_id, inputs,
                         checks, spec.repeat, spec.min_pass or spec.repeat, spec.concurrency, limits(spec.budgets),
-                        spec.thresholds, hashlib.sha256(text.encode()).hexdigest(), metrics), sink.items
+                        spec.thresholds, hashlib.sha256(text.encode()).hexdigest(), metrics, expect_status), sink.items
 
 
 def _check(api, root: Path, check, i: int, expr, smap, sink: DiagnosticSink) -> CheckDef:

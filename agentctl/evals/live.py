@@ -47,7 +47,7 @@ class BatchView:
         self.done += 1
         self.passed += record["passed"]
         self.failed += not record["passed"]
-        self.errors += record["status"] != "succeeded"
+        self.errors += record["error"] is not None
         self.cost += record["usage"].get("cost_usd", 0.0)
         verdict = "pass" if record["passed"] else "FAIL"
         line = (f"row {record['row_number']} ({record['row_id']}): {verdict} [{record['status']}]"

@@ -37,7 +37,7 @@ def build(head: dict, rows: list[dict]) -> dict[str, Any]:
     for row in rows:
         by_row[row["row_id"]].append(row)
     verdicts = {rid: sum(r["passed"] for r in runs) >= config["min_pass"] for rid, runs in by_row.items()}
-    errors = [r for r in rows if r["status"] != "succeeded"]
+    errors = [r for r in rows if r["error"] is not None]
     checks = {}
     for name in config["checks"]:
         applied = [r["checks"].get(name, {}) for r in rows]
@@ -171,18 +171,18 @@ def git_sha(root: str) -> str | None:
 
 def as_junit(report: dict) -> str:
     """One testcase per row run (classname: the eval, name: the row id and attempt); a failed
-    check is a <failure>, a run that did not succeed an <error>."""
+    check is a <failure>, a run that did not end as expected an <error>."""
     from xml.etree import ElementTree as ET
 
     rows = report["rows"]
-    errors = [r for r in rows if r["status"] != "succeeded"]
-    failures = [r for r in rows if r["status"] == "succeeded" and not r["passed"]]
+    errors = [r for r in rows if r["error"] is not None]
+    failures = [r for r in rows if r["error"] is None and not r["passed"]]
     suite = ET.Element("testsuite", name=report["eval"], tests=str(len(rows)), failures=str(len(failures)),
                        errors=str(len(errors)), skipped="0", time=f"{report['totals']['duration_s']['sum']:.3f}")
     for r in rows:
         name = r["row_id"] if report["config"]["repeat"] == 1 else f"{r['row_id']}#{r['attempt'] + 1}"
         case = ET.SubElement(suite, "testcase", classname=report["eval"], name=name, time=f"{r['duration_s'] or 0:.3f}")
-        if r["status"] != "succeeded":
+        if r["error"] is not None:
             ET.SubElement(case, "error", message=f"{r['status']}: {r['error'] or ''}"[:1000], type=r["status"])
         elif not r["passed"]:
             reasons = "; ".join(f"{n}: {c.get('reason', 'failed')}" for n, c in r["checks"].items()

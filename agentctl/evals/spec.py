@@ -52,6 +52,8 @@ class EvalFile(Spec):
     data: str = Field(description="Rows: a .jsonl, .csv or .yaml file, relative to the project root")
     row_id: Expr | None = Field(None, description="A row's id; by default a hash of its mapped inputs")
     inputs: dict[Name, Any] = Field(default_factory=dict, description="Pipeline inputs from ${{ row.<column> }}")
+    expect_status: str | Expr | None = Field(None, description="How a row's run is expected to end (default: "
+                                            "succeeded), e.g. ${{ 'failed' if row.rejected else 'succeeded' }}")
     checks: list[Check] = Field(default_factory=list)
     metrics: dict[Name, Metric] = Field(default_factory=dict, description="Numbers per row, aggregated")
     repeat: PositiveInt = Field(1, description="Runs per row, for nondeterministic models")

@@ -24,9 +24,9 @@ def init_project(directory: Path) -> list[Path]:
     (directory / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
     written.append(directory / ".gitignore")
 
-    from agentctl.api import lock_prompts, write_schemas
+    from agentctl.api import lock_prompts, schema_files, write_schemas
 
     write_schemas(directory / "schemas")
-    written += [directory / "schemas" / "pipeline.schema.json", directory / "schemas" / "prompt.schema.json"]
+    written += list(schema_files(directory / "schemas"))
     written.append(lock_prompts(directory).path)
     return written

@@ -90,3 +90,18 @@ def test_junit_has_a_testcase_per_row_with_failures_and_errors(batch, capsys, mo
     assert cases["r4"].find("error").get("type") == "failed"
     assert done.out.startswith("### agentctl eval `evals/smoke.eval.yaml`: thresholds met")
     assert "| exact | 2/3 | 66.7% | 50% |" in done.out
+
+
+def test_a_row_expected_to_fail_passes_when_its_run_fails(batch, capsys, monkeypatch, project):
+    path = batch()
+    text = (project.root / path).read_text()
+    (project.root / path).write_text(text + "expect_status: \"${{ 'failed' if row.id == 'r4' else 'succeeded' }}\"\n")
+    done = invoke(capsys, monkeypatch, "eval", path, "-o", "report.json")
+    report = json.loads((project.root / "report.json").read_text())
+    r4 = next(r for r in report["rows"] if r["row_id"] == "r4")
+    assert (r4["status"], r4["passed"], r4["error"]) == ("failed", True, None)
+    assert report["totals"]["errors"] == 1 and report["totals"]["pass_rate"] == 0.6, done.out
+    (project.root / path).write_text(text + "expect_status: faild\n")
+    invalid = invoke(capsys, monkeypatch, "validate", path)
+    assert "error[E904]: expect_status: 'faild' is not a run status" in invalid.out
+    assert "did you mean 'failed'" in invalid.out
