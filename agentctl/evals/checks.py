@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from agentctl.dimensions import Usage
+from agentctl.compile.expressions import Expr
 from agentctl.evals.compile import CheckDef, CompiledEval
 
 # How the batch runs a judge: (judge pipeline, inputs) -> its RunResult and run id.
@@ -42,7 +43,7 @@ async def check_row(compiled: CompiledEval, context: dict, run_judge: RunJudge) 
             else:
                 passed = bool(evaluate(check.expect, context))
                 checked.checks[check.name] = {"passed": passed} if passed else {
-                    "passed": False, "reason": f"{getattr(check.expect, 'source', check.expect)} is false"}
+                    "passed": False, "reason": why_false(check.expect, context)}
         except EvaluationError as exc:  # after a failed run there may be nothing to check: not counted
             checked.checks[check.name] = ({"passed": False, "reason": str(exc)} if status == "succeeded"
                                           else {"skipped": True, "reason": f"the run {status}: {exc}"})
@@ -74,6 +75,21 @@ async def _judge(check: CheckDef, context: dict, run_judge: RunJudge, usage: Usa
     if reason is not None and not verdict:
         outcome["reason"] = str(reason)[:2000]
     return outcome
+
+
+def why_false(expect, context: dict) -> str:
+    """'${{ a == b }} is false (a = 'x', b = 'y')': what each name read was, to see why at a glance."""
+    from agentctl.run.evaluate import EvaluationError, evaluate
+
+    source = getattr(expect, "source", str(expect))
+    values = []
+    for ref in dict.fromkeys(str(r) for r in getattr(expect, "refs", ())):
+        try:
+            value = repr(evaluate(Expr(ref, (("expr", ref),), (), expect.span), context))
+        except EvaluationError:
+            value = "(missing)"
+        values.append(f"{ref} = {value if len(value) <= 80 else value[:77] + '...'}")
+    return f"{source} is false" + (f" ({', '.join(values[:6])})" if values else "")
 
 
 def measure(compiled: CompiledEval, context: dict) -> dict[str, float | None]:

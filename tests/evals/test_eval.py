@@ -3,7 +3,10 @@ from the journal, with the exit codes of the thresholds."""
 
 import json
 
+import xmlschema
+
 from tests.evals.conftest import PIPELINE, ROWS
+from tests.evals.test_example import JUNIT_XSD
 from tests.support.cli import invoke
 
 
@@ -17,7 +20,8 @@ def test_rows_with_mixed_outcomes_are_checked_and_reported_from_the_journal(batc
         "r1": ("succeeded", True), "r2": ("succeeded", True), "r3": ("succeeded", False),
         "r4": ("failed", False), "row5": ("invalid", False)}
     assert rows["r1"]["checks"]["short"] == {"skipped": True}
-    assert "outputs.answer == row.expected" in rows["r3"]["checks"]["exact"]["reason"]
+    assert rows["r3"]["checks"]["exact"]["reason"] == ("${{ outputs.answer == row.expected }} is false "
+                                                       "(outputs.answer = 'WRONG', row.expected = 'nope')")
     assert "input 'n': expected integer" in rows["row5"]["error"]
     assert report["totals"]["pass_rate"] == 0.4 and report["totals"]["errors"] == 2
     assert report["checks"]["exact"] == {"passed": 2, "of": 3, "rate": 0.6667, "threshold": 0.5}
@@ -80,6 +84,7 @@ def test_junit_has_a_testcase_per_row_with_failures_and_errors(batch, capsys, mo
 
     done = invoke(capsys, monkeypatch, "eval", batch(), "--junit", "junit.xml", "--markdown")
     assert done.code == 0, done.err
+    xmlschema.XMLSchema(str(JUNIT_XSD)).validate(str(project.root / "junit.xml"))  # failures and errors included
     suite = ET.parse(project.root / "junit.xml").getroot()
     assert suite.tag == "testsuite" and suite.get("tests") == "5"
     assert (suite.get("failures"), suite.get("errors")) == ("1", "2")
