@@ -7,6 +7,8 @@ litellm path, in one process:
 1. Throughput: ROWS rows x a 2-agent-step pipeline at concurrency C, `agentctl eval` (journal,
    batch tables, one trace file, admission, progress lines) vs asyncio.gather of the same
    2 x ROWS litellm calls, C rows in flight, each row's two calls in sequence. Target: ratio <= 1.3.
+   agentctl freezes the objects loaded before the batch (gc.freeze); the gather side is run
+   again with the same treatment, to show what is agentctl's own cost.
 2. Peak memory (max RSS of this process, which ran both sides). Target: <= 600 MB.
 3. Journal size per row.
 4. Resume of the batch with its last 10% of rows removed: time from `agentctl resume BATCH` to
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import json
 import os
@@ -155,11 +158,15 @@ def main() -> None:
         asyncio.run(gather_side(server, 64, args.concurrency))  # warm litellm's client
         plain = asyncio.run(gather_side(server, args.rows, args.concurrency))
         ours, batch_id = agentctl_side(root)
+        gc.freeze()  # the same treatment agentctl gives its batch (evals/command.py), for a fair second baseline
+        frozen = asyncio.run(gather_side(server, args.rows, args.concurrency))
+        gc.unfreeze()
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{args.rows} rows x 2 agent steps, concurrency {args.concurrency}, server latency 50 ms:")
         print(f"  asyncio.gather of {2 * args.rows} litellm calls: {plain:7.1f} s ({args.rows / plain:5.1f} rows/s)")
         print(f"  agentctl eval:                          {ours:7.1f} s ({args.rows / ours:5.1f} rows/s)")
         print(f"  ratio: {ours / plain:.3f} (target <= 1.3)")
+        print(f"  asyncio.gather again, after gc.freeze() as agentctl does: {frozen:7.1f} s; ratio {ours / frozen:.3f}")
         print(f"  peak RSS of this process (both sides): {peak_mb:.0f} MB (target <= 600)")
         size = journal_bytes(root)
         print(f"  journal: {size / 1e6:.1f} MB, {size / args.rows / 1024:.1f} KB per row (runs, steps, answers, "

@@ -5,6 +5,7 @@ the exit code; the CLI only parses arguments and prints."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import os
@@ -191,10 +192,15 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     batch.traces = BatchTraces(pipeline.root, batch_id, journal.redact, options.otlp_endpoint)
     view = BatchView(compiled, batch)
     set_pid(journal, batch_id, os.getpid())
+    # What is loaded by now (litellm, the compiled pipeline) lives for the whole batch: collections
+    # skip it. Without this, a 10,000-row batch spent a tenth of its time in the cyclic collector.
+    gc.freeze()
     try:
         status = asyncio.run(_with_tools(batch, tools, view))
     except KeyboardInterrupt:
         status = "interrupted"
+    finally:
+        gc.unfreeze()
     try:
         report = reporting.from_journal(journal, batch_id)
     finally:

@@ -96,6 +96,11 @@ def _from_file(path: Path, problems: list[str]) -> dict:
     from agentctl.spec.source_file import read_text
     from agentctl.spec.yaml_source import YamlLoadError, load_yaml
 
+    if path.suffix in (".jsonl", ".csv"):  # rows, not one run's inputs
+        problems.append(f"{path}: --input-file takes one YAML or JSON mapping of inputs, and a {path.suffix} file "
+                        "holds rows; to run the pipeline once per row, name it as data: in an eval file and run "
+                        "`agentctl eval` (docs/eval.md)")
+        return {}
     text, diag = read_text(path, str(path))
     if diag is not None:
         problems.append(f"{diag.span}: {diag.message}")

@@ -110,3 +110,12 @@ def test_a_row_expected_to_fail_passes_when_its_run_fails(batch, capsys, monkeyp
     invalid = invoke(capsys, monkeypatch, "validate", path)
     assert "error[E904]: expect_status: 'faild' is not a run status" in invalid.out
     assert "did you mean 'failed'" in invalid.out
+
+
+def test_two_rows_with_the_same_id_are_refused_not_lost(batch, capsys, monkeypatch, project):
+    rows = ROWS[:2] + [dict(ROWS[0], question="again")]
+    done = invoke(capsys, monkeypatch, "eval", batch(rows=rows), "-o", "report.json")
+    report = json.loads((project.root / "report.json").read_text())
+    assert [(r["row_id"], r["status"]) for r in report["rows"]] == [
+        ("r1", "succeeded"), ("r2", "succeeded"), ("r1@row3", "invalid")]
+    assert "row id 'r1' is also row 1's: ids must be unique" in report["rows"][2]["error"], done.out

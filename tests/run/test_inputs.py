@@ -37,3 +37,12 @@ def test_an_input_file_is_read_and_the_command_line_wins(tmp_path):
     file.write_text("- not a mapping\n")
     with pytest.raises(UsageError):
         collect_inputs(DECLARED, ["topic=x"], str(file))
+
+
+def test_a_jsonl_input_file_is_pointed_at_eval_not_misread_as_yaml(tmp_path):
+    file = tmp_path / "data.jsonl"
+    file.write_text('{"topic": "a"}\n{"topic": "b"}\n')
+    with pytest.raises(UsageError) as caught:
+        collect_inputs(DECLARED, [], str(file))
+    assert "a .jsonl file holds rows" in caught.value.message and "`agentctl eval`" in caught.value.message
+    assert "YAML syntax error" not in caught.value.message

@@ -1,0 +1,37 @@
+"""What `agentctl eval` shows while it runs: the expected total, counts, cost against the budget,
+time left; off a terminal, a line per row."""
+
+from types import SimpleNamespace
+
+from agentctl.console import BatchProgress
+from agentctl.evals.live import BatchView, expected_runs
+
+
+def _compiled(tmp_path, lines: int, repeat: int = 1, max_cost=None):
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join('{"id": %d}\n' % i for i in range(lines)))
+    return SimpleNamespace(data=data, repeat=repeat, limits=SimpleNamespace(max_cost_usd=max_cost))
+
+
+def test_the_expected_total_counts_lines_shards_and_finished_rows(tmp_path):
+    compiled = _compiled(tmp_path, 10, repeat=2)
+    assert expected_runs(compiled, None, 0) == 20
+    assert expected_runs(compiled, (1, 3), 0) == 8  # ceil(10 / 3) rows x 2
+    assert expected_runs(compiled, None, 15) == 5
+
+
+def test_the_status_line_counts_rows_and_cost_against_the_budget(tmp_path, capsys):
+    compiled = _compiled(tmp_path, 4, max_cost=1.0)
+    batch = SimpleNamespace(shard=None, progress=SimpleNamespace(finished=set()), on_row=None)
+    view = BatchView(compiled, batch)
+    assert batch.on_row == view.row
+    view.display = BatchProgress(live=False)
+    view.row({"row_number": 1, "row_id": "a", "passed": True, "status": "succeeded", "error": None,
+              "usage": {"cost_usd": 0.25}})
+    view.row({"row_number": 2, "row_id": "b", "passed": False, "status": "failed", "error": "boom",
+              "usage": {"cost_usd": 0.5}})
+    status = view.status()
+    assert status.startswith("2/4 runs · 1 passing · 1 failing · 1 errors · $0.7500 of $1.00 · ")
+    assert status.endswith(" s left")
+    err = capsys.readouterr().err
+    assert "row 1 (a): pass [succeeded]  1/4" in err and "row 2 (b): FAIL [failed]  2/4" in err
