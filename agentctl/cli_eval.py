@@ -9,8 +9,8 @@ from typing import List, Optional
 import typer
 from typer.core import TyperGroup
 
-from agentctl.cli_options import (ApproveAll, Baseline, DenyAll, JsonFlag, Junit, Markdown, OtlpEndpoint, Record, Replay,
-                                  ReportJson, decision)
+from agentctl.cli_options import (ApproveAll, Baseline, DenyAll, Junit, OtlpEndpoint, Record, Replay,
+                                  ReportFormat, ReportJson, decision)
 
 
 class RunByDefault(TyperGroup):
@@ -43,7 +43,7 @@ def run(
                                  "run nothing."),
     output: ReportJson = None,
     junit: Junit = None,
-    markdown: Markdown = False,
+    format: ReportFormat = "text",
     baseline: Baseline = None,
     shard: Optional[str] = typer.Option(None, "--shard", help="Run shard i of n (by a stable hash of each row id), "
                                         "e.g. 2/4; combine with `agentctl eval merge`."),
@@ -59,7 +59,7 @@ def run(
     from agentctl.evals import command
 
     options = command.Options(replay, record, cache, decision(approve, deny), command.parse_shard(shard),
-                              command.Outputs(output, junit, markdown, baseline), otlp_endpoint)
+                              command.Outputs(output, junit, command.report_format(format), baseline), otlp_endpoint)
     compiled = command.load(path)
     _finish(command.dry_run(compiled) if dry_run else command.run(compiled, options))
 
@@ -71,34 +71,33 @@ def show(
     failed: bool = typer.Option(False, "--failed", help="Only the rows that did not pass."),
     output: ReportJson = None,
     junit: Junit = None,
-    markdown: Markdown = False,
-    json_output: JsonFlag = False,
+    format: ReportFormat = "text",
 ) -> None:
     """A recorded batch's report, rebuilt from the journal."""
     from agentctl.compile.project import find_root
-    from agentctl.evals import show as showing
+    from agentctl.evals import command, show as showing
 
-    _finish(showing.show(batch_id, find_root(Path.cwd()), failed, output, junit, markdown, json_output))
+    _finish(showing.show(batch_id, find_root(Path.cwd()), failed, output, junit, command.report_format(format)))
 
 
-@eval_app.command("compare", epilog="Example:  agentctl eval compare main.json head.json --markdown")
+@eval_app.command("compare", epilog="Example:  agentctl eval compare main.json head.json -f markdown")
 def compare(
     base: str = typer.Argument(..., help="The baseline: a report (JSON) or a batch id."),
     head: str = typer.Argument(..., help="The change: a report (JSON) or a batch id."),
-    markdown: Markdown = False,
-    json_output: JsonFlag = False,
+    format: ReportFormat = "text",
 ) -> None:
     """Pass-rate deltas per check, rows that flipped, cost and latency deltas between two reports."""
     import json
 
     from agentctl import console
     from agentctl.compile.project import find_root
-    from agentctl.evals import compare as comparing
+    from agentctl.evals import command, compare as comparing
 
+    fmt = command.report_format(format)
     root = find_root(Path.cwd())
     delta = comparing.compare(comparing.load_report(base, root), comparing.load_report(head, root))
-    text = (json.dumps(delta, indent=2) if json_output else
-            comparing.as_markdown(delta) if markdown else comparing.as_text(delta))
+    text = (json.dumps(delta, indent=2) if fmt == "json" else
+            comparing.as_markdown(delta) if fmt == "markdown" else comparing.as_text(delta))
     console.print_plain(text.rstrip("\n"))
 
 
@@ -107,7 +106,7 @@ def merge(
     reports: List[str] = typer.Argument(..., help="Every shard's report (JSON)."),
     output: ReportJson = None,
     junit: Junit = None,
-    markdown: Markdown = False,
+    format: ReportFormat = "text",
 ) -> None:
     """Shard reports (`--shard i/n`) combined into the report of the whole batch."""
     from agentctl.compile.project import find_root
@@ -116,4 +115,4 @@ def merge(
 
     root = find_root(Path.cwd())
     report = merging.merge([(name, comparing.load_report(name, root)) for name in reports])
-    _finish(command.outcome_of(report, report["status"], command.Outputs(output, junit, markdown), Redactor(())))
+    _finish(command.outcome_of(report, report["status"], command.Outputs(output, junit, command.report_format(format)), Redactor(())))

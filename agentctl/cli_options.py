@@ -18,7 +18,7 @@ TraceContent = Annotated[bool, typer.Option("--trace-content", help="Record prom
 OtlpEndpoint = Annotated[Optional[str], typer.Option("--otlp-endpoint", help="Send the trace to this collector.")]
 ReportJson = Annotated[Optional[str], typer.Option("--output", "-o", help="Write the report (JSON) to this file.")]
 Junit = Annotated[Optional[str], typer.Option("--junit", help="Write a JUnit XML file: one testcase per row.")]
-Markdown = Annotated[bool, typer.Option("--markdown", help="Print the summary as Markdown (a PR comment).")]
+ReportFormat = Annotated[str, typer.Option("--format", "-f", help="text, markdown (a PR comment) or json.")]
 Baseline = Annotated[Optional[str], typer.Option("--baseline", help="Compare with this report (JSON file or "
                                                  "batch id): pass-rate deltas, flipped rows, cost and latency.")]
 

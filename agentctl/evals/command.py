@@ -46,8 +46,17 @@ class Options:
 class Outputs:
     json: str | None = None  # -o report.json
     junit: str | None = None
-    markdown: bool = False
+    format: str = "text"  # text, markdown or json (the report itself)
     baseline: str | None = None
+
+
+FORMATS = ("text", "markdown", "json")
+
+
+def report_format(name: str) -> str:
+    if name not in FORMATS:
+        raise UsageError(f"--format {name}: use one of {', '.join(FORMATS)}")
+    return name
 
 
 def load(path: str, cwd: Path | None = None) -> CompiledEval:
@@ -215,11 +224,14 @@ def outcome_of(report: dict, status: str, outputs: Outputs, redact, root: str | 
     from agentctl.evals import compare
     from agentctl.evals import report as reporting
 
-    text = (reporting.as_markdown if outputs.markdown else reporting.as_text)(report)
-    if outputs.baseline:
-        delta = compare.compare(compare.load_report(outputs.baseline, root), report)
-        text += "\n" + (compare.as_markdown(delta) if outputs.markdown else compare.as_text(delta))
-    if status == "interrupted":
+    delta = compare.compare(compare.load_report(outputs.baseline, root), report) if outputs.baseline else None
+    if outputs.format == "json":
+        text = reporting.as_json({**report, "compare": delta} if delta else report).rstrip("\n")
+    elif outputs.format == "markdown":
+        text = reporting.as_markdown(report) + (compare.as_markdown(delta) if delta else "")
+    else:
+        text = reporting.as_text(report) + ("\n" + compare.as_text(delta) if delta else "")
+    if status == "interrupted" and outputs.format != "json":
         text += f"\n  interrupted: continue with `agentctl resume {report['batch_id']}`"
     write_files(report, outputs, redact)
     return EvalOutcome(redact.text(text), exit_code(report, status), report)

@@ -138,6 +138,9 @@ def as_text(report: dict, all_rows: bool = False) -> str:
             lines.append(f"    ... and {len(failing) - 50} more (see -o report.json)")
     for problem in report["missed"]:
         lines.append(f"  threshold missed: {problem}")
+    if error_rate_exceeded(report):
+        lines.append(f"  error rate {_pct(t['error_rate'])} is above max_error_rate "
+                     f"{report['config']['thresholds']['max_error_rate']:.1%}: the results are not trusted")
     return "\n".join(lines)
 
 

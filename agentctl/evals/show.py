@@ -8,8 +8,7 @@ from pathlib import Path
 from agentctl.evals.command import EvalOutcome, Outputs, exit_code, write_files
 
 
-def show(batch_id: str, root: Path, failed: bool, output: str | None, junit: str | None, markdown: bool,
-         json_output: bool) -> EvalOutcome:
+def show(batch_id: str, root: Path, failed: bool, output: str | None, junit: str | None, fmt: str) -> EvalOutcome:
     from agentctl import runs
     from agentctl.evals import report as reporting
     from agentctl.record.redact import Redactor
@@ -21,14 +20,15 @@ def show(batch_id: str, root: Path, failed: bool, output: str | None, junit: str
         journal.close()
     write_files(report, Outputs(output, junit), Redactor(()))  # the journal holds rows already masked
     shown = {**report, "rows": [r for r in report["rows"] if not r["passed"]]} if failed else report
-    if json_output:
+    if fmt == "json":
         text = reporting.as_json(shown).rstrip("\n")
-    elif markdown:
+    elif fmt == "markdown":
         text = reporting.as_markdown(shown)
     else:
         text = reporting.as_text(shown, all_rows=failed)
     status = report["status"]
-    if status == "running" or status == "interrupted":
-        text += f"\n  not finished: continue with `agentctl resume {batch_id}`"
+    if status in ("running", "interrupted"):
+        if fmt != "json":
+            text += f"\n  not finished: continue with `agentctl resume {batch_id}`"
         status = "interrupted"
     return EvalOutcome(text, exit_code(report, status), report)

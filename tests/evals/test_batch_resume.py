@@ -56,7 +56,7 @@ def test_a_batch_killed_part_way_resumes_only_what_is_left(tmp_path, crash_serve
 
     out, err = agentctl(root, "resume", batch_id).communicate(timeout=120)
     assert "passed 8 (100.0%)" in out, out + err
-    shown, err = agentctl(root, "eval", "show", batch_id, "--json").communicate(timeout=60)
+    shown, err = agentctl(root, "eval", "show", batch_id, "-f", "json").communicate(timeout=60)
     report = json.loads(shown)
     assert report["status"] == "succeeded" and len(report["rows"]) == len(CITIES)
     runs = {r["row_id"]: r["run_id"] for r in report["rows"]}
@@ -84,3 +84,25 @@ def test_resume_refuses_a_batch_whose_data_changed(tmp_path, crash_server):
     assert proc.returncode == 1 and f"batch {batch_id} started from different content: evals/cities.jsonl changed" \
         in err, err
     assert "resume with --force" in err
+
+
+def test_ctrl_c_stops_the_batch_with_130_and_prints_the_resume_command(tmp_path, crash_server):
+    root = make_project(tmp_path / "p", crash_server.url)
+    (root / "evals").mkdir()
+    (root / "evals" / "cities.jsonl").write_text("".join(json.dumps({"city": c}) + "\n" for c in CITIES))
+    (root / "evals" / "c.eval.yaml").write_text(EVAL)
+    proc = agentctl(root, "eval", "evals/c.eval.yaml")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until a row has finished: the batch is well under way
+        try:
+            if any(s == "succeeded" for s, _ in batch_rows(root).values()):
+                break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    batch_id = sqlite3.connect(root / ".agentctl" / "journal.db").execute("SELECT id FROM batches").fetchone()[0]
+    assert proc.returncode == 130, out + err
+    assert f"interrupted: continue with `agentctl resume {batch_id}`" in out
+    assert "eval evals/c.eval.yaml" in out  # the partial report, from the journal

@@ -57,7 +57,7 @@ def test_merge_refuses_a_missing_or_repeated_shard(batch, capsys, monkeypatch, p
 def test_eval_show_rebuilds_the_report_from_the_journal(batch, capsys, monkeypatch, project):
     done = invoke(capsys, monkeypatch, "eval", batch(), "-o", "report.json")
     report = json.loads((project.root / "report.json").read_text())
-    shown = invoke(capsys, monkeypatch, "eval", "show", report["batch_id"], "--json")
+    shown = invoke(capsys, monkeypatch, "eval", "show", report["batch_id"], "-f", "json")
     assert shown.code == done.code == 0
     assert json.loads(shown.out) == report
     failed = invoke(capsys, monkeypatch, "eval", "show", report["batch_id"], "--failed")
@@ -79,7 +79,7 @@ def test_a_baseline_counts_flips_of_rows_that_were_stable(batch, capsys, monkeyp
     assert "flipped pass -> fail: 1 (r2)" in head.out
     assert "flipped fail -> pass: 2 (r3, r4)" in head.out
     assert "pass rate 40.0% -> 60.0% (+20.0 pp)" in head.out
-    compared = invoke(capsys, monkeypatch, "eval", "compare", "base.json", "head.json", "--json")
+    compared = invoke(capsys, monkeypatch, "eval", "compare", "base.json", "head.json", "-f", "json")
     delta = json.loads(compared.out)
     assert delta["pass_to_fail"] == ["r2"] and delta["fail_to_pass"] == ["r3", "r4"]
     assert delta["checks"]["exact"]["delta"] == round(3 / 4 - 2 / 3, 4)

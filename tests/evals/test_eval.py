@@ -82,7 +82,7 @@ def test_a_row_that_pauses_for_approval_fails_and_says_so(batch, capsys, monkeyp
 def test_junit_has_a_testcase_per_row_with_failures_and_errors(batch, capsys, monkeypatch, project):
     from xml.etree import ElementTree as ET
 
-    done = invoke(capsys, monkeypatch, "eval", batch(), "--junit", "junit.xml", "--markdown")
+    done = invoke(capsys, monkeypatch, "eval", batch(), "--junit", "junit.xml", "-f", "markdown")
     assert done.code == 0, done.err
     xmlschema.XMLSchema(str(JUNIT_XSD)).validate(str(project.root / "junit.xml"))  # failures and errors included
     suite = ET.parse(project.root / "junit.xml").getroot()
@@ -119,3 +119,11 @@ def test_two_rows_with_the_same_id_are_refused_not_lost(batch, capsys, monkeypat
     assert [(r["row_id"], r["status"]) for r in report["rows"]] == [
         ("r1", "succeeded"), ("r2", "succeeded"), ("r1@row3", "invalid")]
     assert "row id 'r1' is also row 1's: ids must be unique" in report["rows"][2]["error"], done.out
+
+
+def test_an_error_rate_above_max_error_rate_exits_1(batch, capsys, monkeypatch, project):
+    path = batch()
+    (project.root / path).write_text((project.root / path).read_text().replace(
+        "checks: {exact: 0.5}}", "checks: {exact: 0.5}, max_error_rate: 0.3}"))
+    done = invoke(capsys, monkeypatch, "eval", path)
+    assert done.code == 1 and "error rate 40.0% is above max_error_rate 30.0%" in done.out, done.out
