@@ -22,6 +22,8 @@ from typing import Any, assert_never
 from agentctl import __version__
 from agentctl.compile.ir import CompiledPipeline
 from agentctl.compile.kinds import AgentStep
+from agentctl.record import genai
+from agentctl.record.genai import KINDS, provider_and_model
 from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
@@ -68,11 +70,12 @@ class RunTracer:
         self.steps: dict[tuple[str, str], SpanRecord] = {}
         self.open: dict[str | int, SpanRecord] = {}  # attempts and tool calls in flight, by id
         self.scope_of: dict[str, str] = {}  # the scope a step is running in now
+        self.common = {"gen_ai.conversation.id": run_id, "session.id": run_id}
 
     def __call__(self, event: Event) -> None:
         match event:
             case RunStarted():
-                self.root = self.start(f"invoke_workflow {self.pipeline.name}", None, event.at, **{
+                self.root = self.start(f"invoke_workflow {self.pipeline.name}", None, event.at, "workflow", **{
                     "gen_ai.operation.name": "invoke_workflow", "agentctl.run_id": self.run_id,
                     "agentctl.pipeline.version": self.pipeline.version})
             case StepStarted():
@@ -87,31 +90,36 @@ class RunTracer:
                 if (span := self.open.pop(event.attempt_id, None)) is not None:
                     self.end(span, event.at, event.error, event.error_kind or "error")
             case ToolCallStarted():
-                self.open[event.call_id] = self.tool_span(event.step, event.tool, event.call_id, event.at)
+                self.open[event.call_id] = span = self.tool_span(event.step, event.tool, event.call_id, event.at)
+                if self.content:
+                    span.attributes["gen_ai.tool.call.arguments"] = self.redact.json(event.args)
             case ToolCallRestored():
                 self.end(self.tool_span(event.step, event.tool, event.call_id, event.at, restored=True), event.at)
             case ToolCallSucceeded():
                 if (span := self.open.pop(event.call_id, None)) is not None:
+                    if self.content:
+                        span.attributes["gen_ai.tool.call.result"] = self.redact.json(event.result)
                     self.end(span, event.at)
             case ToolCallFailed():
                 if (span := self.open.pop(event.call_id, None)) is not None:
                     self.end(span, event.at, event.error, "tool_error")
             case ToolCallRefused():
-                span = self.start(f"execute_tool {event.tool}", self.step_span(event.step), event.at, **{
+                span = self.start(f"execute_tool {event.tool}", self.step_span(event.step), event.at, "tool", **{
                     "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": event.tool,
                     "agentctl.tool.refused": event.reason})
                 self.end(span, event.at, event.reason, "refused")
             case ApprovalDecided():
-                span = self.start(f"approval {event.step}", self.step_span(event.step), event.at, **{
+                span = self.start(f"approval {event.step}", self.step_span(event.step), event.at, "approval", **{
                     "agentctl.approval.approved": event.approved, "agentctl.approval.by": event.by,
                     "agentctl.approval.role": event.role, "gen_ai.tool.name": event.tool})
                 self.end(span, event.at)
             case RunFinished():
                 self.run_finished(event)
             case LlmAnswerRestored():
-                span = self.start(f"chat {event.model}", self.step_span(event.step), event.at, "client", **{
-                    "gen_ai.operation.name": "chat", "gen_ai.request.model": event.model,
-                    "agentctl.answer.restored": True})
+                provider, model = provider_and_model(event.model)
+                span = self.start(f"chat {model}", self.step_span(event.step), event.at, "chat", "client", **{
+                    "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "gen_ai.request.model": model,
+                    "agentctl.model.route": event.model, "agentctl.answer.restored": True})
                 self.end(span, event.at)
             case ItemFinished() | ApprovalAsked() | OutputReasked() | GateWarned():
                 pass
@@ -128,10 +136,15 @@ class RunTracer:
 
         return otel_export.sdk_spans(self.records(), self.trace_id, self.resource, self.scope)
 
-    def start(self, name: str, parent: SpanRecord | None, at: float, kind: str = "internal",
+    def start(self, name: str, parent: SpanRecord | None, at: float, role: str, kind: str = "internal",
               **attributes: Any) -> SpanRecord:
+        """`role` is agentctl's (workflow, step, agent, chat, tool, gate, approval), mapped to the
+        OpenInference span kind; every span names its run as the conversation (and session) it belongs to."""
+        attributes = {k: v for k, v in attributes.items() if v is not None}
+        attributes.update(self.common)
+        attributes["openinference.span.kind"] = KINDS[role]
         record = SpanRecord(name, _new_id(64), parent.span_id if parent is not None else None,
-                            _ns(at, self.offset), {k: v for k, v in attributes.items() if v is not None}, kind)
+                            _ns(at, self.offset), attributes, kind)
         self.started.append(record)
         return record
 
@@ -150,19 +163,19 @@ class RunTracer:
         parent = self.steps.get((node.parent, _outer(event.scope))) if node.parent else self.root
         attributes = {"agentctl.step.id": event.step, "agentctl.step.kind": event.kind,
                       "agentctl.step.scope": event.scope or None}
-        name = f"step {event.step}"
+        name, role = f"step {event.step}", event.kind if event.kind in ("gate", "approval") else "step"
         if isinstance(node.do, AgentStep):  # agents get the GenAI agent span; every other kind a step span
             prompt = self.pipeline.agents[node.do.agent].prompt
-            name = f"invoke_agent {node.do.agent}"
+            name, role = f"invoke_agent {node.do.agent}", "agent"
             attributes.update({"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": node.do.agent,
                                "agentctl.prompt.name": prompt.name, "agentctl.prompt.version": prompt.version})
-        self.steps[(event.step, event.scope)] = self.start(name, parent or self.root, event.at, **attributes)
+        self.steps[(event.step, event.scope)] = self.start(name, parent or self.root, event.at, role, **attributes)
 
     def step_finished(self, event: StepFinished) -> None:
         span = self.steps.pop((event.step, event.scope), None)
         if span is None:
             if not event.restored and event.status == "skipped":
-                self.end(self.start(f"step {event.step}", self.root, event.at, **{
+                self.end(self.start(f"step {event.step}", self.root, event.at, "step", **{
                     "agentctl.step.id": event.step, "agentctl.step.status": "skipped"}), event.at)
             return
         error = event.error if event.status in _FAILED else None
@@ -170,32 +183,39 @@ class RunTracer:
         self.end(span, event.at, error, "step_failed")
 
     def attempt_started(self, event: LlmAttemptStarted) -> None:
-        provider, _, _ = event.model.partition("/")
-        span = self.start(f"chat {event.model}", self.step_span(event.step), event.at, "client", **{
-            "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider or "openai",
-            "gen_ai.request.model": event.model, "agentctl.attempt": event.attempt})
+        provider, model = provider_and_model(event.model)
+        span = self.start(f"chat {model}", self.step_span(event.step), event.at, "chat", "client", **{
+            "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "gen_ai.request.model": model,
+            "agentctl.model.route": event.model, "agentctl.attempt": event.attempt})
         if self.content and event.messages is not None:
-            span.attributes["gen_ai.input.messages"] = self.redact.json(list(event.messages))
+            instructions = genai.system_instructions(event.messages)
+            if instructions:
+                span.attributes["gen_ai.system_instructions"] = self.redact.json(instructions)
+            span.attributes["gen_ai.input.messages"] = self.redact.json(genai.input_messages(event.messages))
+            if event.tools:
+                span.attributes["gen_ai.tool.definitions"] = self.redact.json(genai.tool_definitions(event.tools))
         self.open[event.attempt_id] = span
 
     def attempt_succeeded(self, event: LlmAttemptSucceeded) -> None:
         span = self.open.pop(event.attempt_id, None)
         if span is None:
             return
-        span.attributes.update({"gen_ai.response.model": event.response_model or event.model,
+        span.attributes.update({"gen_ai.response.model": event.response_model or span.attributes["gen_ai.request.model"],
                                 "gen_ai.usage.input_tokens": event.input_tokens,
                                 "gen_ai.usage.output_tokens": event.output_tokens,
-                                "agentctl.cost_usd": float(event.cost_usd)})
+                                "agentctl.cost_usd": float(event.cost_usd),
+                                "llm.cost.total": float(event.cost_usd)})  # OpenInference readers: agentctl's price
         if event.finish_reason:
             span.attributes["gen_ai.response.finish_reasons"] = (event.finish_reason,)
         if event.remaining_usd is not None:
             span.attributes["agentctl.budget.remaining_usd"] = float(event.remaining_usd)
-        if self.content and event.content is not None:
-            span.attributes["gen_ai.output.messages"] = self.redact.json([{"role": "assistant", "content": event.content}])
+        if self.content:
+            span.attributes["gen_ai.output.messages"] = self.redact.json(
+                genai.output_messages(event.content, event.tool_calls, event.finish_reason))
         self.end(span, event.at)
 
     def tool_span(self, step: str, tool: str, call_id: str, at: float, restored: bool = False) -> SpanRecord:
-        return self.start(f"execute_tool {tool}", self.step_span(step), at, **{
+        return self.start(f"execute_tool {tool}", self.step_span(step), at, "tool", **{
             "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool, "gen_ai.tool.call.id": call_id,
             "agentctl.tool.restored": restored or None})
 

@@ -82,6 +82,7 @@ class LlmAttemptStarted(_Event):
     model: str
     attempt: int  # 1, 2, ... per model of the fallback chain
     messages: tuple
+    tools: tuple = ()  # the tool definitions offered to the model
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -108,7 +108,7 @@ class ModelRouter:
         request = ChatRequest(request.model, request.messages, request.tools, request.params, timeout)
         attempt_id = next(self.ids)
         self.events.emit(LlmAttemptStarted(step=step, work=work, attempt_id=attempt_id, model=target.model,
-                                           attempt=number, messages=request.messages))
+                                           attempt=number, messages=request.messages, tools=request.tools))
         started = time.monotonic()
         # The adapter passes the timeout to the provider; the guard below bounds the call
         # regardless. The call is a task of its own, awaited through a shield: a stop (Ctrl-C,

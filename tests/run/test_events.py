@@ -26,7 +26,7 @@ VALUES = {
     "output_tokens": 2, "cost_usd": 0.001, "response_model": "gpt-4o", "finish_reason": "stop",
     "content": "hello", "remaining_usd": 0.5, "error_kind": "server", "call_id": "r1:draft:0", "tool": "lookup",
     "args": {"q": 1}, "result": {"a": 2}, "role": "human", "message": "ok?", "approved": True, "by": "ada",
-    "problem": "not JSON", "call_index": 0, "request_key": "k", "tool_calls": (), "reason": "not run",
+    "problem": "not JSON", "call_index": 0, "request_key": "k", "tool_calls": (), "reason": "not run", "tools": (),
 }
 
 
