@@ -36,7 +36,7 @@ def traced_run(project, body, inputs, content=False, **options):
 
     compiled = project.compile(project.pipeline(body, **options))
     events = EventBus()
-    tracer = RunTracer(compiled, "run1", Redactor(["sk-test"]), content=content)
+    tracer = RunTracer(compiled, "run1", Redactor.for_pipeline(compiled), content=content)  # sk-test, env secrets
     events.subscribe(tracer)
     result = asyncio.run(Executor(compiled, LitellmModel(), inputs=inputs, approver=FixedApprover(None),
                                   tools=build_tools(compiled), events=events, run_id="run1").run())
