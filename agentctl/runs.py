@@ -72,6 +72,7 @@ class Continuation:
     restored: dict = field(default_factory=dict)
     spent: Usage | None = None
     answers: dict = field(default_factory=dict)  # model answers already paid for, by (work, index)
+    trace: tuple[int, int] | None = None  # (trace id, root span id) of the run's first attempt
 
 
 def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
@@ -84,22 +85,40 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
     import uuid
 
     from agentctl.record.redact import Redactor
-    from agentctl.record.tracer import RunTracer
 
     pipeline, trace = prepared.pipeline, trace or TraceOptions()
     cont = continuation or Continuation(uuid.uuid4().hex[:12])
     journal = journal_for(pipeline.root)
     journal.redact = Redactor.for_pipeline(pipeline)
-    tracer = RunTracer(pipeline, cont.run_id, journal.redact, content=trace.content)
+    tracer = run_tracer(pipeline, cont, journal, trace.content)
     try:
-        executor = journaled_executor(prepared, approver, journal, cont, (tracer, *subscribers), concurrency)
+        executor = journaled_executor(prepared, approver, journal, cont, (tracer, *subscribers) if tracer else subscribers,
+                                      concurrency)
+        remember_trace(journal, cont, tracer)
         try:
             return asyncio.run(_stopped_by_signals(executor.run()))
         except (KeyboardInterrupt, asyncio.CancelledError):  # journaled as interrupted by the executor
             return executor.result
     finally:
         journal.close()
-        export_trace(tracer, pipeline.root, cont.run_id, trace)
+        if tracer is not None:
+            export_trace(tracer, pipeline.root, cont.run_id, trace)
+
+
+def run_tracer(pipeline, cont: Continuation, journal, content: bool = False):
+    """The run's tracer (None under OTEL_SDK_DISABLED): a continuation joins the first attempt's trace."""
+    from agentctl.record.otel_config import disabled
+    from agentctl.record.tracer import RunTracer
+
+    if disabled():
+        return None
+    return RunTracer(pipeline, cont.run_id, journal.redact, content=content, continues=cont.trace)
+
+
+def remember_trace(journal, cont: Continuation, tracer) -> None:
+    """After the run is in the journal: a new run's trace, for the continuations to come."""
+    if tracer is not None and cont.trace is None:
+        journal.set_trace(cont.run_id, tracer.trace_id, tracer.root_id)
 
 
 def journaled_executor(prepared: Prepared, approver, journal, cont: Continuation, subscribers=(),
@@ -150,7 +169,7 @@ async def _stopped_by_signals(run):
 def export_trace(tracer, root: str, run_id: str, options: TraceOptions) -> None:
     """The OTLP-JSON file always; a collector when configured. Problems are reported, not raised."""
     from agentctl import console
-    from agentctl.record import otel_export
+    from agentctl.record import otel_config, otel_export
 
     records = tracer.records()
     if not records:
@@ -160,11 +179,11 @@ def export_trace(tracer, root: str, run_id: str, options: TraceOptions) -> None:
         otel_export.write_file(path, otel_export.otlp_json(records, tracer.trace_id, tracer.resource, tracer.scope))
     except OSError as exc:
         console.print_warning(f"could not write the trace file {path}: {exc}")
-    settings = otel_export.collector_settings(options.endpoint)
-    if settings is not None:
-        problem = otel_export.send(tracer.spans(), *settings)
+    collector = otel_config.collector(options.endpoint)
+    if collector is not None:
+        problem = otel_export.send(tracer.spans(), collector)
         if problem:
-            console.print_warning(f"trace not exported to {settings[0]}: {problem} (kept in {path})")
+            console.print_warning(f"trace not exported: {problem} (kept in {path})")
 
 
 def trace_files(root: str | Path, run_id: str) -> list[Path]:
@@ -232,8 +251,17 @@ def continuation(journal, run_id: str) -> Continuation:
                                   if s.status in _DONE}
     for key, item in journal.items(run_id).items():  # items of a fan-out that had not finished
         restored[key] = not_restored(key[0]) if item.redacted else item.output
-    spent = Usage.from_dict(json.loads(journal.run(run_id)["usage"] or "{}"))
-    return Continuation(run_id, restored, spent, journal.answers(run_id))
+    row = journal.run(run_id)
+    spent = Usage.from_dict(json.loads(row["usage"] or "{}"))
+    return Continuation(run_id, restored, spent, journal.answers(run_id), _trace_of(row))
+
+
+def _trace_of(row) -> tuple[int, int] | None:
+    try:
+        trace = json.loads(row["trace"] or "null")
+    except (IndexError, ValueError):
+        return None
+    return (int(trace["trace_id"], 16), int(trace["root"], 16)) if trace else None
 
 
 def _restorable(record):

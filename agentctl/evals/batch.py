@@ -195,8 +195,10 @@ class Batch:
     async def _execute(self, prepared, cont):
         from agentctl.runs import journaled_executor
 
-        traced = self.traces.subscribe(prepared.pipeline, cont.run_id) if self.traces else ()
+        traced = self.traces.subscribe(prepared.pipeline, cont, self.journal) if self.traces else ()
         executor = journaled_executor(prepared, self.approver, self.journal, cont, traced)
+        if self.traces:
+            self.traces.started(cont, self.journal)
         try:
             return await executor.run()
         finally:

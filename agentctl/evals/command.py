@@ -258,7 +258,7 @@ async def _with_tools(batch, tools, view) -> str:
         await batch.close()
         await tools.close()
         for problem in await batch.traces.close():
-            console.print_warning(f"trace not exported to the collector: {problem} (kept in {batch.traces.path})")
+            console.print_warning(f"trace not exported: {problem} (kept in {batch.traces.path})")
 
 
 def exit_code(report: dict, status: str) -> int:

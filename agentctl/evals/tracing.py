@@ -19,22 +19,29 @@ def batch_trace_path(root: str | Path, batch_id: str) -> Path:
 
 class BatchTraces:
     def __init__(self, root: str, batch_id: str, redact, endpoint: str | None = None) -> None:
-        from agentctl.record import otel_export
+        from agentctl.record import otel_config
 
         self.path = batch_trace_path(root, batch_id)
         self.redact = redact
         self.tracers: dict[str, object] = {}
-        self.collector = otel_export.collector_settings(endpoint)
+        self.collector = otel_config.collector(endpoint)
         self.pending: list = []
         self.sending: set[asyncio.Task] = set()
         self.file = None
 
-    def subscribe(self, pipeline, run_id: str) -> tuple:
-        from agentctl.record.tracer import RunTracer
+    def subscribe(self, pipeline, cont, journal) -> tuple:
+        from agentctl.runs import run_tracer
 
-        tracer = RunTracer(pipeline, run_id, self.redact)
-        self.tracers[run_id] = tracer
+        tracer = run_tracer(pipeline, cont, journal)
+        if tracer is None:  # OTEL_SDK_DISABLED
+            return ()
+        self.tracers[cont.run_id] = tracer
         return (tracer,)
+
+    def started(self, cont, journal) -> None:
+        from agentctl.runs import remember_trace
+
+        remember_trace(journal, cont, self.tracers.get(cont.run_id))
 
     def done(self, run_id: str) -> None:
         """The run ended: its spans are written (and queued for the collector), its tracer dropped."""
@@ -57,7 +64,7 @@ class BatchTraces:
         from agentctl.record import otel_export
 
         spans, self.pending = self.pending, []
-        task = asyncio.ensure_future(asyncio.to_thread(otel_export.send, spans, *self.collector))
+        task = asyncio.ensure_future(asyncio.to_thread(otel_export.send, spans, self.collector))
         self.sending.add(task)
         task.add_done_callback(self.sending.discard)
 

@@ -82,6 +82,11 @@ class Journal:
             (run_id, pipeline.name, pipeline.version, pipeline.path, pipeline.root, pipeline.source_sha256,
              json.dumps(prompts), self._json(inputs), json.dumps(limits), pid, time.time()))
 
+    def set_trace(self, run_id: str, trace_id: int, root_span_id: int) -> None:
+        """The trace of the run's first attempt: continuations join it."""
+        self._write("UPDATE runs SET trace = ? WHERE id = ?",
+                    (json.dumps({"trace_id": f"{trace_id:032x}", "root": f"{root_span_id:016x}"}), run_id))
+
     def claim(self, run_id: str, pid: int, check: Callable[[sqlite3.Row], None]) -> None:
         """Takes a stopped run for process `pid`, atomically: of several resumes started at once,
         exactly one gets it. `check` sees the run's row inside the transaction and raises to refuse."""

@@ -229,3 +229,9 @@ def _batch_resume(db: sqlite3.Connection) -> None:
 def _batch_metrics(db: sqlite3.Connection) -> None:
     """A row's metrics (the eval's `metrics:`), aggregated by the report."""
     db.execute("ALTER TABLE batch_rows ADD COLUMN metrics TEXT")
+
+
+@migration(9)
+def _run_trace(db: sqlite3.Connection) -> None:
+    """A run's trace id and root span: a resumed or approved run continues the same trace."""
+    db.execute("ALTER TABLE runs ADD COLUMN trace TEXT")

@@ -6,8 +6,9 @@ a daemon thread that is given that long (the OTLP exporters otherwise retry for 
 
 from __future__ import annotations
 
+import logging
 import math
-import os
+import re
 import threading
 from json.encoder import encode_basestring_ascii as _q  # a str as a JSON string literal (C)
 from pathlib import Path
@@ -33,6 +34,8 @@ def otlp_json(records: Sequence[Any], trace_id: int, resource: dict, scope: tupl
 
 def _span(record: Any, trace_hex: str) -> str:
     parent = f',"parentSpanId":"{record.parent_id:016x}"' if record.parent_id is not None else ""
+    if record.links:
+        parent += ',"links":[' + ",".join(f'{{"traceId":"{t:032x}","spanId":"{s:016x}"}}' for t, s in record.links) + "]"
     status = f'{{"code":{_STATUS_ERROR},"message":{_q(record.error)}}}' if record.error is not None else '{"code":0}'
     return (f'{{"traceId":"{trace_hex}","spanId":"{record.span_id:016x}"{parent},"name":{_q(record.name)},'
             f'"kind":{_OTLP_KIND[record.kind]},"startTimeUnixNano":"{record.start_ns}",'
@@ -72,6 +75,7 @@ def sdk_spans(records: Sequence[Any], trace_id: int, resource: dict, scope: tupl
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.id_generator import IdGenerator
     from opentelemetry.trace import (
+        Link,
         NonRecordingSpan,
         SpanContext,
         SpanKind,
@@ -90,7 +94,7 @@ def sdk_spans(records: Sequence[Any], trace_id: int, resource: dict, scope: tupl
         def generate_trace_id(self) -> int:
             return trace_id
 
-    provider = TracerProvider(resource=Resource.create(resource), id_generator=Replay())
+    provider = TracerProvider(resource=Resource(resource), id_generator=Replay())  # as in the file
     tracer = provider.get_tracer(*scope)
     spans = []
     kinds = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
@@ -99,8 +103,10 @@ def sdk_spans(records: Sequence[Any], trace_id: int, resource: dict, scope: tupl
         if record.parent_id is not None:
             parent = trace.set_span_in_context(NonRecordingSpan(SpanContext(
                 trace_id, record.parent_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))))
+        links = [Link(SpanContext(t, s, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED)))
+                 for t, s in record.links]
         span = tracer.start_span(record.name, context=parent, kind=kinds[record.kind], start_time=record.start_ns,
-                                 attributes=record.attributes)
+                                 attributes=record.attributes, links=links)
         if record.error is not None:
             span.set_status(Status(StatusCode.ERROR, record.error))
         span.end(end_time=record.end_ns)
@@ -116,49 +122,86 @@ def write_file(path: Path, text: str) -> Path:
     return path
 
 
-def collector_settings(endpoint: str | None) -> tuple[str, str] | None:
-    """(endpoint, protocol) from --otlp-endpoint or the standard OTEL_EXPORTER_OTLP_* variables."""
-    env = os.environ
-    protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf"
-    if endpoint:
-        return endpoint, protocol
-    if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
-        return env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"], protocol
-    if env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        base = env["OTEL_EXPORTER_OTLP_ENDPOINT"]
-        return (base.rstrip("/") + "/v1/traces" if protocol.startswith("http") else base), protocol
-    return None
-
-
-def _exporter(endpoint: str, protocol: str):
-    if protocol == "grpc":
+def _exporter(collector):
+    """The SDK's OTLP exporter for `collector` (otel_config.Collector); without an endpoint of ours
+    it reads OTEL_EXPORTER_OTLP_* (endpoint, headers, certificates, compression) itself."""
+    endpoint = collector.endpoint
+    if collector.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter,
         )
 
+        if endpoint is None:
+            return OTLPSpanExporter(timeout=int(EXPORT_WAIT_S))
         return OTLPSpanExporter(endpoint=endpoint, insecure=endpoint.startswith("http://") or "://" not in endpoint,
                                 timeout=int(EXPORT_WAIT_S))
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
+    if endpoint is None:
+        return OTLPSpanExporter(timeout=EXPORT_WAIT_S)
     if "://" in endpoint and endpoint.split("://", 1)[1].count("/") == 0:
         endpoint = endpoint.rstrip("/") + "/v1/traces"
     return OTLPSpanExporter(endpoint=endpoint, timeout=EXPORT_WAIT_S)
 
 
-def send(spans: Sequence[Any], endpoint: str, protocol: str) -> str | None:
-    """Export to a collector; None on success, else why not (never raises, never waits > 2 s)."""
-    outcome: dict[str, str | None] = {"error": f"no answer from the collector within {EXPORT_WAIT_S:g} s"}
+class _Captured(logging.Handler):
+    """The exporters' log lines, kept per export thread instead of reaching the terminal: they
+    explain a failure (a status code, a refused connection) and become one line of ours."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: dict[int, list[str]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.setdefault(record.thread, []).append(record.getMessage())
+
+
+_CAPTURED = _Captured()
+_UNREACHABLE = ("Connection refused", "ConnectionError", "NewConnectionError", "Failed to establish", "UNAVAILABLE",
+                "Name or service not known", "nodename nor servname")
+
+
+def _quiet_exporters() -> None:
+    logger = logging.getLogger("opentelemetry")
+    if _CAPTURED not in logger.handlers:
+        logger.addHandler(_CAPTURED)
+        logger.propagate = False
+
+
+def explain(lines: list[str], shown: str) -> str:
+    """One line for what the exporter logged: the collector refused (a status), could not be
+    reached, or something else (its last line)."""
+    for line in lines:
+        status = re.search(r"code: (\d{3}), reason: (.*)", line) or re.search(r"(StatusCode\.[A-Z_]+)", line)
+        if status and "UNAVAILABLE" not in line:
+            return f"the collector at {shown} refused the spans ({' '.join(g for g in status.groups() if g)})"
+    if any(marker in line for line in lines for marker in _UNREACHABLE):
+        return f"cannot reach the collector at {shown} (connection refused or no such host)"
+    return f"the collector at {shown} did not take the spans" + (f": {lines[-1][:200]}" if lines else "")
+
+
+def send(spans: Sequence[Any], collector) -> str | None:
+    """Export to a collector; None on success, else why not, in one line (never raises, never
+    waits more than EXPORT_WAIT_S, prints nothing itself)."""
+    _quiet_exporters()
+    outcome: dict[str, str | None] = {"error": f"no answer from the collector at {collector.shown} within "
+                                               f"{EXPORT_WAIT_S:g} s"}
 
     def work() -> None:
         try:
             from opentelemetry.sdk.trace.export import SpanExportResult
 
-            result = _exporter(endpoint, protocol).export(spans)
-            outcome["error"] = None if result == SpanExportResult.SUCCESS else "the collector refused the spans"
+            result = _exporter(collector).export(spans)
+            outcome["error"] = None if result == SpanExportResult.SUCCESS else explain(
+                _CAPTURED.lines.pop(threading.get_ident(), []), collector.shown)
         except Exception as exc:  # noqa: BLE001 - an export problem is reported, never fatal
-            outcome["error"] = f"{type(exc).__name__}: {exc}"
+            outcome["error"] = f"the collector at {collector.shown}: {type(exc).__name__}: {exc}"
 
     thread = threading.Thread(target=work, name="agentctl-otlp-export", daemon=True)
     thread.start()
     thread.join(EXPORT_WAIT_S)
+    if thread.is_alive():  # still retrying: what it logged so far may say why
+        lines = _CAPTURED.lines.pop(thread.ident, [])
+        if any(marker in line for line in lines for marker in _UNREACHABLE):
+            return explain(lines, collector.shown)
     return outcome["error"]

@@ -44,6 +44,7 @@ class SpanRecord:
     kind: str = "internal"  # or "client": a call to a model
     end_ns: int | None = None
     error: str | None = None  # the status description of a failed span
+    links: tuple = ()  # (trace id, span id) of spans this one follows from
 
 
 def _ns(monotonic_at: float, offset: float) -> int:
@@ -55,14 +56,24 @@ def _new_id(bits: int) -> int:
 
 
 class RunTracer:
-    def __init__(self, pipeline: CompiledPipeline, run_id: str, redactor: Redactor, content: bool = False) -> None:
+    """`continues`: (trace id, root span id) of the run's first attempt, for a resumed or approved
+    run: its spans join that trace under a continuation span (a child of the first root, linked
+    to it), so one run is one trace. Otherwise a TRACEPARENT in the environment is the parent."""
+
+    def __init__(self, pipeline: CompiledPipeline, run_id: str, redactor: Redactor, content: bool = False,
+                 continues: tuple[int, int] | None = None) -> None:
+        from agentctl.record.otel_config import parent_from_environment, resource_attributes
+
         self.pipeline = pipeline
         self.run_id = run_id
         self.redact = redactor
         self.content = content
-        self.trace_id = _new_id(128)
-        self.resource = {"service.name": "agentctl", "service.version": __version__,
-                         "agentctl.pipeline": pipeline.name}
+        self.continues = continues
+        parent = parent_from_environment() if continues is None else None
+        self.trace_id = continues[0] if continues else parent[0] if parent else _new_id(128)
+        self.root_parent = continues[1] if continues else parent[1] if parent else None
+        self.root_id = _new_id(64)
+        self.resource = resource_attributes()
         self.scope = ("agentctl", __version__)
         self.offset = time.time() - time.monotonic()  # events carry monotonic times; spans want epoch
         self.started: list[SpanRecord] = []  # in start order: a parent before its children
@@ -75,9 +86,7 @@ class RunTracer:
     def __call__(self, event: Event) -> None:
         match event:
             case RunStarted():
-                self.root = self.start(f"invoke_workflow {self.pipeline.name}", None, event.at, "workflow", **{
-                    "gen_ai.operation.name": "invoke_workflow", "agentctl.run_id": self.run_id,
-                    "agentctl.pipeline.version": self.pipeline.version})
+                self.run_started(event)
             case StepStarted():
                 self.step_started(event)
             case StepFinished():
@@ -157,6 +166,16 @@ class RunTracer:
     def step_span(self, step: str) -> SpanRecord | None:
         return self.steps.get((step, self.scope_of.get(step, ""))) or self.root
 
+    def run_started(self, event: RunStarted) -> None:
+        name = f"{'continue' if self.continues else 'invoke_workflow'} {self.pipeline.name}"
+        self.root = self.start(name, None, event.at, "workflow", **{
+            "gen_ai.operation.name": "invoke_workflow", "agentctl.run_id": self.run_id,
+            "agentctl.pipeline": self.pipeline.name, "agentctl.pipeline.version": self.pipeline.version,
+            "agentctl.continuation": True if self.continues else None})
+        self.root.span_id, self.root.parent_id = self.root_id, self.root_parent
+        if self.continues:
+            self.root.links = (self.continues,)
+
     def step_started(self, event: StepStarted) -> None:
         self.scope_of[event.step] = event.scope
         node = self.pipeline.steps[event.step]
@@ -220,16 +239,22 @@ class RunTracer:
             "agentctl.tool.restored": restored or None})
 
     def run_finished(self, event: RunFinished) -> None:
+        paused = event.status == "paused"  # waiting for a human is not an error: the run goes on later
         for span in list(self.open.values()) + list(self.steps.values()):
-            self.end(span, event.at, "cancelled", "cancelled")
+            if paused:
+                span.attributes["agentctl.step.status"] = "paused"
+                self.end(span, event.at)
+            else:
+                self.end(span, event.at, "cancelled", "cancelled")
         self.open.clear(), self.steps.clear()
         if self.root is None:
             return
         cost = float(event.usage.cost_usd)
-        self.root.attributes.update({"agentctl.run.status": event.status, "agentctl.cost_usd": cost})
+        self.root.attributes.update({"agentctl.run.status": event.status, "agentctl.status": event.status,
+                                     "agentctl.cost_usd": cost})
         if self.pipeline.limits.max_cost_usd is not None:
             self.root.attributes["agentctl.budget.remaining_usd"] = self.pipeline.limits.max_cost_usd - cost
-        error = event.error if event.status != "succeeded" else None
+        error = event.error if event.status not in ("succeeded", "paused") else None
         self.end(self.root, event.at, error, event.status if error else None)
 
 
