@@ -7,6 +7,7 @@ import socket
 
 from tests.record.test_trace import DEMO, Receiver, cli
 from tests.support.http_endpoint import HttpEndpoint
+from tests.support.openai_server import Behaviour
 
 
 def _file(root) -> dict:
@@ -93,3 +94,33 @@ def test_a_refusing_collector_says_so_with_its_status(tmp_path):
     (line,) = [line for line in done.stderr.splitlines() if "trace not exported" in line]
     assert f"the collector at {refusing.url} refused the spans (400" in line, done.stderr
     assert "Failed to export" not in done.stderr
+
+
+def test_a_paused_then_approved_run_is_one_trace_with_one_root_and_no_error(project, server):
+    server.default = lambda body: Behaviour(content="drafted")
+    project.pipeline("""
+agents:
+  a: {model: m, prompt: prompts/p.prompt}
+steps:
+  - {id: draft, agent: a, with: {text: "write"}}
+  - {id: sign_off, approval: {message: ship it?}, needs: [draft]}
+  - {id: final, agent: a, with: {text: "polish"}, needs: [sign_off]}
+""")
+    paused, _ = cli(project.root, "run", "pipelines/t.yaml", "--json")
+    assert paused.returncode == 4, paused.stderr
+    run_id = json.loads(paused.stdout)["run_id"]
+    approved, _ = cli(project.root, "approve", run_id)
+    assert approved.returncode == 0, approved.stderr
+    files = sorted((project.root / ".agentctl" / "traces").glob(f"{run_id}-*.json"))
+    assert len(files) == 2  # the first attempt and the continuation
+    spans = [s for f in files for rs in json.loads(f.read_text())["resourceSpans"] for ss in rs["scopeSpans"]
+             for s in ss["spans"]]
+    assert len({s["traceId"] for s in spans}) == 1
+    roots = [s for s in spans if "parentSpanId" not in s]
+    assert [r["name"] for r in roots] == ["invoke_workflow t"]
+    (continuation,) = [s for s in spans if s["name"] == "continue t"]
+    assert continuation["parentSpanId"] == roots[0]["spanId"]
+    assert continuation["links"] == [{"traceId": roots[0]["traceId"], "spanId": roots[0]["spanId"]}]
+    assert not [s["name"] for s in spans if s["status"].get("code") == 2]  # a pause is not an error
+    attributes = {a["key"]: a["value"] for a in roots[0]["attributes"]}
+    assert attributes["agentctl.status"] == {"stringValue": "paused"}
