@@ -24,12 +24,14 @@ from agentctl.compile.ir import CompiledPipeline
 from agentctl.compile.kinds import AgentStep
 from agentctl.record import genai
 from agentctl.record.genai import KINDS, provider_and_model
+from agentctl.record.otel_config import traceparent_headers
 from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
                                  OutputReasked, RunFinished, RunStarted, StepFinished, StepStarted, ToolCallFailed,
                                  ToolCallRefused, ToolCallRestored, ToolCallStarted,
                                  ToolCallSucceeded)
+from agentctl.tools.base import TRACE_HEADERS
 
 _FAILED = ("failed", "cancelled")
 
@@ -102,6 +104,8 @@ class RunTracer:
                 self.open[event.call_id] = span = self.tool_span(event.step, event.tool, event.call_id, event.at)
                 if self.content:
                     span.attributes["gen_ai.tool.call.arguments"] = self.redact.json(event.args)
+                if self.pipeline.tools[event.tool].kind != "python":  # the call crosses a process: say whose it is
+                    TRACE_HEADERS.set(traceparent_headers(self.trace_id, span.span_id))
             case ToolCallRestored():
                 self.end(self.tool_span(event.step, event.tool, event.call_id, event.at, restored=True), event.at)
             case ToolCallSucceeded():

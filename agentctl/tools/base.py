@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentctl.errors import StepError
+
+# The W3C trace context of the tool call in progress ({"traceparent": ..., "tracestate": ...}),
+# set by the tracer when the call's span starts (record/tracer.py): HTTP tools send it as
+# headers, MCP tools in the request's _meta, so the tool's own spans join the run's trace.
+TRACE_HEADERS: ContextVar[dict[str, str] | None] = ContextVar("agentctl_trace_headers", default=None)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentctl.compile.ir import ToolDef
-from agentctl.tools.base import ToolContext, ToolError
+from agentctl.tools.base import TRACE_HEADERS, ToolContext, ToolError
 from agentctl.tools.env import resolve
 
 
@@ -24,6 +24,7 @@ class HttpTool:
         headers = {key: resolve(value) for key, value in self.spec.headers.items()}
         if self.spec.side_effects:
             headers["Idempotency-Key"] = ctx.idempotency_key
+        headers.update(TRACE_HEADERS.get() or {})
         method = self.spec.method or "POST"
         body = {"params": args} if method in ("GET", "DELETE") else {"json": args}
         try:

@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack
 from typing import Any, Callable
 
 from agentctl.compile.ir import McpServerDef, ToolDef
-from agentctl.tools.base import ToolContext, ToolError
+from agentctl.tools.base import TRACE_HEADERS, ToolContext, ToolError
 from agentctl.tools.env import resolve
 
 
@@ -96,10 +96,11 @@ class McpTool:
 
     async def call(self, args: dict, ctx: ToolContext) -> Any:
         session = self.servers.sessions[self.spec.target]
-        meta = {"idempotency_key": ctx.idempotency_key} if self.spec.side_effects else None
+        meta = {"idempotency_key": ctx.idempotency_key} if self.spec.side_effects else {}
+        meta.update(TRACE_HEADERS.get() or {})
         try:
             result = await session.call_tool(self.spec.remote_name, args, read_timeout_seconds=self.spec.timeout_s,
-                                             meta=meta)
+                                             meta=meta or None)
         except Exception as exc:  # noqa: BLE001 - protocol errors and timeouts end the call
             timeout = "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower()
             raise ToolError(f"tool '{self.name}' (MCP): {type(exc).__name__}: {exc}", retryable=timeout) from None

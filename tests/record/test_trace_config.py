@@ -124,3 +124,42 @@ steps:
     assert not [s["name"] for s in spans if s["status"].get("code") == 2]  # a pause is not an error
     attributes = {a["key"]: a["value"] for a in roots[0]["attributes"]}
     assert attributes["agentctl.status"] == {"stringValue": "paused"}
+
+
+def _tool_spans(root) -> dict:
+    spans = [s for f in (root / ".agentctl" / "traces").glob("*.json")
+             for rs in json.loads(f.read_text())["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    return {s["name"]: s for s in spans if s["name"].startswith("execute_tool")}
+
+
+def test_http_and_mcp_tools_receive_the_calls_trace_context(project, server, tmp_path, monkeypatch):
+    import sys
+
+    from tests.conftest import REPO
+
+    endpoint = HttpEndpoint(lambda path, body: (200, "application/json", b'{"ok": true}'), "/pay")
+    ledger = tmp_path / "ledger.jsonl"
+    project.pipeline(f"""
+env:
+  LEDGER: {{secret: false}}
+mcp_servers:
+  test:
+    command: [{sys.executable}, -m, tests.support.mcp_server]
+    env: {{LEDGER: "${{env:LEDGER}}", PYTHONPATH: "{REPO}"}}
+tools:
+  book: {{mcp: test, side_effects: true}}
+  pay: {{http: {{url: "{endpoint.url}"}}}}
+steps:
+  - {{id: reserve, tool: book, with: {{item: room}}}}
+  - {{id: charge, tool: pay, with: {{amount: 12}}, needs: [reserve]}}
+""")
+    done, _ = cli(project.root, "run", "pipelines/t.yaml", env={"LEDGER": str(ledger)})
+    assert done.returncode == 0, done.stderr
+    spans = _tool_spans(project.root)
+    ((_, headers, _),) = endpoint.posts
+    pay = spans["execute_tool pay"]
+    assert headers["traceparent"] == f"00-{pay['traceId']}-{pay['spanId']}-01"
+    (booked,) = [json.loads(line) for line in ledger.read_text().splitlines()]
+    book = spans["execute_tool book"]
+    assert booked["traceparent"] == f"00-{book['traceId']}-{book['spanId']}-01"
+    endpoint.stop()

@@ -1,7 +1,7 @@
 """A real MCP server over stdio for the tests (mcp 2.x): `python -m tests.support.mcp_server`.
 
 `book` is a side-effecting tool that honours the idempotency key it finds in the request's
-`_meta`, appending every call to the ledger named by $LEDGER.
+`_meta`, appending every call (with the W3C traceparent of the `_meta`) to the ledger named by $LEDGER.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def book(item: str, ctx: Context) -> dict:
     meta = ctx.request_context.meta or {}
     key = meta.get("idempotency_key")
     with open(os.environ["LEDGER"], "a") as ledger:
-        ledger.write(json.dumps({"item": item, "key": key}) + "\n")
+        ledger.write(json.dumps({"item": item, "key": key, "traceparent": meta.get("traceparent")}) + "\n")
     return {"booked": item, "key": key}
 
 
