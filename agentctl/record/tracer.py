@@ -104,7 +104,7 @@ class RunTracer:
                 self.open[event.call_id] = span = self.tool_span(event.step, event.tool, event.call_id, event.at)
                 if self.content:
                     span.attributes["gen_ai.tool.call.arguments"] = self.redact.json(event.args)
-                if self.pipeline.tools[event.tool].kind != "python":  # the call crosses a process: say whose it is
+                if getattr(self.pipeline.tools.get(event.tool), "kind", "python") != "python":  # crosses a process
                     TRACE_HEADERS.set(traceparent_headers(self.trace_id, span.span_id))
             case ToolCallRestored():
                 self.end(self.tool_span(event.step, event.tool, event.call_id, event.at, restored=True), event.at)
