@@ -14,7 +14,8 @@ from agentctl.dimensions import COUNTED, DIMENSIONS, Usage
 from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
-                                 OutputReasked, RunFinished, RunStarted, StepFinished, StepStarted, ToolCallFailed,
+                                 OutputReasked, RunFinished, RunStarted, ServerPhase, StepFinished, StepStarted,
+                                 ToolCallFailed,
                                  ToolCallRefused, ToolCallRestored, ToolCallStarted,
                                  ToolCallSucceeded)
 from agentctl.run.executor import RunResult
@@ -95,6 +96,10 @@ class Progress:
                 return f"{event.step:<16} reask: {event.problem}"
             case GateWarned():
                 return f"{event.step:<16} warning: {event.message}"
+            case ServerPhase():
+                verb = "started" if event.phase == "start" else "stopped"
+                took = f"{event.at - event.started_at:.1f} s"
+                return f"{'mcp ' + event.server:<16} {verb} in {took}" + (f": {event.error}" if event.error else "")
             case ApprovalAsked():
                 return f"{event.step:<16} waits for approval by {event.role}: {event.message}"
             case ApprovalDecided():

@@ -22,7 +22,10 @@ from agentctl.llm.client import (CREDENTIAL_PARAM, RETRYABLE_STATUS, ChatRequest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+_began = time.monotonic()
 import litellm  # noqa: E402 - the environment above must be set first
+
+IMPORTED = (_began, time.monotonic())  # the trace shows this import when a run waited for it
 
 litellm.suppress_debug_info = True
 litellm.telemetry = False

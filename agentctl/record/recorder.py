@@ -9,7 +9,8 @@ from agentctl.record.journal import Journal
 from agentctl.run.answers import response_record
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
-                                 OutputReasked, RunFinished, RunStarted, StepFinished, StepStarted, ToolCallFailed,
+                                 OutputReasked, RunFinished, RunStarted, ServerPhase, StepFinished, StepStarted,
+                                 ToolCallFailed,
                                  ToolCallRefused, ToolCallRestored, ToolCallStarted,
                                  ToolCallSucceeded)
 
@@ -59,7 +60,7 @@ class JournalRecorder:
                 journal.finish_run(run_id, event.status, event.error, event.outputs, event.usage.as_dict())
             case (RunStarted() | StepStarted() | LlmAttemptStarted() | LlmAnswerRestored() | ToolCallStarted()
                   | ToolCallRestored() | ToolCallRefused()
-                  | ApprovalAsked() | ApprovalDecided() | OutputReasked() | GateWarned()):
+                  | ApprovalAsked() | ApprovalDecided() | OutputReasked() | GateWarned() | ServerPhase()):
                 pass  # the run's start and approvals are written by runs.py and JournalApprover
             case _:
                 assert_never(event)

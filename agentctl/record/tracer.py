@@ -15,6 +15,7 @@ SDK for a collector (the only importer of OpenTelemetry).
 from __future__ import annotations
 
 import random
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, assert_never
@@ -28,12 +29,14 @@ from agentctl.record.otel_config import traceparent_headers
 from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
-                                 OutputReasked, RunFinished, RunStarted, StepFinished, StepStarted, ToolCallFailed,
+                                 OutputReasked, RunFinished, RunStarted, ServerPhase, StepFinished, StepStarted,
+                                 ToolCallFailed,
                                  ToolCallRefused, ToolCallRestored, ToolCallStarted,
                                  ToolCallSucceeded)
 from agentctl.tools.base import TRACE_HEADERS
 
 _FAILED = ("failed", "cancelled")
+_IMPORT_TRACED = False  # litellm's import is shown in the first run of a process only
 
 
 @dataclass(slots=True)
@@ -134,6 +137,10 @@ class RunTracer:
                     "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "gen_ai.request.model": model,
                     "agentctl.model.route": event.model, "agentctl.answer.restored": True})
                 self.end(span, event.at)
+            case ServerPhase():
+                span = self.start(f"mcp {event.phase} {event.server}", self.root, event.started_at, "startup", **{
+                    "agentctl.mcp.server": event.server, "agentctl.mcp.phase": event.phase})
+                self.end(span, event.at, event.error, "mcp_start" if event.error else None)
             case ItemFinished() | ApprovalAsked() | OutputReasked() | GateWarned():
                 pass
             case _:
@@ -179,6 +186,24 @@ class RunTracer:
         self.root.span_id, self.root.parent_id = self.root_id, self.root_parent
         if self.continues:
             self.root.links = (self.continues,)
+        self.library_import()
+
+    def library_import(self) -> None:
+        """litellm's import (2-3 s) just before the run, as a span: once per process, and only when
+        the run started right after it (it is on the run's critical path)."""
+        global _IMPORT_TRACED
+        imported = getattr(sys.modules.get("agentctl.llm.litellm_client"), "IMPORTED", None)
+        root = self.root
+        if _IMPORT_TRACED or imported is None or self.continues:
+            return
+        _IMPORT_TRACED = True
+        began, ended = imported
+        start_ns, end_ns = _ns(began, self.offset), _ns(ended, self.offset)
+        if root.start_ns - end_ns > 5 * 10**9:  # long before the run: not what delayed it
+            return
+        root.start_ns = min(root.start_ns, start_ns)
+        span = self.start("import litellm", root, began, "startup", **{"agentctl.startup": "model library import"})
+        span.end_ns = end_ns
 
     def step_started(self, event: StepStarted) -> None:
         self.scope_of[event.step] = event.scope

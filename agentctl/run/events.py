@@ -208,9 +208,21 @@ class GateWarned(_Event):
     message: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ServerPhase(_Event):
+    """An MCP server started (before the first step) or the servers stopped (after the last):
+    `at` is when it ended, `started_at` when it began (monotonic)."""
+
+    server: str
+    phase: str  # start or stop
+    started_at: float
+    error: str | None = None
+
+
 Event = Union[RunStarted, RunFinished, StepStarted, StepFinished, ItemFinished, LlmAttemptStarted,
               LlmAttemptSucceeded, LlmAttemptFailed, LlmAnswerRestored, ToolCallStarted, ToolCallSucceeded,
-              ToolCallFailed, ToolCallRestored, ToolCallRefused, ApprovalAsked, ApprovalDecided, OutputReasked, GateWarned]
+              ToolCallFailed, ToolCallRestored, ToolCallRefused, ApprovalAsked, ApprovalDecided, OutputReasked, GateWarned,
+              ServerPhase]
 Subscriber = Callable[[Event], None]
 
 

@@ -26,7 +26,8 @@ from agentctl.run.answers import JournaledAnswers
 from agentctl.run.approvals import Approver
 from agentctl.run.budget import ONE_STEP, Budget, Budgets
 from agentctl.run.evaluate import evaluate, step_state
-from agentctl.run.events import EventBus, ItemFinished, RunFinished, RunStarted, StepFinished, StepStarted
+from agentctl.run.events import (EventBus, ItemFinished, RunFinished, RunStarted, ServerPhase, StepFinished,
+                                 StepStarted)
 from agentctl.run.kinds import RUNNERS, Denied, RunKind, StepCall
 from agentctl.run.routing import ModelRouter
 from agentctl.run.tool_calls import ToolInvoker
@@ -142,7 +143,10 @@ class Executor:
         if prepare is not None:
             from agentctl.tools.registry import used_tools
 
-            await prepare(used_tools(self.pipeline))
+            try:
+                await prepare(used_tools(self.pipeline))
+            finally:
+                self._report_phases()
 
     async def _close_tools(self) -> None:
         close = getattr(self.tools, "close", None)
@@ -151,6 +155,13 @@ class Executor:
                 await close()
             except Exception:  # noqa: BLE001 - stopping a server must not hide the run's result
                 pass
+            self._report_phases()
+
+    def _report_phases(self) -> None:
+        """Server start-up and shutdown as events: the trace has no unexplained gap before the first step."""
+        phases = getattr(self.tools, "phases", None)
+        for server, phase, began, ended, error in (phases() if phases is not None else ()):
+            self.events.emit(ServerPhase(server=server, phase=phase, started_at=began, error=error, at=ended))
 
     def stop(self, status: str, error: str) -> None:
         self.result.status, self.result.error = status, error

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from contextlib import AsyncExitStack
 from typing import Any, Callable
 
@@ -28,14 +29,23 @@ class McpServers:
         self.schemas: dict[str, dict[str, dict]] = {}
         self.stack = AsyncExitStack()
         self.relays: list[asyncio.Task] = []
+        self.phases: list[tuple[str, str, float, float, str | None]] = []  # (server, phase, began, ended, error)
 
     async def start(self, name: str) -> None:
         if name in self.sessions:
             return
+        began = time.monotonic()
+        try:
+            await self._start(name, self.defs[name])
+        except ToolError as exc:
+            self.phases.append((name, "start", began, time.monotonic(), str(exc)))
+            raise
+        self.phases.append((name, "start", began, time.monotonic(), None))
+
+    async def _start(self, name: str, spec: McpServerDef) -> None:
         from mcp import ClientSession
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
-        spec = self.defs[name]
         params = StdioServerParameters(command=spec.command[0], args=list(spec.command[1:]),
                                        env={k: resolve(v) for k, v in spec.env.items()} or None,
                                        cwd=spec.cwd or self.root)
@@ -73,8 +83,13 @@ class McpServers:
         return errlog
 
     async def close(self) -> None:
-        await self.stack.aclose()
-        await asyncio.gather(*self.relays, return_exceptions=True)
+        began = time.monotonic()
+        try:
+            await self.stack.aclose()
+            await asyncio.gather(*self.relays, return_exceptions=True)
+        finally:
+            if self.sessions:
+                self.phases.append((", ".join(sorted(self.sessions)), "stop", began, time.monotonic(), None))
 
 
 class McpTool:

@@ -39,6 +39,13 @@ class Tools(Mapping[str, Tool]):
             if prepare is not None:
                 await prepare()
 
+    def phases(self) -> list[tuple[str, str, float, float, str | None]]:
+        """MCP servers' start and stop times not reported yet (each is reported once)."""
+        if self.servers is None:
+            return []
+        taken, self.servers.phases = self.servers.phases, []
+        return taken
+
     async def close(self) -> None:
         for tool in self.tools.values():
             close = getattr(tool, "close", None)

@@ -126,10 +126,10 @@ steps:
     assert attributes["agentctl.status"] == {"stringValue": "paused"}
 
 
-def _tool_spans(root) -> dict:
+def _spans(root) -> dict:
     spans = [s for f in (root / ".agentctl" / "traces").glob("*.json")
              for rs in json.loads(f.read_text())["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
-    return {s["name"]: s for s in spans if s["name"].startswith("execute_tool")}
+    return {s["name"]: s for s in spans}
 
 
 def test_http_and_mcp_tools_receive_the_calls_trace_context(project, server, tmp_path, monkeypatch):
@@ -155,7 +155,7 @@ steps:
 """)
     done, _ = cli(project.root, "run", "pipelines/t.yaml", env={"LEDGER": str(ledger)})
     assert done.returncode == 0, done.stderr
-    spans = _tool_spans(project.root)
+    spans = _spans(project.root)
     ((_, headers, _),) = endpoint.posts
     pay = spans["execute_tool pay"]
     assert headers["traceparent"] == f"00-{pay['traceId']}-{pay['spanId']}-01"
@@ -163,3 +163,34 @@ steps:
     book = spans["execute_tool book"]
     assert booked["traceparent"] == f"00-{book['traceId']}-{book['spanId']}-01"
     endpoint.stop()
+
+
+def test_server_start_stop_and_the_library_import_are_spans(project, server, tmp_path):
+    """No unexplained gap: the root starts with litellm's import, the MCP server's start-up is a
+    span that ends before the first step begins, and its stop is one too."""
+    import sys
+
+    from tests.conftest import REPO
+
+    project.pipeline(f"""
+env:
+  LEDGER: {{secret: false}}
+mcp_servers:
+  test:
+    command: [{sys.executable}, -m, tests.support.mcp_server]
+    env: {{LEDGER: "${{env:LEDGER}}", PYTHONPATH: "{REPO}"}}
+tools:
+  book: {{mcp: test, side_effects: true}}
+steps:
+  - {{id: reserve, tool: book, with: {{item: room}}}}
+""")
+    done, _ = cli(project.root, "run", "pipelines/t.yaml", env={"LEDGER": str(tmp_path / "ledger.jsonl")})
+    assert done.returncode == 0, done.stderr
+    spans = _spans(project.root)
+    root, started, stopped = spans["invoke_workflow t"], spans["mcp start test"], spans["mcp stop test"]
+    imported, step = spans["import litellm"], spans["step reserve"]
+    assert {started["parentSpanId"], stopped["parentSpanId"], imported["parentSpanId"]} == {root["spanId"]}
+    assert int(root["startTimeUnixNano"]) <= int(imported["startTimeUnixNano"])
+    assert int(started["endTimeUnixNano"]) <= int(step["startTimeUnixNano"]) <= int(stopped["startTimeUnixNano"])
+    kinds = {a["key"]: a["value"]["stringValue"] for a in started["attributes"] if "stringValue" in a["value"]}
+    assert kinds["openinference.span.kind"] == "CHAIN" and kinds["agentctl.mcp.server"] == "test"
