@@ -5,6 +5,9 @@ exporter log line on the terminal. Real runs in fresh processes, exported to a l
 import json
 import socket
 
+from google.protobuf.json_format import Parse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from tests.record.test_trace import DEMO, Receiver, cli
 from tests.support.http_endpoint import HttpEndpoint
 from tests.support.openai_server import Behaviour
@@ -113,6 +116,8 @@ steps:
     assert approved.returncode == 0, approved.stderr
     files = sorted((project.root / ".agentctl" / "traces").glob(f"{run_id}-*.json"))
     assert len(files) == 2  # the first attempt and the continuation
+    for f in files:  # strict OTLP/JSON, links included
+        Parse(f.read_text(), ExportTraceServiceRequest(), ignore_unknown_fields=False)
     spans = [s for f in files for rs in json.loads(f.read_text())["resourceSpans"] for ss in rs["scopeSpans"]
              for s in ss["spans"]]
     assert len({s["traceId"] for s in spans}) == 1
