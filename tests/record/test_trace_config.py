@@ -142,25 +142,34 @@ def test_http_and_mcp_tools_receive_the_calls_trace_context(project, server, tmp
 
     from tests.conftest import REPO
 
-    endpoint = HttpEndpoint(lambda path, body: (200, "application/json", b'{"ok": true}'), "/pay")
+    def echo_auth(path, body):  # a result holding the secret the request carried: the trace must mask it
+        return 200, "application/json", json.dumps({"ok": True, "auth": endpoint.posts[-1][1]["Authorization"]}).encode()
+
+    endpoint = HttpEndpoint(echo_auth, "/pay")
     ledger = tmp_path / "ledger.jsonl"
+    secret = "tok-SECRET-77aa88bb"
     project.pipeline(f"""
 env:
   LEDGER: {{secret: false}}
+  PAY_TOKEN: {{secret: true}}
 mcp_servers:
   test:
     command: [{sys.executable}, -m, tests.support.mcp_server]
     env: {{LEDGER: "${{env:LEDGER}}", PYTHONPATH: "{REPO}"}}
 tools:
   book: {{mcp: test, side_effects: true}}
-  pay: {{http: {{url: "{endpoint.url}"}}}}
+  pay: {{http: {{url: "{endpoint.url}", headers: {{Authorization: "Bearer ${{env:PAY_TOKEN}}"}}}}}}
 steps:
   - {{id: reserve, tool: book, with: {{item: room}}}}
   - {{id: charge, tool: pay, with: {{amount: 12}}, needs: [reserve]}}
 """)
-    done, _ = cli(project.root, "run", "pipelines/t.yaml", env={"LEDGER": str(ledger)})
+    done, _ = cli(project.root, "run", "pipelines/t.yaml", "--trace-content", env={"LEDGER": str(ledger),
+                                                                                  "PAY_TOKEN": secret})
     assert done.returncode == 0, done.stderr
     spans = _spans(project.root)
+    result = {a["key"]: a["value"] for a in spans["execute_tool pay"]["attributes"]}["gen_ai.tool.call.result"]
+    assert json.loads(result["stringValue"]) == {"ok": True, "auth": "Bearer ***"}  # the tool did get the secret
+    assert secret not in "".join(p.read_text() for p in (project.root / ".agentctl" / "traces").glob("*.json"))
     ((_, headers, _),) = endpoint.posts
     pay = spans["execute_tool pay"]
     assert headers["traceparent"] == f"00-{pay['traceId']}-{pay['spanId']}-01"
