@@ -63,8 +63,9 @@ def is_batch(journal, batch_id: str) -> bool:
 
 def batch_rows(journal, batch_id: str) -> list[dict[str, Any]]:
     """The rows that finished (a row still running, or cut off by a crash, is not in a report)."""
-    rows = journal.db.execute("SELECT * FROM batch_rows WHERE batch_id = ? AND status != 'running' "
-                              "ORDER BY row_number, attempt", (batch_id,)).fetchall()
+    rows = journal.db.execute("SELECT row_id, attempt, row_number, run_id, status, passed, checks, metrics, error, "
+                              "usage, duration_s FROM batch_rows WHERE batch_id = ? AND status != 'running' "
+                              "ORDER BY row_number, attempt", (batch_id,))  # a cursor: rows are not all held twice
     return [{**dict(r), "checks": json.loads(r["checks"] or "{}"), "usage": json.loads(r["usage"] or "{}"),
              "metrics": json.loads(r["metrics"] or "{}"), "passed": bool(r["passed"])} for r in rows]
 
