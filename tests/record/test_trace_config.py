@@ -131,6 +131,25 @@ steps:
     assert attributes["agentctl.status"] == {"stringValue": "paused"}
 
 
+def _with_mcp_book(rest: str) -> str:
+    """A pipeline with the test MCP server's side-effecting `book` tool (ledger in $LEDGER); `rest`
+    goes on under env: (more variables, then the other sections; a `tools:` section is merged)."""
+    import sys
+
+    from tests.conftest import REPO
+
+    text = f"""
+env:
+  LEDGER: {{secret: false}}
+{rest.lstrip(chr(10))}"""
+    server = (f"mcp_servers:\n  test:\n    command: [{sys.executable}, -m, tests.support.mcp_server]\n"
+              f"    env: {{LEDGER: \"${{env:LEDGER}}\", PYTHONPATH: \"{REPO}\"}}\n")
+    book = "  book: {mcp: test, side_effects: true}\n"
+    if "tools:\n" in text:
+        return text.replace("tools:\n", server + "tools:\n" + book, 1)
+    return text.replace("steps:\n", server + "tools:\n" + book + "steps:\n", 1)
+
+
 def _spans(root) -> dict:
     spans = [s for f in (root / ".agentctl" / "traces").glob("*.json")
              for rs in json.loads(f.read_text())["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
@@ -138,31 +157,20 @@ def _spans(root) -> dict:
 
 
 def test_http_and_mcp_tools_receive_the_calls_trace_context(project, server, tmp_path, monkeypatch):
-    import sys
-
-    from tests.conftest import REPO
-
     def echo_auth(path, body):  # a result holding the secret the request carried: the trace must mask it
         return 200, "application/json", json.dumps({"ok": True, "auth": endpoint.posts[-1][1]["Authorization"]}).encode()
 
     endpoint = HttpEndpoint(echo_auth, "/pay")
     ledger = tmp_path / "ledger.jsonl"
     secret = "tok-SECRET-77aa88bb"
-    project.pipeline(f"""
-env:
-  LEDGER: {{secret: false}}
+    project.pipeline(_with_mcp_book(f"""
   PAY_TOKEN: {{secret: true}}
-mcp_servers:
-  test:
-    command: [{sys.executable}, -m, tests.support.mcp_server]
-    env: {{LEDGER: "${{env:LEDGER}}", PYTHONPATH: "{REPO}"}}
 tools:
-  book: {{mcp: test, side_effects: true}}
   pay: {{http: {{url: "{endpoint.url}", headers: {{Authorization: "Bearer ${{env:PAY_TOKEN}}"}}}}}}
 steps:
   - {{id: reserve, tool: book, with: {{item: room}}}}
   - {{id: charge, tool: pay, with: {{amount: 12}}, needs: [reserve]}}
-""")
+"""))
     done, _ = cli(project.root, "run", "pipelines/t.yaml", "--trace-content", env={"LEDGER": str(ledger),
                                                                                   "PAY_TOKEN": secret})
     assert done.returncode == 0, done.stderr
@@ -182,22 +190,10 @@ steps:
 def test_server_start_stop_and_the_library_import_are_spans(project, server, tmp_path):
     """No unexplained gap: the root starts with litellm's import, the MCP server's start-up is a
     span that ends before the first step begins, and its stop is one too."""
-    import sys
-
-    from tests.conftest import REPO
-
-    project.pipeline(f"""
-env:
-  LEDGER: {{secret: false}}
-mcp_servers:
-  test:
-    command: [{sys.executable}, -m, tests.support.mcp_server]
-    env: {{LEDGER: "${{env:LEDGER}}", PYTHONPATH: "{REPO}"}}
-tools:
-  book: {{mcp: test, side_effects: true}}
+    project.pipeline(_with_mcp_book("""
 steps:
-  - {{id: reserve, tool: book, with: {{item: room}}}}
-""")
+  - {id: reserve, tool: book, with: {item: room}}
+"""))
     done, _ = cli(project.root, "run", "pipelines/t.yaml", env={"LEDGER": str(tmp_path / "ledger.jsonl")})
     assert done.returncode == 0, done.stderr
     spans = _spans(project.root)
