@@ -38,11 +38,23 @@ def _colour(stream) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
+def write(stream, text: str) -> None:
+    """Write and flush; a reader that went away (`agentctl run ... | head -2`) is not an error:
+    the stream is pointed at /dev/null and the run goes on to its end and its record."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        except (OSError, ValueError):  # not a real file (a test's capture): nothing more to do
+            pass
+
+
 def _emit(text: Text, stderr: bool = False) -> None:
     stream = sys.stderr if stderr else sys.stdout
     if not _colour(stream):
-        stream.write(text.plain + "\n")
-        stream.flush()
+        write(stream, text.plain + "\n")
         return
     from rich.text import Text as RichText
 
@@ -141,8 +153,7 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic], files: int) -> None:
 
 def print_plain(text: str) -> None:
     """Machine-readable output: no markup, no wrapping, no colour."""
-    sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
-    sys.stdout.flush()
+    write(sys.stdout, text + ("\n" if not text.endswith("\n") else ""))
 
 
 def print_diff(text: str) -> None:
@@ -195,8 +206,7 @@ MAX_LINE = 400  # characters of one progress line
 def print_tool_output(source: str, line: str) -> None:
     """What a Python tool or an MCP server printed ("tool NAME", "mcp NAME"): on stderr under its
     name, never on stdout."""
-    sys.stderr.write(f"[{source}] {line}\n")
-    sys.stderr.flush()
+    write(sys.stderr, f"[{source}] {line}\n")
 
 
 class LiveProgress:
@@ -229,8 +239,7 @@ class LiveProgress:
             self.live.update(self._table())
         elif line:  # masked, then shortened: a shortened secret would no longer be recognised
             line = self.redact(f"[{event.at - self.progress.started:7.2f}s] {line}")
-            sys.stderr.write((line if len(line) <= MAX_LINE else line[:MAX_LINE - 1] + "…") + "\n")
-            sys.stderr.flush()
+            write(sys.stderr, (line if len(line) <= MAX_LINE else line[:MAX_LINE - 1] + "…") + "\n")
 
     def _table(self):
         from rich.table import Table
@@ -292,5 +301,4 @@ class BatchProgress:
         if self.live is not None:
             self.live.update(status)
         else:
-            sys.stderr.write((row_line if len(row_line) <= MAX_LINE else row_line[:MAX_LINE - 1] + "…") + "\n")
-            sys.stderr.flush()
+            write(sys.stderr, (row_line if len(row_line) <= MAX_LINE else row_line[:MAX_LINE - 1] + "…") + "\n")

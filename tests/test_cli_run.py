@@ -170,3 +170,18 @@ steps:
     done = run_cli("run", "pipelines/p.yaml", "--json", cwd=tmp_path, timeout=120)
     assert done.returncode == 3, done.stderr
     assert "max_wall_s" in json.loads(done.stdout)["error"]
+
+
+def test_a_closed_pipe_does_not_lose_the_run(tmp_path):
+    """`agentctl run ... 2>&1 | head -2`: the reader goes away; the run still ends and is recorded."""
+    import sqlite3
+
+    from tests.record.test_journal import copy_project
+
+    root = copy_project(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "agentctl", *DEMO], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
+    proc.stdout.close()  # before anything is written: every write meets a closed pipe
+    assert proc.wait(timeout=60) == 0
+    (status,) = sqlite3.connect(root / ".agentctl" / "journal.db").execute("SELECT status FROM runs").fetchone()
+    assert status == "succeeded"
