@@ -8,6 +8,7 @@ it costs 16 ms of a 0.3 s `agentctl validate`.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -38,11 +39,21 @@ def _colour(stream) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but newline and tab
+
+
+def printable(text: str) -> str:
+    """Control characters (an ESC sequence in a YAML key, a model's answer) shown as \\x1b, never
+    sent to the terminal to act on it."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) if _CONTROL.search(text) else text
+
+
 def write(stream, text: str) -> None:
-    """Write and flush; a reader that went away (`agentctl run ... | head -2`) is not an error:
-    the stream is pointed at /dev/null and the run goes on to its end and its record."""
+    """Write and flush, control characters escaped; a reader that went away (`agentctl run ... |
+    head -2`) is not an error: the stream is pointed at /dev/null and the run goes on to its end
+    and its record."""
     try:
-        stream.write(text)
+        stream.write(printable(text))
         stream.flush()
     except BrokenPipeError:
         try:
@@ -60,7 +71,7 @@ def _emit(text: Text, stderr: bool = False) -> None:
 
     rich_text = RichText()
     for segment, style in text.segments:
-        rich_text.append(segment, style=style)
+        rich_text.append(printable(segment), style=style)
     (err() if stderr else out()).print(rich_text)
 
 STYLES = {"error": "bold red", "warning": "bold yellow"}
@@ -249,7 +260,7 @@ class LiveProgress:
         for column in ("step", "state", "model", "attempt", "tokens", "cost", "elapsed"):
             table.add_column(column, justify="right" if column in ("tokens", "cost", "elapsed") else "left")
         for row in self.progress.table_rows():
-            table.add_row(*row)
+            table.add_row(*(printable(cell) for cell in row))
         table.caption = self.progress.budget_line()
         return table
 
@@ -299,6 +310,6 @@ class BatchProgress:
 
     def update(self, status: str, row_line: str) -> None:
         if self.live is not None:
-            self.live.update(status)
+            self.live.update(printable(status))
         else:
             write(sys.stderr, (row_line if len(row_line) <= MAX_LINE else row_line[:MAX_LINE - 1] + "…") + "\n")

@@ -151,3 +151,15 @@ def test_an_unexpected_exception_writes_a_crash_log_and_prints_one_line(tmp_path
     assert len(logs) == 1 and str(logs[0]) in lines[0]
     text = logs[0].read_text()
     assert "ZeroDivisionError: a bug" in text and "Traceback" in text and "versions: typer" in text
+
+
+def test_control_characters_from_yaml_are_escaped_not_sent_to_the_terminal(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text('apiVersion: agentctl/v1\nname: t\nversion: 1\nsteps:\n'
+                    '  - {id: "bad\\e[31mred", gate: {check: true}}\n'
+                    '  - {id: ok, gate: {check: true}, "\\e[2Jkey": 1}\n')
+    result = run_cli("validate", str(path))
+    assert result.returncode == 1
+    assert "\x1b" not in result.stdout + result.stderr
+    assert "'bad\\x1b[31mred' is not a valid name" in result.stdout
+    assert "unknown key '\\x1b[2Jkey'" in result.stdout
