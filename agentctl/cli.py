@@ -15,8 +15,8 @@ from typing import Annotated, List, Optional
 import typer
 
 from agentctl import __version__
-from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, JsonFlag, OtlpEndpoint, Replay, TraceContent,
-                                  decision)
+from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, JsonFlag, NoLive, OtlpEndpoint, Replay,
+                                  TraceContent, decision)
 from agentctl.errors import EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError, InvalidSpec, UsageError
 
 app = typer.Typer(
@@ -219,12 +219,13 @@ def run(
     deny: DenyAll = False,
     trace_content: TraceContent = False,
     otlp_endpoint: OtlpEndpoint = None,
+    no_live: NoLive = False,
 ) -> None:
     """Run a pipeline: live progress, then a summary. Exit 0 ok, 1 failed, 3 budget, 4 paused, 130 Ctrl-C."""
     from agentctl import api, service
 
     settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
-                                   _trace(trace_content, otlp_endpoint))
+                                   _trace(trace_content, otlp_endpoint), False if no_live else None)
     _finish(service.run(pipeline, api.RunOptions(inputs or [], input_file, record, replay), settings))
 
 
@@ -253,6 +254,7 @@ def resume(
     deny: DenyAll = False,
     trace_content: TraceContent = False,
     otlp_endpoint: OtlpEndpoint = None,
+    no_live: NoLive = False,
 ) -> None:
     """Continue an interrupted, failed, paused or budget-stopped run, or the rest of an eval batch;
     committed steps and finished rows are not run again."""
@@ -264,7 +266,7 @@ def resume(
     if command.is_batch(root, run_id):
         _finish(command.resume(run_id, root, force, command.Outputs()))
     settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
-                                   _trace(trace_content, otlp_endpoint))
+                                   _trace(trace_content, otlp_endpoint), False if no_live else None)
     _finish(service.resume(run_id, root, settings, replay, force, budget))
 
 

@@ -14,6 +14,7 @@ Replay = Annotated[Optional[str], typer.Option("--replay", help="Serve model cal
 Record = Annotated[Optional[str], typer.Option("--record", help="Record model calls to this cassette.")]
 ApproveAll = Annotated[bool, typer.Option("--approve", help="Approve every approval gate.")]
 DenyAll = Annotated[bool, typer.Option("--deny", help="Deny every approval gate.")]
+NoLive = Annotated[bool, typer.Option("--no-live", help="One line per event instead of the live table.")]
 TraceContent = Annotated[bool, typer.Option("--trace-content", help="Record prompts and completions (redacted).")]
 OtlpEndpoint = Annotated[Optional[str], typer.Option("--otlp-endpoint", help="Send the trace to this collector.")]
 ReportJson = Annotated[Optional[str], typer.Option("--output", "-o", help="Write the report (JSON) to this file.")]

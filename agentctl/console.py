@@ -36,7 +36,13 @@ class Text:
 
 
 def _colour(stream) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    return _live(stream) and "NO_COLOR" not in os.environ
+
+
+def _live(stream) -> bool:
+    """A terminal that can redraw: the live view (NO_COLOR turns colour off, not the view; rich
+    honours it; --no-live turns the view off)."""
+    return stream.isatty() and os.environ.get("TERM") != "dumb"
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but newline and tab
@@ -228,7 +234,7 @@ class LiveProgress:
     def __init__(self, progress, redact, live: bool | None = None) -> None:
         self.progress = progress  # run_display.Progress
         self.redact = redact
-        self.live_mode = _colour(sys.stderr) if live is None else live
+        self.live_mode = _live(sys.stderr) if live is None else live
         self.live = None
 
     def __enter__(self) -> "LiveProgress":
@@ -293,7 +299,7 @@ class BatchProgress:
     failing, errors, cost against the budget, time left); elsewhere one line per finished row."""
 
     def __init__(self, live: bool | None = None) -> None:
-        self.live_mode = _colour(sys.stderr) if live is None else live
+        self.live_mode = _live(sys.stderr) if live is None else live
         self.live = None
 
     def __enter__(self) -> "BatchProgress":

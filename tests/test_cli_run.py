@@ -185,3 +185,26 @@ def test_a_closed_pipe_does_not_lose_the_run(tmp_path):
     assert proc.wait(timeout=60) == 0
     (status,) = sqlite3.connect(root / ".agentctl" / "journal.db").execute("SELECT status FROM runs").fetchone()
     assert status == "succeeded"
+
+
+def test_no_color_keeps_the_live_view_and_no_live_turns_it_off(monkeypatch, capsys):
+    import io
+
+    from agentctl import console
+    from tests.support.cli import invoke
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "xterm")
+    assert console.LiveProgress(None, str).live_mode is True  # NO_COLOR: colour off, the view stays
+    assert console.BatchProgress().live_mode is True
+    monkeypatch.setenv("TERM", "dumb")
+    assert console.LiveProgress(None, str).live_mode is False
+    monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+    monkeypatch.chdir(REPO)
+    done = invoke(capsys, monkeypatch, *DEMO, "--no-live", "--json")
+    assert done.code == 0 and json.loads(done.out)["status"] == "succeeded"
