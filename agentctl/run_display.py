@@ -21,7 +21,7 @@ from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarn
 from agentctl.run.executor import RunResult
 
 ICONS = {"pending": "·", "running": "…", "succeeded": "✓", "failed": "✗", "skipped": "-", "denied": "✗",
-         "cancelled": "✗"}
+         "cancelled": "✗", "paused": "‖"}
 
 
 def money(value: float) -> str:
@@ -106,6 +106,9 @@ class Progress:
                 return f"{event.step:<16} {'approved' if event.approved else 'denied'} by {event.by}"
             case RunFinished():
                 self.totals = event.usage
+                for row in self.rows.values():  # the last frame must not show a step still running
+                    if row.state == "running":
+                        row.state, row.ended = ("paused" if event.status == "paused" else "cancelled"), event.at
                 return None
             case _:
                 assert_never(event)
@@ -137,10 +140,11 @@ def summary_text(result: RunResult, pipeline: CompiledPipeline) -> str:
     lines = [f"run {result.run_id} of {pipeline.name}: {result.status} in {duration:.2f}s"]
     if result.error:
         lines.append(f"  {result.error}")
-    lines.append(f"  {'step':<18}{'status':<11}{'LLM':>5}{'tools':>7}{'tokens':>9}{'cost':>10}{'time':>9}")
+    width = max([18, *(len(sid) + 2 for sid in result.steps)])  # a long id never runs into its status
+    lines.append(f"  {'step':<{width}}{'status':<11}{'LLM':>5}{'tools':>7}{'tokens':>9}{'cost':>10}{'time':>9}")
     for sid, step in result.steps.items():
         u = step.usage
-        lines.append(f"  {sid:<18}{step.status:<11}{u.llm_calls:>5}{u.tool_calls:>7}{u.tokens:>9,}"
+        lines.append(f"  {sid:<{width}}{step.status:<11}{u.llm_calls:>5}{u.tool_calls:>7}{u.tokens:>9,}"
                      f"{money(u.cost_usd):>10}{step.duration_s:>8.2f}s")
     limits = pipeline.limits
     budget = f" (budget {money(limits.max_cost_usd)})" if limits.max_cost_usd else ""
