@@ -17,7 +17,8 @@ import typer
 from agentctl import __version__
 from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, JsonFlag, NoLive, OtlpEndpoint, Replay,
                                   TraceContent, decision)
-from agentctl.errors import EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError, InvalidSpec, UsageError
+from agentctl.errors import (EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, AgentctlError, InvalidSpec,
+                             UsageError)
 
 app = typer.Typer(
     name="agentctl",
@@ -346,6 +347,10 @@ def runs_show(run_id: str = typer.Argument(..., help="The run."), json_output: J
         console.print_plain(run_display.run_details(record.row, record.steps, record.pending, record.items))
 
 
+# Top-level modules of the `run` extra (pyproject.toml): a light install has none of them.
+RUN_EXTRA = ("litellm", "httpx", "tenacity", "aiolimiter", "opentelemetry", "mcp")
+
+
 def main() -> None:
     """The one boundary that maps errors to exit codes; bad input never shows a traceback.
 
@@ -369,12 +374,26 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
-        if os.environ.get("AGENTCTL_DEBUG"):
-            raise
-        from agentctl import console
-        from agentctl.compile.project import find_root
-        from agentctl.crash import write_crash_log
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] in RUN_EXTRA:  # a light install (no run extra)
+            from agentctl import console
 
-        console.print_crash(write_crash_log(exc, find_root(Path.cwd()) / ".agentctl"))
-        sys.exit(EXIT_FAILED)
+            console.print_error(UsageError(f"this command needs '{exc.name}', which is part of the run extra",
+                                           "pip install 'agentctl[run]' (validate, graph, diff and render do not "
+                                           "need it)"))
+            sys.exit(EXIT_USAGE)
+        _crashed(exc)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        _crashed(exc)
+
+
+def _crashed(exc: Exception) -> None:
+    """A bug: a crash log under .agentctl/ and one line on the terminal."""
+    if os.environ.get("AGENTCTL_DEBUG"):
+        raise exc
+    from agentctl import console
+    from agentctl.compile.project import find_root
+    from agentctl.crash import write_crash_log
+
+    console.print_crash(write_crash_log(exc, find_root(Path.cwd()) / ".agentctl"))
+    sys.exit(EXIT_FAILED)

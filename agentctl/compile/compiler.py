@@ -99,7 +99,11 @@ def check_prices(ctx: Ctx, models: dict[str, ir.ModelRoute], agents: dict[str, i
     for alias in sorted(priced & set(models)):
         for i, target in enumerate(models[alias].chain):
             path = ("models", alias, "model") if i == 0 else ("models", alias, "fallbacks", i - 1)
-            if target.price is None:
+            if target.price is None and not ctx.project.prices.installed:
+                ctx.sink.warning("W704", f"no price for model '{target.model}' here: litellm's price table comes with "
+                                 "the run extra, which is not installed", ctx.smap.value(path),
+                                 "pip install 'agentctl[run]' to check USD budgets, or declare it under prices:")
+            elif target.price is None:
                 ctx.sink.error("E702", f"no known price for model '{target.model}', and a USD budget applies",
                                ctx.smap.value(path), f"declare it under prices:, e.g. prices: {{{target.model}: "
                                "{input_per_mtok: <USD>, output_per_mtok: <USD>}} (per million tokens)")

@@ -25,14 +25,18 @@ class ModelInfo:
 
 
 class PriceTable:
-    def __init__(self, entries: dict | _IndexText) -> None:
+    def __init__(self, entries: dict | _IndexText, installed: bool = True) -> None:
         self.entries = entries
+        self.installed = installed  # False: litellm (the run extra) is not installed, so no table
 
     @classmethod
     def from_litellm_package(cls) -> "PriceTable":
-        spec = importlib.util.find_spec("litellm")  # locates the package without running it
+        try:
+            spec = importlib.util.find_spec("litellm")  # locates the package without running it
+        except (ImportError, ValueError):  # a module entry that is None or broken
+            spec = None
         if spec is None or not spec.submodule_search_locations:
-            return cls({})
+            return cls({}, installed=False)
         path = Path(list(spec.submodule_search_locations)[0]) / PRICE_FILE
         try:
             stat = path.stat()
