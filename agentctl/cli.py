@@ -221,12 +221,13 @@ def run(
     trace_content: TraceContent = False,
     otlp_endpoint: OtlpEndpoint = None,
     no_live: NoLive = False,
+    events: Optional[str] = typer.Option(None, "--events", help="Write a JSON line per event to FILE (- for stdout)."),
 ) -> None:
     """Run a pipeline: live progress, then a summary. Exit 0 ok, 1 failed, 3 budget, 4 paused, 130 Ctrl-C."""
     from agentctl import api, service
 
     settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
-                                   _trace(trace_content, otlp_endpoint), False if no_live else None)
+                                   _trace(trace_content, otlp_endpoint), False if no_live else None, events)
     _finish(service.run(pipeline, api.RunOptions(inputs or [], input_file, record, replay), settings))
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentctl import api, console, run_display, runs
+from agentctl.errors import UsageError
 
 
 @dataclass
@@ -19,6 +20,7 @@ class RunSettings:
     concurrency: int = 8
     trace: runs.TraceOptions = field(default_factory=runs.TraceOptions)
     live: bool | None = None  # the live table; None: when stderr is a terminal
+    events: str | None = None  # --events FILE or - (stdout): a JSON line per event
 
 
 @dataclass
@@ -55,12 +57,24 @@ def _execute(prepared: runs.Prepared, settings: RunSettings,
 
     redactor = Redactor.for_pipeline(prepared.pipeline)  # secrets reach no output either
     progress = console.LiveProgress(run_display.Progress(prepared.pipeline), redactor.text, settings.live)
+    subscribers: list = [progress]
+    if settings.events:
+        from agentctl.record.event_log import EventLog
+
+        try:
+            subscribers.append(EventLog(settings.events, redactor))
+        except OSError as exc:
+            raise UsageError(f"--events {settings.events}: {exc.strerror}") from None
     with progress:
         if settings.decision is None and sys.stdin.isatty():
             approver = PromptApprover(progress.ask)
         else:
             approver = FixedApprover(settings.decision)
-        result = runs.execute(prepared, approver, [progress], settings.concurrency, continuation, settings.trace)
+        try:
+            result = runs.execute(prepared, approver, subscribers, settings.concurrency, continuation, settings.trace)
+        finally:
+            for subscriber in subscribers[1:]:
+                subscriber.close()
     if settings.json:
         text = run_display.result_json(result, redactor)
     else:

@@ -208,3 +208,20 @@ def test_no_color_keeps_the_live_view_and_no_live_turns_it_off(monkeypatch, caps
     monkeypatch.chdir(REPO)
     done = invoke(capsys, monkeypatch, *DEMO, "--no-live", "--json")
     assert done.code == 0 and json.loads(done.out)["status"] == "succeeded"
+
+
+def test_events_writes_a_json_line_per_event(tmp_path):
+    from tests.record.test_journal import copy_project
+
+    root = copy_project(tmp_path)
+    result = run_cli(*DEMO, "--events", "events.jsonl", cwd=root)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in (root / "events.jsonl").read_text().splitlines()]
+    assert lines[0]["type"] == "RunStarted" and lines[-1]["type"] == "RunFinished"
+    assert {line["version"] for line in lines} == {1}
+    assert lines[-1]["status"] == "succeeded" and lines[-1]["usage"]["llm_calls"] == 5
+    reasked = [line for line in lines if line["type"] == "OutputReasked"]
+    assert reasked and reasked[0]["step"] == "review"
+    assert all(b["at"] >= a["at"] for a, b in zip(lines, lines[1:]))
+    to_stdout = run_cli(*DEMO, "--events", "-", "--no-live", cwd=root)
+    assert json.loads(to_stdout.stdout.splitlines()[0])["type"] == "RunStarted"
