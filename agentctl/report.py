@@ -8,7 +8,6 @@ from typing import Sequence
 from agentctl import __version__
 from agentctl.diagnostics import Diagnostic
 
-DOCS = "docs/diagnostics.md"
 
 
 def as_dict(d: Diagnostic) -> dict:
@@ -48,6 +47,12 @@ def to_github(diagnostics: Sequence[Diagnostic]) -> str:
 
 
 def to_sarif(diagnostics: Sequence[Diagnostic]) -> str:
+    """SARIF 2.1.0 as GitHub code scanning ingests it: every rule with a short and full description
+    and help (from diagnostic_codes.py, the docs' source), artifact paths as URI references
+    (percent-encoded, relative to the checkout). No documentation URI: it would have to be absolute,
+    and agentctl does not know where its docs are published."""
+    from urllib.parse import quote
+
     rules = sorted({d.code for d in diagnostics})
     results = []
     for d in diagnostics:
@@ -55,16 +60,29 @@ def to_sarif(diagnostics: Sequence[Diagnostic]) -> str:
         if d.span.end_line:
             region.update(endLine=d.span.end_line, endColumn=d.span.end_col or d.span.col + 1)
         text = d.message + (f" Hint: {d.hint}" if d.hint else "")
+        uri = ("file://" if d.span.path.startswith("/") else "") + quote(d.span.path, safe="/")
         results.append({
             "ruleId": d.code, "ruleIndex": rules.index(d.code),
             "level": "error" if d.is_error else "warning",
             "message": {"text": text},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": d.span.path}, "region": region}}],
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}],
         })
     run = {
-        "tool": {"driver": {"name": "agentctl", "version": __version__, "informationUri": DOCS,
-                            "rules": [{"id": code, "helpUri": f"{DOCS}#{code.lower()}"} for code in rules]}},
+        "tool": {"driver": {"name": "agentctl", "version": __version__, "rules": [_rule(c) for c in rules]}},
         "results": results,
     }
     sarif = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run]}
     return json.dumps(sarif, indent=2)
+
+
+def _rule(code: str) -> dict:
+    from agentctl import diagnostic_codes
+
+    if code not in diagnostic_codes.CODES:  # a code not documented yet still gets a usable rule
+        return {"id": code, "shortDescription": {"text": code}, "fullDescription": {"text": code},
+                "help": {"text": code}}
+    return {"id": code, "name": code,
+            "shortDescription": {"text": diagnostic_codes.short(code)},
+            "fullDescription": {"text": diagnostic_codes.plain(code)},
+            "help": {"text": diagnostic_codes.plain(code), "markdown": f"**{code}**: {diagnostic_codes.CODES[code]}"},
+            "defaultConfiguration": {"level": "error" if code.startswith("E") else "warning"}}

