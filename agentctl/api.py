@@ -184,14 +184,16 @@ def lock_prompts(cwd: Path | None = None, force: bool = False) -> LockResult:
 def json_schemas() -> dict[str, dict]:
     """The editor schemas for pipeline files, prompt front matter and eval files."""
     from agentctl.evals.spec import EvalFile
+    from agentctl.spec.descriptions import SCHEMA_IDS, describe
     from agentctl.spec.models import PromptFrontMatter
 
     out = {}
     for name, model, title in (("pipeline.schema.json", Pipeline, "agentctl pipeline (apiVersion agentctl/v1)"),
                                ("prompt.schema.json", PromptFrontMatter, "agentctl prompt front matter"),
                                ("eval.schema.json", EvalFile, "agentctl eval file (evals/*.eval.yaml)")):
-        schema = model.model_json_schema(by_alias=True)
-        out[name] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, **schema}
+        schema = describe(model.model_json_schema(by_alias=True), model.__name__)
+        out[name] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_IDS[name],
+                     "title": title, **schema}
     return out
 
 

@@ -163,3 +163,29 @@ def test_control_characters_from_yaml_are_escaped_not_sent_to_the_terminal(tmp_p
     assert "\x1b" not in result.stdout + result.stderr
     assert "'bad\\x1b[31mred' is not a valid name" in result.stdout
     assert "unknown key '\\x1b[2Jkey'" in result.stdout
+
+
+def test_init_associates_the_schemas_for_vs_code(tmp_path):
+    target = tmp_path / "new"
+    assert run_cli("init", str(target)).returncode == 0
+    settings = json.loads((target / ".vscode" / "settings.json").read_text())
+    for schema, globs in settings["yaml.schemas"].items():
+        assert (target / schema).is_file() and globs
+    assert "pipelines/*.yaml" in settings["yaml.schemas"]["./schemas/pipeline.schema.json"]
+
+
+def test_every_property_of_every_editor_schema_is_described():
+    from agentctl.spec.descriptions import undescribed
+
+    schemas = api.json_schemas()
+    assert {name: undescribed(schema) for name, schema in schemas.items()} == {name: [] for name in schemas}
+    assert {schema["$id"] for schema in schemas.values()} == {
+        "urn:agentctl:schema:pipeline:v1", "urn:agentctl:schema:prompt:v1", "urn:agentctl:schema:eval:v1"}
+
+
+def test_the_field_reference_in_the_docs_is_generated():
+    from agentctl.spec.descriptions import reference
+
+    docs = (REPO / "docs" / "format.md").read_text()
+    assert reference(api.json_schemas()["pipeline.schema.json"]) in docs, \
+        "regenerate: .venv/bin/python -m agentctl.spec.descriptions"

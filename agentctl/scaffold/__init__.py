@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
 from agentctl.errors import UsageError
 
 GITIGNORE = ".agentctl/\n.venv/\n__pycache__/\n"
+# VS Code's YAML extension (redhat.vscode-yaml) validates and completes these files with the schemas.
+VSCODE_SETTINGS = {
+    "yaml.schemas": {"./schemas/pipeline.schema.json": ["pipelines/*.yaml", "pipelines/**/*.yaml"],
+                     "./schemas/eval.schema.json": ["evals/*.eval.yaml"]},
+    "files.associations": {"*.prompt": "markdown"},
+}
 
 
 def init_project(directory: Path) -> list[Path]:
@@ -23,6 +30,10 @@ def init_project(directory: Path) -> list[Path]:
         written.append(target)
     (directory / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
     written.append(directory / ".gitignore")
+    settings = directory / ".vscode" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text(json.dumps(VSCODE_SETTINGS, indent=2) + "\n", encoding="utf-8")
+    written.append(settings)
 
     from agentctl.api import lock_prompts, schema_files, write_schemas
 
