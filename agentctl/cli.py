@@ -14,7 +14,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from agentctl import __version__
+from agentctl import __version__, completion
 from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, JsonFlag, NoLive, OtlpEndpoint, Replay,
                                   TraceContent, decision)
 from agentctl.errors import (EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, AgentctlError, InvalidSpec,
@@ -24,7 +24,7 @@ app = typer.Typer(
     name="agentctl",
     help="Compile declarative YAML pipelines and Jinja prompts into a checked graph of LLM agents.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (typer's own)
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -87,7 +87,7 @@ def validate(
 
 @app.command(epilog="Examples:  agentctl graph pipelines/travel.yaml  ·  agentctl graph pipelines/travel.yaml -f mermaid")
 def graph(
-    pipeline: str = typer.Argument(..., help="The pipeline file."),
+    pipeline: str = typer.Argument(..., help="The pipeline file.", autocompletion=completion.pipelines),
     format: GraphFormat = typer.Option(GraphFormat.tree, "--format", "-f", help="Output format."),
 ) -> None:
     """Show the compiled graph with worst-case bounds per step and for the run."""
@@ -209,7 +209,7 @@ def lock(force: bool = typer.Option(False, "--force", help="Re-record versions w
 @app.command(epilog="Examples:  agentctl run pipelines/article_review.yaml -i topic=idempotency "
                         "--replay pipelines/cassettes/article_review.json  ·  agentctl run p.yaml --input-file in.yaml --json")
 def run(
-    pipeline: str = typer.Argument(..., help="The pipeline file."),
+    pipeline: str = typer.Argument(..., help="The pipeline file.", autocompletion=completion.pipelines),
     inputs: Optional[List[str]] = typer.Option(None, "--input", "-i", help="An input as name=value (repeatable)."),
     input_file: Optional[str] = typer.Option(None, "--input-file", help="A YAML or JSON file of inputs."),
     json_output: JsonFlag = False,
@@ -246,7 +246,8 @@ def _finish(outcome) -> None:
 
 @app.command(epilog="Examples:  agentctl resume 3f2a9c1b7d4e  ·  agentctl resume 3f2a9c1b7d4e --budget max_cost_usd=2")
 def resume(
-    run_id: str = typer.Argument(..., help="The run (see `agentctl runs list`) or eval batch to continue."),
+    run_id: str = typer.Argument(..., help="The run (see `agentctl runs list`) or eval batch to continue.",
+                                 autocompletion=completion.batch_or_run_ids),
     force: bool = typer.Option(False, "--force", help="Continue even if the pipeline or a prompt changed."),
     budget: Optional[List[str]] = typer.Option(None, "--budget", help="Raise a run budget, e.g. max_cost_usd=2."),
     json_output: JsonFlag = False,
@@ -281,7 +282,7 @@ def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[s
 
 
 @app.command(epilog="Example:  agentctl approve 3f2a9c1b7d4e sign_off")
-def approve(run_id: str = typer.Argument(..., help="A paused run."),
+def approve(run_id: str = typer.Argument(..., help="A paused run.", autocompletion=completion.run_ids),
             step: Optional[str] = typer.Argument(None, help="The step to approve (default: every pending one)."),
             replay: Replay = None, json_output: JsonFlag = False) -> None:
     """Approve a paused run's pending approval and continue it."""
@@ -289,7 +290,7 @@ def approve(run_id: str = typer.Argument(..., help="A paused run."),
 
 
 @app.command(epilog="Example:  agentctl deny 3f2a9c1b7d4e sign_off")
-def deny(run_id: str = typer.Argument(..., help="A paused run."),
+def deny(run_id: str = typer.Argument(..., help="A paused run.", autocompletion=completion.run_ids),
          step: Optional[str] = typer.Argument(None, help="The step to deny (default: every pending one)."),
          replay: Replay = None, json_output: JsonFlag = False) -> None:
     """Deny a paused run's pending approval and continue it (what needs the approval is skipped)."""
@@ -297,7 +298,7 @@ def deny(run_id: str = typer.Argument(..., help="A paused run."),
 
 
 @app.command(epilog="Examples:  agentctl trace 3f2a9c1b7d4e  ·  agentctl trace 3f2a9c1b7d4e --format json")
-def trace(run_id: str = typer.Argument(..., help="The run."),
+def trace(run_id: str = typer.Argument(..., help="The run.", autocompletion=completion.run_ids),
           format: str = typer.Option("tree", "--format", "-f", help="tree or json (OTLP/JSON).")) -> None:
     """A run's trace as a tree with durations, tokens, cost and errors (the failing span marked)."""
     from agentctl import console, run_display, runs
@@ -336,7 +337,8 @@ def runs_list(pipeline: Optional[str] = typer.Option(None, "--pipeline", help="O
 
 
 @runs_app.command("show", epilog="Example:  agentctl runs show 3f2a9c1b7d4e")
-def runs_show(run_id: str = typer.Argument(..., help="The run."), json_output: JsonFlag = False) -> None:
+def runs_show(run_id: str = typer.Argument(..., help="The run.", autocompletion=completion.run_ids),
+              json_output: JsonFlag = False) -> None:
     """A run's steps, usage, outputs and errors."""
     from agentctl import console, run_display, runs
     from agentctl.compile.project import find_root
@@ -362,7 +364,7 @@ def main() -> None:
     # agentctl's models are internal, so no third-party plugin should observe them.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
-        app()
+        app(prog_name="agentctl")  # the same name (and completion variable) for python -m agentctl
     except InvalidSpec as exc:
         from agentctl import console
 

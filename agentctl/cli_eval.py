@@ -9,6 +9,8 @@ from typing import List, Optional
 import typer
 from typer.core import TyperGroup
 
+from agentctl import completion
+
 from agentctl.cli_options import (ApproveAll, Baseline, DenyAll, Junit, OtlpEndpoint, Record, Replay,
                                   ReportFormat, ReportJson, decision)
 
@@ -21,6 +23,12 @@ class RunByDefault(TyperGroup):
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
+
+    def shell_complete(self, ctx, incomplete: str):
+        """Subcommand names, and the eval files `agentctl eval FILE` takes."""
+        from typer._click.shell_completion import CompletionItem
+
+        return [*super().shell_complete(ctx, incomplete), *(CompletionItem(p) for p in completion.evals(incomplete))]
 
 
 eval_app = typer.Typer(cls=RunByDefault, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
@@ -38,7 +46,7 @@ def _finish(outcome) -> None:
 @eval_app.command("run", epilog="Examples:  agentctl eval evals/smoke.eval.yaml --dry-run  ·  "
                                 "agentctl eval evals/smoke.eval.yaml -o report.json --baseline main.json")
 def run(
-    path: str = typer.Argument(..., help="The eval file (evals/*.eval.yaml)."),
+    path: str = typer.Argument(..., help="The eval file (evals/*.eval.yaml).", autocompletion=completion.evals),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check every row's inputs and the batch's worst case; "
                                  "run nothing."),
     output: ReportJson = None,
@@ -67,7 +75,8 @@ def run(
 @eval_app.command("show", epilog="Examples:  agentctl eval show 3f2a9c1b7d4e --failed  ·  "
                                  "agentctl eval show 3f2a9c1b7d4e -o report.json --junit junit.xml")
 def show(
-    batch_id: str = typer.Argument(..., help="The batch (printed by `agentctl eval`)."),
+    batch_id: str = typer.Argument(..., help="The batch (printed by `agentctl eval`).",
+                                   autocompletion=completion.batch_or_run_ids),
     failed: bool = typer.Option(False, "--failed", help="Only the rows that did not pass."),
     output: ReportJson = None,
     junit: Junit = None,
