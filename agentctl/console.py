@@ -226,6 +226,24 @@ def print_tool_output(source: str, line: str) -> None:
     write(sys.stderr, f"[{source}] {line}\n")
 
 
+COLUMNS = ("step", "state", "model", "attempt", "tokens", "cost", "elapsed")
+DROP_ORDER = ("attempt", "model", "tokens", "elapsed", "cost")  # step and state always stay
+
+
+def fit_columns(columns: Sequence[str], rows: list[list[str]], width: int) -> list[int]:
+    """The columns that fit in `width` terminal cells, least useful dropped first, so that a
+    narrow terminal shows whole step ids and states rather than every column cut to '…'."""
+    kept = list(range(len(columns)))
+
+    def needed() -> int:
+        return 1 + sum(3 + max([len(columns[i]), *(len(r[i]) for r in rows)]) for i in kept)
+    for name in DROP_ORDER:
+        if needed() <= width:
+            break
+        kept.remove(columns.index(name))
+    return kept
+
+
 class LiveProgress:
     """`agentctl run`'s progress on stderr: on a terminal a live table of every step (state, model
     and fallback in use, attempt, tokens, cost, elapsed) with the run's totals against each budget;
@@ -262,11 +280,14 @@ class LiveProgress:
         from rich.table import Table
 
         pipeline = self.progress.pipeline
+        rows = [[printable(cell) for cell in row] for row in self.progress.table_rows()]
+        kept = fit_columns(COLUMNS, rows, err().size.width)
         table = Table(title=f"{pipeline.name} {pipeline.version}", expand=False)
-        for column in ("step", "state", "model", "attempt", "tokens", "cost", "elapsed"):
-            table.add_column(column, justify="right" if column in ("tokens", "cost", "elapsed") else "left")
-        for row in self.progress.table_rows():
-            table.add_row(*(printable(cell) for cell in row))
+        for i in kept:
+            table.add_column(COLUMNS[i], justify="right" if COLUMNS[i] in ("tokens", "cost", "elapsed") else "left",
+                             no_wrap=COLUMNS[i] in ("step", "state"))
+        for row in rows:
+            table.add_row(*(row[i] for i in kept))
         table.caption = self.progress.budget_line()
         return table
 

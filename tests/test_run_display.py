@@ -33,3 +33,12 @@ def test_a_long_step_id_does_not_run_into_its_status():
     result.steps["document_verification_of_claims"].status = "succeeded"
     line = [line for line in run_display.summary_text(result, pipeline).splitlines() if "document_" in line][0]
     assert "document_verification_of_claims  succeeded" in line
+
+
+def test_a_narrow_terminal_drops_columns_and_keeps_step_and_state():
+    from agentctl.console import COLUMNS, fit_columns
+
+    rows = [["document_verification", "… running", "openai/gpt-4o", "2", "1,234", "$0.0123", "12.3s"]]
+    assert [COLUMNS[i] for i in fit_columns(COLUMNS, rows, 200)] == list(COLUMNS)
+    assert [COLUMNS[i] for i in fit_columns(COLUMNS, rows, 40)] == ["step", "state"]
+    assert [COLUMNS[i] for i in fit_columns(COLUMNS, rows, 50)] == ["step", "state", "cost"]
