@@ -30,6 +30,7 @@ class McpServers:
         self.stack = AsyncExitStack()
         self.relays: list[asyncio.Task] = []
         self.phases: list[tuple[str, str, float, float, str | None]] = []  # (server, phase, began, ended, error)
+        self.stderr: dict[str, tuple[Any, asyncio.Task]] = {}  # our end of each server's stderr, its relay
 
     async def start(self, name: str) -> None:
         if name in self.sessions:
@@ -59,12 +60,18 @@ class McpServers:
         except ToolError:
             raise
         except Exception as exc:  # noqa: BLE001 - a server that does not start is a tool error
+            await self._drain(name)
             raise ToolError(f"MCP server '{name}' ({' '.join(spec.command)}) did not start: "
-                            f"{type(exc).__name__}: {exc}") from None
+                            f"{type(exc).__name__}: {exc}{self.tail(name)}") from None
         self.sessions[name] = session
         self.schemas[name] = {tool.name: {"schema": tool.input_schema, "description": tool.description,
                                           "wrapped": _wraps_result(tool.name, tool.output_schema)}
                               for tool in listed.tools}
+
+    def tail(self, name: str) -> str:
+        """The server's last printed lines, when its output is kept (registry.ServerLogs)."""
+        tail = getattr(self.output, "tail", None)
+        return tail(f"mcp {name}") if tail is not None else ""
 
     async def _relay_stderr(self, name: str):
         """A pipe for the server's stderr (the subprocess needs a real file descriptor), read line
@@ -80,7 +87,20 @@ class McpServers:
             async for line in reader:
                 self.output(f"mcp {name}", line.decode("utf-8", "replace").rstrip("\n"))
         self.relays.append(asyncio.ensure_future(relay()))
+        self.stderr[name] = (errlog, self.relays[-1])
         return errlog
+
+    async def _drain(self, name: str) -> None:
+        """After a failed start: close our end of the server's stderr and wait (1 s at most, for a
+        server still alive) until the relay has passed on every line it printed."""
+        if name not in self.stderr:
+            return
+        errlog, relay = self.stderr.pop(name)
+        errlog.close()
+        try:
+            await asyncio.wait_for(asyncio.shield(relay), 1.0)
+        except Exception:  # noqa: BLE001 - a timeout or a broken pipe: what was read so far is shown
+            pass
 
     async def close(self) -> None:
         began = time.monotonic()

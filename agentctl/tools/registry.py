@@ -3,7 +3,8 @@ servers are started before the first step and stopped after the last)."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
 
 from agentctl.compile.ir import CompiledPipeline
 from agentctl.tools.base import Tool
@@ -61,6 +62,7 @@ Output = Callable[[str, str], None]  # (source: "tool NAME" or "mcp NAME", one p
 def build_tools(pipeline: CompiledPipeline, output: Output | None = None) -> Tools:
     """`output` takes what Python tools and MCP servers print; by default it goes to stderr with
     the pipeline's secrets masked (a traceback may hold a key)."""
+    given = output
     output = output or masked_stderr(pipeline)
     tools: dict[str, Tool] = {}
     servers = None
@@ -72,7 +74,8 @@ def build_tools(pipeline: CompiledPipeline, output: Output | None = None) -> Too
         else:
             from agentctl.tools.mcp_tool import McpServers, McpTool
 
-            servers = servers or McpServers(dict(pipeline.mcp_servers), pipeline.root, output)
+            servers = servers or McpServers(dict(pipeline.mcp_servers), pipeline.root,
+                                            ServerLogs(pipeline) if given is None else given)
             tools[name] = McpTool(spec, servers)
     return Tools(tools, servers)
 
@@ -83,3 +86,38 @@ def masked_stderr(pipeline: CompiledPipeline) -> Output:
 
     redactor = Redactor.for_pipeline(pipeline)
     return lambda source, line: console.print_tool_output(source, redactor.text(line))
+
+
+class ServerLogs:
+    """What MCP servers print on stderr: kept out of the progress display, in
+    .agentctl/logs/mcp-NAME.log (secrets masked), with each server's last lines at hand to show
+    when that server fails."""
+
+    KEPT = 20
+
+    def __init__(self, pipeline: CompiledPipeline) -> None:
+        from collections import defaultdict, deque
+
+        from agentctl.record.redact import Redactor
+
+        self.redact = Redactor.for_pipeline(pipeline).text
+        self.folder = Path(pipeline.root) / ".agentctl" / "logs"
+        self.last: dict[str, deque] = defaultdict(lambda: deque(maxlen=self.KEPT))
+        self.files: dict[str, Any] = {}
+
+    def __call__(self, source: str, line: str) -> None:
+        line = self.redact(line)
+        self.last[source].append(line)
+        try:
+            if source not in self.files:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self.files[source] = open(self.folder / f"{source.replace(' ', '-')}.log", "a", encoding="utf-8")
+            self.files[source].write(line + "\n")
+            self.files[source].flush()
+        except OSError:  # a read-only project: the last lines are still kept in memory
+            pass
+
+    def tail(self, source: str) -> str:
+        lines = list(self.last.get(source, ()))
+        where = self.folder / f"{source.replace(' ', '-')}.log"
+        return ("\n  its last lines (all in " + str(where) + "):\n    " + "\n    ".join(lines)) if lines else ""

@@ -169,7 +169,7 @@ def test_an_mcp_server_starts_while_stderr_has_no_file_descriptor(project, serve
     assert result.status == "succeeded", result.error
 
 
-def test_an_mcp_text_result_is_text_and_its_server_stderr_is_masked(project, server, capsys, monkeypatch):
+def test_an_mcp_text_result_is_text_and_its_server_stderr_is_logged_masked(project, server, capsys, monkeypatch):
     # Was: {"result": "hi"} as the output, and the server's stderr, key included, passed straight through.
     import sys
 
@@ -195,4 +195,24 @@ outputs:
     assert result.status == "succeeded", result.error
     assert result.outputs == {"said": "hi"}
     err = capsys.readouterr().err
-    assert "[mcp test] debug: whispering with ***" in err and secret not in err
+    assert "[mcp test]" not in err and secret not in err  # kept out of the progress display
+    log = (project.root / ".agentctl" / "logs" / "mcp-test.log").read_text()
+    assert "debug: whispering with ***" in log and secret not in log
+
+
+def test_a_server_that_does_not_start_shows_its_last_lines(project, server):
+    import sys
+
+    body = f"""
+mcp_servers:
+  broken:
+    command: [{sys.executable}, -c, "import sys; print('boom: no config file', file=sys.stderr); sys.exit(3)"]
+tools:
+  t: {{mcp: broken}}
+steps:
+  - {{id: use, tool: t}}
+"""
+    result = project.run(body)
+    assert result.status == "failed"
+    assert "MCP server 'broken'" in result.error and "did not start" in result.error
+    assert "its last lines" in result.error and "boom: no config file" in result.error
