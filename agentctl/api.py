@@ -249,6 +249,10 @@ def make_model(options: RunOptions, pipeline: CompiledPipeline | None = None):
             return ReplayModel(path)
         except (ValueError, KeyError, TypeError) as exc:
             raise AgentctlError(f"cannot read cassette {options.replay}: {exc}") from None
+    if pipeline is not None and not pipeline.agents:
+        from agentctl.llm.client import NoModel
+
+        return NoModel()  # no agent, no model call: litellm's 2-3 s import is not paid
     from agentctl.llm.litellm_client import LitellmModel
 
     model = LitellmModel()

@@ -33,3 +33,15 @@ def test_validate_imports_no_heavy_library():
 
 def test_graph_imports_no_heavy_library():
     assert imported_by("graph", "pipelines/travel.yaml") == ""
+
+
+def test_a_pipeline_without_agents_runs_without_litellm(tmp_path):
+    """No agent, no model call: litellm's 2-3 s import is not paid (a gate-only pipeline)."""
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "agentctl.lock").write_text("")
+    (tmp_path / "pipelines" / "g.yaml").write_text(
+        "apiVersion: agentctl/v1\nname: g\nversion: 1\ninputs:\n  amount: {type: number}\n"
+        "steps:\n  - {id: small, gate: {check: \"${{ inputs.amount < 100 }}\", message: too big}}\n")
+    code = PROBE.format(args=["run", "pipelines/g.yaml", "-i", "amount=5"], heavy=("litellm", "openai"))
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert "HEAVY:\n" in out.stdout + "\n" and "succeeded" in out.stdout, out.stdout + out.stderr

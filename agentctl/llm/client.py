@@ -84,6 +84,18 @@ class ChatModel(Protocol):
     def count_tokens(self, request: ChatRequest) -> int: ...
 
 
+class NoModel:
+    """The model of a pipeline without agents: nothing calls it (and litellm is never loaded)."""
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        from agentctl.errors import StepError
+
+        raise StepError("this pipeline has no agents, so no model is set up to answer")
+
+    def count_tokens(self, request: ChatRequest) -> int:
+        return estimate_tokens(request)
+
+
 class WrappedModel:
     """A model around another (recording, caching): counting and credential checks are the inner one's."""
 
