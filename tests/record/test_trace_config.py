@@ -190,9 +190,13 @@ steps:
 def test_server_start_stop_and_the_library_import_are_spans(project, server, tmp_path):
     """No unexplained gap: the root starts with litellm's import, the MCP server's start-up is a
     span that ends before the first step begins, and its stop is one too."""
+    server.default = lambda body: Behaviour(content="noted")
     project.pipeline(_with_mcp_book("""
+agents:
+  a: {model: m, prompt: prompts/p.prompt}
 steps:
   - {id: reserve, tool: book, with: {item: room}}
+  - {id: note, agent: a, with: {text: booked}, needs: [reserve]}
 """))
     done, _ = cli(project.root, "run", "pipelines/t.yaml", env={"LEDGER": str(tmp_path / "ledger.jsonl")})
     assert done.returncode == 0, done.stderr
