@@ -253,6 +253,10 @@ def make_model(options: RunOptions, pipeline: CompiledPipeline | None = None):
         from agentctl.llm.client import NoModel
 
         return NoModel()  # no agent, no model call: litellm's 2-3 s import is not paid
+    if pipeline is not None and pipeline.mcp_servers and not options.record:
+        from agentctl.llm.loading import LoadingModel
+
+        return LoadingModel(pipeline.models)  # loaded while the servers start
     from agentctl.llm.litellm_client import LitellmModel
 
     model = LitellmModel()

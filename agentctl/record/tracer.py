@@ -189,8 +189,9 @@ class RunTracer:
         self.library_import()
 
     def library_import(self) -> None:
-        """litellm's import (2-3 s) just before the run, as a span: once per process, and only when
-        the run started right after it (it is on the run's critical path)."""
+        """litellm's import (2-3 s) as a span, once per process: before the run (the root then
+        starts with it) or during it (loaded while MCP servers start, llm/loading.py); not when it
+        happened long before the run."""
         global _IMPORT_TRACED
         imported = getattr(sys.modules.get("agentctl.llm.litellm_client"), "IMPORTED", None)
         root = self.root
@@ -278,6 +279,7 @@ class RunTracer:
         self.open.clear(), self.steps.clear()
         if self.root is None:
             return
+        self.library_import()  # loaded during the run, in the background
         cost = float(event.usage.cost_usd)
         self.root.attributes.update({"agentctl.run.status": event.status, "agentctl.status": event.status,
                                      "agentctl.cost_usd": cost})

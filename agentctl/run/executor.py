@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from agentctl.compile.ir import CompiledPipeline, StepNode
 from agentctl.compile.kinds import KINDS
 from agentctl.dimensions import Usage
-from agentctl.errors import EXIT_CODES, RunStopped, StepError
+from agentctl.errors import EXIT_CODES, RunStopped, StepError, UsageError
 from agentctl.llm.client import ChatModel
 from agentctl.run.agent import AgentRunner
 from agentctl.run.answers import JournaledAnswers
@@ -102,6 +102,7 @@ class Executor:
             self.budget.used.add(spent)
         self.restored = dict(restored or {})
         self.agent_budgets = {name: Budget(f"agent '{name}'", a.limits) for name, a in pipeline.agents.items()}
+        self.model = model
         router = ModelRouter(pipeline.models, model, self.events, sleep=sleep, answers=answers)
         self.invoker = ToolInvoker(tools, pipeline.tools, approver, self.events, self.run_id, memory)
         self.agents = AgentRunner(router, self.invoker, self.events)
@@ -114,7 +115,7 @@ class Executor:
         self.events.emit(RunStarted(run_id=self.run_id, pipeline=self.pipeline.name, steps=self.pipeline.order))
         try:
             async with asyncio.timeout(self.pipeline.limits.max_wall_s):
-                await self._prepare_tools()
+                await asyncio.gather(self._prepare_tools(), self._model_ready())
                 await self.run_scope(self.pipeline.order, {}, Budgets((self.budget,)))
             result.outputs = evaluate(self.pipeline.outputs, self.context({}))
             result.status = "succeeded"
@@ -124,6 +125,9 @@ class Executor:
             self.stop(exc.status, str(exc))
         except StepError as exc:  # outside any step: the outputs, a tool that cannot start
             self.stop("failed", str(exc))
+        except UsageError as exc:  # the model's credentials, found missing while the servers started
+            self.stop("failed", str(exc))
+            raise
         except asyncio.CancelledError:
             self.stop("interrupted", "interrupted")
             raise
@@ -137,6 +141,11 @@ class Executor:
             self.events.emit(RunFinished(status=result.status, error=result.error, usage=result.usage,
                                          outputs=result.outputs))
         return result
+
+    async def _model_ready(self) -> None:
+        ready = getattr(self.model, "ready", None)  # llm/loading.py: loaded while the servers start
+        if ready is not None:
+            await ready()
 
     async def _prepare_tools(self) -> None:
         prepare = getattr(self.tools, "prepare", None)

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import time
-from contextlib import AsyncExitStack
 from typing import Any, Callable
 
 from agentctl.compile.ir import McpServerDef, ToolDef
@@ -17,8 +16,10 @@ from agentctl.tools.env import resolve
 
 
 class McpServers:
-    """The run's MCP server sessions, by server name. What a server prints on stderr is relayed
-    line by line to `output` (which masks secrets), never passed straight through."""
+    """The run's MCP server sessions, by server name, started together before the first step and
+    stopped together after the last. Each server lives in a task of its own (mcp's stdio client
+    holds an anyio task group, which must be left in the task that entered it). What a server
+    prints on stderr is relayed line by line to `output` (which masks secrets)."""
 
     def __init__(self, servers: dict[str, McpServerDef], root: str,
                  output: Callable[[str, str], None] | None = None) -> None:
@@ -27,46 +28,65 @@ class McpServers:
         self.output = output or _print
         self.sessions: dict[str, Any] = {}
         self.schemas: dict[str, dict[str, dict]] = {}
-        self.stack = AsyncExitStack()
-        self.relays: list[asyncio.Task] = []
+        self.starting: dict[str, asyncio.Future] = {}
+        self.serving: dict[str, asyncio.Task] = {}
+        self.stops: dict[str, asyncio.Event] = {}
+        self.relays: dict[str, asyncio.Task] = {}
         self.phases: list[tuple[str, str, float, float, str | None]] = []  # (server, phase, began, ended, error)
-        self.stderr: dict[str, tuple[Any, asyncio.Task]] = {}  # our end of each server's stderr, its relay
+
+    async def start_all(self, names) -> None:
+        """Start these servers at once; the first failure is raised when all have settled."""
+        outcomes = await asyncio.gather(*(self.start(name) for name in sorted(names)), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def start(self, name: str) -> None:
-        if name in self.sessions:
-            return
-        began = time.monotonic()
+        if name not in self.starting:
+            self.starting[name] = asyncio.ensure_future(self._start(name))
+        await asyncio.shield(self.starting[name])
+
+    async def _start(self, name: str) -> None:
+        spec, began = self.defs[name], time.monotonic()
+        ready: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.stops[name] = asyncio.Event()
+        self.serving[name] = asyncio.ensure_future(self._serve(name, spec, ready))
         try:
-            await self._start(name, self.defs[name])
-        except ToolError as exc:
-            self.phases.append((name, "start", began, time.monotonic(), str(exc)))
-            raise
+            session, listed = await ready
+        except Exception as exc:  # noqa: BLE001 - a server that does not start is a tool error
+            await asyncio.gather(self.serving[name], return_exceptions=True)
+            await self._drained(name)
+            error = ToolError(f"MCP server '{name}' ({' '.join(spec.command)}) did not start: "
+                              f"{type(exc).__name__}: {exc}{self.tail(name)}")
+            self.phases.append((name, "start", began, time.monotonic(), str(error)))
+            raise error from None
+        self.sessions[name] = session
+        self.schemas[name] = {tool.name: {"schema": tool.input_schema, "description": tool.description,
+                                          "wrapped": _wraps_result(tool.name, tool.output_schema)}
+                              for tool in listed.tools}
         self.phases.append((name, "start", began, time.monotonic(), None))
 
-    async def _start(self, name: str, spec: McpServerDef) -> None:
+    async def _serve(self, name: str, spec: McpServerDef, ready: asyncio.Future) -> None:
+        """The server's whole life: started, its session handed over, kept until close()."""
         from mcp import ClientSession
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
         params = StdioServerParameters(command=spec.command[0], args=list(spec.command[1:]),
                                        env={k: resolve(v) for k, v in spec.env.items()} or None,
                                        cwd=spec.cwd or self.root)
+        errlog = await self._relay_stderr(name)
         try:
-            errlog = await self._relay_stderr(name)
-            read, write = await self.stack.enter_async_context(stdio_client(params, errlog=errlog))
-            session = await self.stack.enter_async_context(ClientSession(read, write,
-                                                                         read_timeout_seconds=spec.timeout_s))
-            await session.initialize()
-            listed = await session.list_tools()
-        except ToolError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a server that does not start is a tool error
-            await self._drain(name)
-            raise ToolError(f"MCP server '{name}' ({' '.join(spec.command)}) did not start: "
-                            f"{type(exc).__name__}: {exc}{self.tail(name)}") from None
-        self.sessions[name] = session
-        self.schemas[name] = {tool.name: {"schema": tool.input_schema, "description": tool.description,
-                                          "wrapped": _wraps_result(tool.name, tool.output_schema)}
-                              for tool in listed.tools}
+            async with stdio_client(params, errlog=errlog) as (read, write):
+                async with ClientSession(read, write, read_timeout_seconds=spec.timeout_s) as session:
+                    await session.initialize()
+                    listed = await session.list_tools()
+                    ready.set_result((session, listed))
+                    await self.stops[name].wait()
+        except Exception as exc:  # noqa: BLE001 - reported through `ready` when it happens at start
+            if not ready.done():
+                ready.set_exception(exc)
+        finally:
+            errlog.close()  # the relay reads to the end of what the server printed, then stops
 
     def tail(self, name: str) -> str:
         """The server's last printed lines, when its output is kept (registry.ServerLogs)."""
@@ -78,7 +98,6 @@ class McpServers:
         by line until the server and our end of it are closed."""
         read_fd, write_fd = os.pipe()
         errlog = os.fdopen(write_fd, "w")
-        self.stack.callback(errlog.close)  # after the server has stopped (the stack unwinds in reverse)
         reader = asyncio.StreamReader()
         await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
                                                            os.fdopen(read_fd, "rb"))
@@ -86,27 +105,25 @@ class McpServers:
         async def relay() -> None:
             async for line in reader:
                 self.output(f"mcp {name}", line.decode("utf-8", "replace").rstrip("\n"))
-        self.relays.append(asyncio.ensure_future(relay()))
-        self.stderr[name] = (errlog, self.relays[-1])
+        self.relays[name] = asyncio.ensure_future(relay())
         return errlog
 
-    async def _drain(self, name: str) -> None:
-        """After a failed start: close our end of the server's stderr and wait (1 s at most, for a
-        server still alive) until the relay has passed on every line it printed."""
-        if name not in self.stderr:
-            return
-        errlog, relay = self.stderr.pop(name)
-        errlog.close()
+    async def _drained(self, name: str) -> None:
+        """After a failed start: until the relay has passed on every line the server printed (1 s
+        at most: a child of the server may hold the pipe open)."""
         try:
-            await asyncio.wait_for(asyncio.shield(relay), 1.0)
+            await asyncio.wait_for(asyncio.shield(self.relays[name]), 1.0)
         except Exception:  # noqa: BLE001 - a timeout or a broken pipe: what was read so far is shown
             pass
 
     async def close(self) -> None:
+        """Every server told to stop at once; each closes its stdin and waits for its process."""
         began = time.monotonic()
         try:
-            await self.stack.aclose()
-            await asyncio.gather(*self.relays, return_exceptions=True)
+            for stop in self.stops.values():
+                stop.set()
+            await asyncio.gather(*self.serving.values(), return_exceptions=True)
+            await asyncio.gather(*self.relays.values(), return_exceptions=True)
         finally:
             if self.sessions:
                 self.phases.append((", ".join(sorted(self.sessions)), "stop", began, time.monotonic(), None))

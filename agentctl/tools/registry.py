@@ -35,6 +35,10 @@ class Tools(Mapping[str, Tool]):
         return len(self.tools)
 
     async def prepare(self, names: set[str]) -> None:
+        specs = [getattr(self.tools.get(n), "spec", None) for n in names]
+        targets = {spec.target for spec in specs if spec is not None and spec.kind == "mcp"}
+        if targets and self.servers is not None:  # started together: the slowest sets the wait, not the sum
+            await self.servers.start_all(targets)
         for name in sorted(names):
             prepare = getattr(self.tools.get(name), "prepare", None)
             if prepare is not None:

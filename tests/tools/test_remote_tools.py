@@ -216,3 +216,37 @@ steps:
     assert result.status == "failed"
     assert "MCP server 'broken'" in result.error and "did not start" in result.error
     assert "its last lines" in result.error and "boom: no config file" in result.error
+
+
+def test_missing_credentials_are_a_usage_error_when_the_model_loads_beside_mcp_servers(tmp_path):
+    """With MCP servers, litellm loads while they start (llm/loading.py); its credential check still
+    stops the run before any step, as a usage error naming the variable."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "agentctl.lock").write_text("")
+    (tmp_path / "prompts" / "p.prompt").write_text("---\nname: p\nversion: 1\n---\nuser:\nhi\n")
+    (tmp_path / "pipelines" / "p.yaml").write_text(f"""apiVersion: agentctl/v1
+name: p
+version: 1
+models:
+  m: {{model: anthropic/claude-x, params: {{max_tokens: 10}}}}
+mcp_servers:
+  test: {{command: [{sys.executable}, -m, tests.support.mcp_server], env: {{PYTHONPATH: "{REPO}", LEDGER: /dev/null}}}}
+tools:
+  shout: {{mcp: test}}
+agents:
+  a: {{model: m, prompt: prompts/p.prompt, tools: [shout], max_iterations: 2}}
+steps:
+  - {{id: s, agent: a}}
+""")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC")}
+    done = subprocess.run([sys.executable, "-m", "agentctl", "run", "pipelines/p.yaml", "--no-live"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "ANTHROPIC_API_KEY" in done.stderr and "internal error" not in done.stdout + done.stderr

@@ -1,0 +1,114 @@
+"""Start-up and shutdown of `agentctl run` (issue 14). Prints figures; asserts nothing.
+
+    .venv/bin/python bench/startup_bench.py [ROUNDS]
+
+Each figure is the median of ROUNDS fresh processes, side by side in one run:
+1. From `agentctl run` to the first request at the local server (a 1-agent pipeline), against
+   `python -c "import litellm"`. Target: at most 1.15x.
+2. The same with three MCP servers used by the pipeline, against max(litellm import, one server's
+   start) + 0.3 s.
+3. A gate-only pipeline: `agentctl run` against a cold `agentctl validate` of the same file.
+   Target: at most 1.2x.
+4. Process exit after the last event (RunFinished's time in --events, to the process's exit).
+   Target: at most 0.5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.support.openai_server import Behaviour, FakeOpenAI  # noqa: E402
+
+PROMPT = "---\nname: p\nversion: 1\ninputs:\n  text: {type: string}\n---\nuser:\n{{ text }}\n"
+MCP = """mcp_servers:
+{servers}
+tools:
+{tools}
+"""
+
+
+def project(url: str, mcp_servers: int = 0, gate_only: bool = False) -> Path:
+    root = Path(tempfile.mkdtemp(prefix="agentctl-startup-"))
+    (root / "pipelines").mkdir()
+    (root / "prompts").mkdir()
+    (root / "agentctl.lock").write_text("")
+    (root / "prompts" / "p.prompt").write_text(PROMPT)
+    if gate_only:
+        body = "inputs:\n  n: {type: number, default: 1}\nsteps:\n  - {id: g, gate: {check: \"${{ inputs.n < 5 }}\"}}\n"
+    else:
+        servers = "\n".join(f"  s{i}: {{command: [{sys.executable}, -m, tests.support.mcp_server], "
+                            f"env: {{PYTHONPATH: \"{REPO}\", LEDGER: /dev/null}}}}" for i in range(mcp_servers))
+        tools = "\n".join(f"  shout{i}: {{mcp: s{i}, mcp_tool: shout}}" for i in range(mcp_servers))
+        uses = f", tools: [{', '.join(f'shout{i}' for i in range(mcp_servers))}], max_iterations: 2" if mcp_servers else ""
+        body = (f"models:\n  m: {{model: openai/m, params: {{api_base: \"{url}\", api_key: sk-x, max_tokens: 8}}}}\n"
+                + (MCP.format(servers=servers, tools=tools) if mcp_servers else "")
+                + f"agents:\n  a: {{model: m, prompt: prompts/p.prompt{uses}}}\n"
+                + "steps:\n  - {id: s, agent: a, with: {text: hi}}\n")
+    (root / "pipelines" / "p.yaml").write_text("apiVersion: agentctl/v1\nname: p\nversion: 1\n" + body)
+    return root
+
+
+def to_first_request(root: Path, server: FakeOpenAI) -> float:
+    before = len(server.requests)
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "agentctl", "run", "pipelines/p.yaml", "--no-live"], cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return server.requests[before][0] - start  # time.monotonic is one clock for every process here
+
+
+def wall(*args: str, cwd: Path) -> float:
+    start = time.monotonic()
+    subprocess.run(list(args), cwd=cwd, capture_output=True, timeout=120)
+    return time.monotonic() - start
+
+
+def exit_after_last_event(root: Path) -> float:
+    proc = subprocess.Popen([sys.executable, "-m", "agentctl", "run", "pipelines/p.yaml", "--no-live", "--events", "-"],
+                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out, _ = proc.communicate(timeout=120)
+    ended = time.time()
+    finished = [json.loads(line) for line in out.splitlines() if line.startswith('{"version"')][-1]
+    return ended - finished["time"]
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    server = FakeOpenAI(default=Behaviour(content="ok")).start()
+    try:
+        plain, mcp3, gate = project(server.url), project(server.url, 3), project(server.url, gate_only=True)
+        import_s, first, first_mcp, server_start, run_gate, validate_gate, exits = ([] for _ in range(7))
+        for _ in range(rounds):
+            import_s.append(wall(sys.executable, "-c", "import litellm", cwd=plain))
+            first.append(to_first_request(plain, server))
+            first_mcp.append(to_first_request(mcp3, server))
+            server_start.append(wall(sys.executable, "-c", "import mcp.server.mcpserver", cwd=REPO))
+            run_gate.append(wall(sys.executable, "-m", "agentctl", "run", "pipelines/p.yaml", "--no-live", cwd=gate))
+            validate_gate.append(wall(sys.executable, "-m", "agentctl", "validate", "pipelines/p.yaml", cwd=gate))
+            exits.append(exit_after_last_event(plain))
+    finally:
+        server.stop()
+    m = statistics.median
+    print(f"start-up, median of {rounds} fresh processes:")
+    print(f"  python -c 'import litellm'              {m(import_s):.2f} s")
+    print(f"  agentctl run -> first request           {m(first):.2f} s  ratio {m(first) / m(import_s):.2f} "
+          "(target <= 1.15)")
+    bound = max(m(import_s), m(server_start)) + 0.3
+    print(f"  the same with 3 MCP servers             {m(first_mcp):.2f} s  (target <= max(import, one server "
+          f"{m(server_start):.2f} s) + 0.3 = {bound:.2f} s)")
+    print(f"  gate-only: run {m(run_gate):.2f} s, validate {m(validate_gate):.2f} s  ratio "
+          f"{m(run_gate) / m(validate_gate):.2f} (target <= 1.2)")
+    print(f"  process exit after the last event       {m(exits):.2f} s  (target <= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
