@@ -246,12 +246,15 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
 
 def continuation(journal, run_id: str) -> Continuation:
     """Where a stopped run continues from: its committed steps and fan-out items, what it spent,
-    the model answers it already paid for."""
+    the model answers it already paid for. A run the journal does not have (a batch row recorded
+    with its run id, then kill -9 before the run's own record) starts from nothing."""
+    row = journal.run(run_id)
+    if row is None:
+        return Continuation(run_id)
     restored: dict[tuple, Any] = {(s.step, s.scope): _restorable(s) for s in journal.steps(run_id)
                                   if s.status in _DONE}
     for key, item in journal.items(run_id).items():  # items of a fan-out that had not finished
         restored[key] = not_restored(key[0]) if item.redacted else item.output
-    row = journal.run(run_id)
     spent = Usage.from_dict(json.loads(row["usage"] or "{}"))
     return Continuation(run_id, restored, spent, journal.answers(run_id), _trace_of(row))
 

@@ -149,3 +149,23 @@ def test_a_batch_writes_one_trace_file_and_trace_finds_a_row_in_it(batch, capsys
     assert len(files[0].read_text().splitlines()) == len(ran) == 4  # r5 was invalid: no run
     shown = invoke(capsys, monkeypatch, "trace", ran[0]["run_id"])
     assert shown.code == 0 and "invoke_agent a" in shown.out, shown.err
+
+
+def test_resume_runs_a_row_whose_run_was_recorded_in_the_batch_but_never_started(batch, capsys, monkeypatch,
+                                                                                  project):
+    """kill -9 between the row's record (with its run id) and its run's: the resume starts that run."""
+    import sqlite3
+
+    invoke(capsys, monkeypatch, "eval", batch(), "-o", "report.json")
+    report = json.loads((project.root / "report.json").read_text())
+    run_id = next(r["run_id"] for r in report["rows"] if r["row_id"] == "r2")
+    db = sqlite3.connect(project.root / ".agentctl" / "journal.db")
+    db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
+    db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+    db.execute("UPDATE batch_rows SET status = 'running' WHERE run_id = ?", (run_id,))
+    db.execute("UPDATE batches SET status = 'interrupted'")
+    db.commit()
+    db.close()
+    done = invoke(capsys, monkeypatch, "resume", report["batch_id"])
+    assert done.code == 0, done.out + done.err
+    assert "passed 2 (40.0%)" in done.out
