@@ -61,6 +61,7 @@ def report_format(name: str) -> str:
 
 def load(path: str, cwd: Path | None = None) -> CompiledEval:
     from agentctl.compile.project import display_path
+    from agentctl.evals.data import rows
 
     file = (cwd or Path.cwd()) / path
     if not file.is_file():
@@ -68,6 +69,9 @@ def load(path: str, cwd: Path | None = None) -> CompiledEval:
     compiled, diagnostics = compile_eval(file, display_path(file))
     if compiled is None:
         raise InvalidSpec(diagnostics, 1)
+    if next(rows(compiled.data), None) is None:  # a pass rate of nothing would be no result at all
+        raise AgentctlError(f"{compiled.data.name} has no rows", "a .jsonl file has one JSON object per line; a "
+                            ".csv file a header line, then a row per line")
     return compiled
 
 

@@ -71,8 +71,20 @@ def mapped_inputs(compiled, row: dict) -> tuple[dict[str, Any], list[str]]:
         values = evaluate(compiled.inputs, {"row": row}) if compiled.inputs else dict(row)
     except EvaluationError as exc:
         return {}, [str(exc)]
-    return checked_values(compiled.pipeline.inputs, {k: v for k, v in values.items() if k in compiled.pipeline.inputs},
-                          "map it under inputs: in the eval file")
+    declared = compiled.pipeline.inputs
+    values = {k: v for k, v in values.items() if k in declared}
+    if compiled.data.suffix == ".csv":  # CSV has only text: read it as the declared type, as -i name=value is
+        values = {k: _typed(declared[k], v) for k, v in values.items()}
+    return checked_values(declared, values, "map it under inputs: in the eval file")
+
+
+def _typed(spec, value):
+    from agentctl.run.inputs import Bad, parse_text
+
+    if not isinstance(value, str) or spec.type == "string":
+        return value
+    parsed = parse_text(spec, value)
+    return value if isinstance(parsed, Bad) else parsed  # left as text: the type check says what is wrong
 
 
 def row_id(compiled, row: dict, inputs: dict) -> str:

@@ -28,8 +28,8 @@ def collect_inputs(declared: Mapping[str, InputDef], pairs: list[str], file: str
         if key not in declared:
             problems.append(f"unknown input '{key}' ({suggest(key, declared)})")
             continue
-        parsed = _parse(declared[key], raw)
-        if isinstance(parsed, _Bad):
+        parsed = parse_text(declared[key], raw)
+        if isinstance(parsed, Bad):
             problems.append(f"input '{key}': {parsed.reason}")
         else:
             values[key] = parsed
@@ -63,21 +63,21 @@ def checked_values(declared: Mapping[str, InputDef], values: Mapping[str, Any],
     return result, problems
 
 
-class _Bad:
+class Bad:
     def __init__(self, reason: str) -> None:
         self.reason = reason
 
 
-def _parse(spec: InputDef, raw: str) -> Any:
+def parse_text(spec: InputDef, raw: str) -> Any:
     if spec.type == "string":
         return raw
     if spec.type == "boolean":
         low = raw.strip().lower()
-        return True if low in _TRUE else False if low in _FALSE else _Bad(f"'{raw}' is not true or false")
+        return True if low in _TRUE else False if low in _FALSE else Bad(f"'{raw}' is not true or false")
     try:
         value = json.loads(raw)
     except ValueError:
-        return _Bad(f"'{raw}' is not {'a number' if spec.type in ('number', 'integer') else 'JSON'}")
+        return Bad(f"'{raw}' is not {'a number' if spec.type in ('number', 'integer') else 'JSON'}")
     return value
 
 

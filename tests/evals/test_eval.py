@@ -127,3 +127,18 @@ def test_an_error_rate_above_max_error_rate_exits_1(batch, capsys, monkeypatch, 
         "checks: {exact: 0.5}}", "checks: {exact: 0.5}, max_error_rate: 0.3}"))
     done = invoke(capsys, monkeypatch, "eval", path)
     assert done.code == 1 and "error rate 40.0% is above max_error_rate 30.0%" in done.out, done.out
+
+
+def test_an_empty_data_file_is_an_error_not_a_missed_threshold(batch, capsys, monkeypatch, project):
+    path = batch(rows=[])
+    done = invoke(capsys, monkeypatch, "eval", path)
+    assert done.code == 1 and "rows.jsonl has no rows" in done.err
+
+
+def test_csv_cells_are_read_as_the_declared_input_types(batch, capsys, monkeypatch, project):
+    path = batch()
+    (project.root / "evals" / "rows.csv").write_text("id,question,n,expected\nc1,hello,2,HELLO\nc2,bad,two,BAD\n")
+    (project.root / path).write_text((project.root / path).read_text().replace("rows.jsonl", "rows.csv"))
+    dry = invoke(capsys, monkeypatch, "eval", path, "--dry-run")
+    assert dry.code == 1 and "rows.csv row 2: input 'n': expected integer, got str 'two'" in dry.err
+    assert "row 1" not in dry.err  # '2' is read as the integer the pipeline declares
