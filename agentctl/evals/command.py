@@ -115,7 +115,11 @@ def pipeline_sha256(pipeline) -> str:
 def run(compiled: CompiledEval, options: Options) -> EvalOutcome:
     """A new batch."""
     from agentctl import runs
+    from agentctl.evals import compare
     from agentctl.evals import report as reporting
+
+    if options.outputs.baseline:  # a baseline that cannot be read is found before the batch, not after it
+        compare.load_report(options.outputs.baseline, compiled.pipeline.root)
     from agentctl.evals.data import sha256
     from agentctl.record.batches import start_batch
 

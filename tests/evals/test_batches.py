@@ -169,3 +169,8 @@ def test_resume_runs_a_row_whose_run_was_recorded_in_the_batch_but_never_started
     done = invoke(capsys, monkeypatch, "resume", report["batch_id"])
     assert done.code == 0, done.out + done.err
     assert "passed 2 (40.0%)" in done.out
+
+
+def test_a_baseline_that_cannot_be_read_stops_the_eval_before_any_call(batch, capsys, monkeypatch, server):
+    done = invoke(capsys, monkeypatch, "eval", batch(), "--baseline", "missing.json")
+    assert done.code == 2 and "missing.json does not exist" in done.err and server.count() == 0
