@@ -189,3 +189,10 @@ def test_the_field_reference_in_the_docs_is_generated():
     docs = (REPO / "docs" / "format.md").read_text()
     assert reference(api.json_schemas()["pipeline.schema.json"]) in docs, \
         "regenerate: .venv/bin/python -m agentctl.spec.descriptions"
+
+
+def test_the_editor_schema_offers_examples_where_a_form_is_not_obvious():
+    schema = api.json_schemas()["pipeline.schema.json"]
+    model = schema["$defs"]["ModelAlias"]["properties"]["model"]
+    assert "openai/gpt-4o-mini" in model["examples"]
+    assert schema["$defs"]["Gate"]["properties"]["on_fail"].get("enum") == ["fail", "warn", "approve"]

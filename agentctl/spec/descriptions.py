@@ -107,6 +107,21 @@ DESCRIPTIONS: dict[str, str] = {
     "Check.name": "The check's name, in reports and thresholds.checks.",
 }
 
+# Examples an editor offers on completion, where a value's form is not obvious from its type.
+EXAMPLES: dict[str, list] = {
+    "ModelAlias.model": ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "bedrock/anthropic.claude-3-haiku"],
+    "Agent.prompt": ["prompts/triage.prompt"],
+    "Agent.output_schema": ["schemas/triage.json"],
+    "Tool.python": ["tools.booking:book_hotel"],
+    "McpServer.command": [["python", "-m", "tools.itinerary_server"]],
+    "Step.when": ["${{ steps.classify.output.intent == 'itinerary' }}"],
+    "Gate.check": ["${{ steps.quote.output.total_usd < 500 }}"],
+    "Pipeline.budgets": [{"max_cost_usd": 0.5, "max_llm_calls": 20, "max_wall_s": 300}],
+    "Pipeline.env": [{"OPENAI_API_KEY": {"secret": True}}],
+    "EvalFile.data": ["evals/triage.jsonl"],
+    "EvalFile.row_id": ["${{ row.id }}"],
+}
+
 SCHEMA_IDS = {"pipeline.schema.json": "urn:agentctl:schema:pipeline:v1",
               "prompt.schema.json": "urn:agentctl:schema:prompt:v1",
               "eval.schema.json": "urn:agentctl:schema:eval:v1"}
@@ -118,6 +133,8 @@ def describe(schema: dict, top: str) -> dict:
         for key, prop in node.get("properties", {}).items():
             if "description" not in prop and f"{model}.{key}" in DESCRIPTIONS:
                 prop["description"] = DESCRIPTIONS[f"{model}.{key}"]
+            if f"{model}.{key}" in EXAMPLES:
+                prop["examples"] = EXAMPLES[f"{model}.{key}"]
     fill(top, schema)
     for name, node in schema.get("$defs", {}).items():
         fill(name, node)
