@@ -40,6 +40,7 @@ CODES: dict[str, str] = {
     'E401': 'Expression syntax: invalid Jinja, unclosed `${{`, empty, statements, unknown filter or test.',
     'E402': 'An expression reaching Python internals (`__class__`, any `_name`): refused at compile time.',
     'E403': 'An unknown name in an expression (`item` outside `for_each`, `previous` outside a loop, `args` outside a tool approval).',
+    'E404': "An agent's `tools:` entry names more than one tool, or binds an argument the tool's declared `input_schema` does not have.",
     'E501': 'A dependency cycle through `needs:`.',
     'E502': 'A loop without a bound: a `loop:` without `max_iterations`, `for_each:` without `max_items`, an agent with tools without `max_iterations`.',
     'E503': 'An agent or step offered a tool whose `permission` is `deny`.',

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from agentctl.compile import ir
 from agentctl.compile.context import Ctx
@@ -177,8 +177,16 @@ def _agent(ctx: Ctx, name: str, spec: m.Agent, tools: dict, lock: dict | None) -
                        suggest(spec.model, ctx.spec.models))
         ok = False
     ctx.used["models"].add(spec.model)
-    for i, tool in enumerate(spec.tools):
-        ok = check_tool_use(ctx, tool, path + ("tools", i), f"agent '{name}'") and ok
+    names, bound = [], {}
+    for i, entry in enumerate(spec.tools):
+        tool, use = _tool_entry(ctx, entry, path + ("tools", i))
+        if tool is None:
+            ok = False
+            continue
+        names.append(tool)
+        ok = check_tool_use(ctx, tool, path + ("tools", i) + ((tool,) if use else ()), f"agent '{name}'") and ok
+        if use is not None:
+            bound[tool] = _bindings(ctx, tools.get(tool), tool, use, path + ("tools", i, tool))
     if spec.tools and spec.max_iterations is None:
         ctx.sink.error("E502", f"agent '{name}' calls tools in a loop with no bound", ctx.smap.key(path),
                        "add max_iterations: N (the most model calls one step may make)")
@@ -188,9 +196,33 @@ def _agent(ctx: Ctx, name: str, spec: m.Agent, tools: dict, lock: dict | None) -
     if prompt is None or not ok or (spec.output_schema is not None and output_schema is None):
         return None
     return ir.AgentDef(
-        name=name, model=spec.model, prompt=prompt, tools=tuple(spec.tools), output_schema=output_schema,
+        name=name, model=spec.model, prompt=prompt, tools=tuple(names), output_schema=output_schema,
         reasks=spec.reasks, max_iterations=spec.max_iterations or 1, parallel_tool_calls=spec.parallel_tool_calls,
-        max_input_tokens=spec.max_input_tokens, limits=limits(spec.budgets))
+        max_input_tokens=spec.max_input_tokens, limits=limits(spec.budgets), bound=bound)
+
+
+def _tool_entry(ctx: Ctx, entry, path: tuple):
+    """(tool name, its ToolUse or None) of an agent's `tools:` entry: `name` or `{name: {with: ...}}`."""
+    if isinstance(entry, str):
+        return entry, None
+    if len(entry) != 1:
+        ctx.sink.error("E404", f"a tools: entry names one tool, this one names {len(entry)}", ctx.smap.value(path),
+                       "write one entry per tool: - get_order: {with: {customer_id: ...}}")
+        return None, None
+    (tool, use), = entry.items()
+    return tool, use
+
+
+def _bindings(ctx: Ctx, compiled: ir.ToolDef | None, tool: str, use: m.ToolUse, path: tuple) -> dict:
+    """The bound arguments as templates; each must be an argument the tool declares (when its
+    input_schema is written in the pipeline; otherwise the run checks it against the tool's own)."""
+    declared = (compiled.input_schema or {}) if compiled is not None else {}
+    properties = declared.get("properties") if isinstance(declared, Mapping) else None
+    for arg in use.with_:
+        if properties is not None and arg not in properties:
+            ctx.sink.error("E404", f"tool '{tool}' takes no argument '{arg}'", ctx.smap.key(path + ("with", arg)),
+                           suggest(arg, properties))
+    return {arg: ctx.expr(value, path + ("with", arg)) for arg, value in use.with_.items()}
 
 
 def check_tool_use(ctx: Ctx, tool: str, path: tuple, who: str) -> bool:

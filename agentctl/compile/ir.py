@@ -9,7 +9,7 @@ have been replaced by `Expr` objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping
 
@@ -118,6 +118,7 @@ class AgentDef:
     parallel_tool_calls: int
     max_input_tokens: int | None
     limits: Limits
+    bound: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # tool -> argument -> template
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,17 @@ async def render_bounded(prompt: PromptTemplate, args: Mapping[str, Any], timeou
                         "large ranges in the template") from None
 
 
+def without(schema: Mapping[str, Any], bound: Mapping[str, Any]) -> dict:
+    """A tool's input schema as the model sees it: without the arguments the pipeline binds."""
+    if not bound or not isinstance(schema.get("properties"), Mapping):
+        return dict(schema)
+    visible = dict(schema)
+    visible["properties"] = {k: v for k, v in schema["properties"].items() if k not in bound}
+    if "required" in schema:
+        visible["required"] = [k for k in schema["required"] if k not in bound]
+    return visible
+
+
 def parse_output(content: str | None, schema: Mapping[str, Any] | None) -> tuple[Any, str | None]:
     """(value, problem): the answer as data, or why it does not satisfy the schema."""
     if schema is None:
@@ -123,12 +134,15 @@ class AgentRunner:
         self.invoker = invoker
         self.events = events
 
-    async def run(self, step: str, agent: AgentDef, args: Mapping[str, Any], budgets: Budgets, work: str = "") -> Any:
-        """`work` names this execution (step, loop iteration, fan-out item) in idempotency keys."""
+    async def run(self, step: str, agent: AgentDef, args: Mapping[str, Any], budgets: Budgets, work: str = "",
+                  bound: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
+        """`work` names this execution (step, loop iteration, fan-out item) in idempotency keys;
+        `bound`: per tool, the arguments the pipeline sets (the model neither sees nor sets them)."""
         work = work or step
+        bound = bound or {}
         messages = await render_bounded(agent.prompt, args)
         check_prompt_size(agent, messages, args)
-        offered = [self._tool_spec(name) for name in agent.tools]
+        offered = [self._tool_spec(name, bound.get(name, {})) for name in agent.tools]
         # max_iterations counts model turns; the last is told to answer, so every tool that runs
         # has its result seen by the model (docs/run.md).
         tool_rounds_left = agent.max_iterations - 1 if agent.tools else 0
@@ -144,7 +158,7 @@ class AgentRunner:
                     raise StepError(f"agent '{agent.name}' asked for tools again on its last turn "
                                     f"(max_iterations: {agent.max_iterations}); those calls were not run")
                 tool_rounds_left -= 1
-                for result in await self._run_tools(step, work, agent, response, budgets, tool_index):
+                for result in await self._run_tools(step, work, agent, response, budgets, tool_index, bound):
                     messages.append(result)
                 tool_index += len(response.tool_calls)
                 continue
@@ -158,29 +172,29 @@ class AgentRunner:
             messages.append({"role": "user", "content": f"Your answer does not match the required JSON "
                              f"schema: {problem}. Answer again with JSON only."})
 
-    def _tool_spec(self, name: str) -> dict:
+    def _tool_spec(self, name: str, bound: Mapping[str, Any]) -> dict:
         tool, spec = self.invoker.tools[name], self.invoker.defs[name]
         return {"type": "function", "function": {"name": name, "description": spec.description or name,
-                                                 "parameters": tool.input_schema()}}
+                                                 "parameters": without(tool.input_schema(), bound)}}
 
     async def _run_tools(self, step: str, work: str, agent: AgentDef, response: ChatResponse, budgets: Budgets,
-                         first_index: int) -> list[dict]:
+                         first_index: int, bound: Mapping[str, Mapping[str, Any]]) -> list[dict]:
         results = []
         for offset, call in enumerate(response.tool_calls):
             if offset >= agent.parallel_tool_calls:
                 refused = f"at most {agent.parallel_tool_calls} tool call(s) per answer; this one was not run"
             else:
-                refused = self._refusal(agent, call.name, call.arguments)
+                refused = self._refusal(agent, call.name, call.arguments, bound.get(call.name, {}))
             if refused is None:
-                content = await self._one_tool(step, work, call.name, json.loads(call.arguments or "{}"), budgets,
-                                               first_index + offset)
+                args = {**json.loads(call.arguments or "{}"), **bound.get(call.name, {})}
+                content = await self._one_tool(step, work, call.name, args, budgets, first_index + offset)
             else:
                 self.events.emit(ToolCallRefused(step=step, tool=call.name, reason=refused))
                 content = f"error: {refused}"
             results.append({"role": "tool", "tool_call_id": call.id, "content": content})
         return results
 
-    def _refusal(self, agent: AgentDef, name: str, raw: str) -> str | None:
+    def _refusal(self, agent: AgentDef, name: str, raw: str, bound: Mapping[str, Any]) -> str | None:
         """Why a call the model asked for cannot be run, told to the model; None if it can."""
         if name not in agent.tools:
             return f"no tool named '{name}' is available; available: {', '.join(agent.tools)}"
@@ -188,8 +202,15 @@ class AgentRunner:
             args = json.loads(raw or "{}")
         except ValueError as exc:
             return f"the arguments are not JSON ({exc.msg}); send a JSON object"
-        problems = schema_problems(args, self.invoker.tools[name].input_schema()) if isinstance(args, dict) \
-            else ["not an object"]
+        overridden = sorted(set(args) & set(bound)) if isinstance(args, dict) else []
+        if overridden:
+            return (f"argument(s) {', '.join(overridden)} of {name} are set by the pipeline and cannot be given; "
+                    "call it without them")
+        schema = self.invoker.tools[name].input_schema()
+        unknown = sorted(set(bound) - set(schema.get("properties", bound)))
+        if unknown:  # a pipeline mistake the compiler could not see (the tool's schema comes from the tool)
+            raise StepError(f"agent '{agent.name}' binds {', '.join(unknown)}, which tool '{name}' does not take")
+        problems = schema_problems({**args, **bound}, schema) if isinstance(args, dict) else ["not an object"]
         if problems:
             return f"the arguments do not match the schema of {name}: {'; '.join(problems)}"
         return None

@@ -133,11 +133,22 @@ class Tool(Spec):
     retry: Retry | None = None
 
 
+class ToolUse(Spec):
+    """How an agent may use a tool: arguments bound by the pipeline, which the model neither sees
+    nor can set (e.g. the authenticated customer's id)."""
+
+    with_: dict[Name, Any] = Field(default_factory=dict, alias="with",
+                                   description="Bound arguments: name -> value or expression over inputs, env and "
+                                               "the steps before the calling step")
+
+
 class Agent(Spec):
     model: Name = Field(description="A key of `models`")
     prompt: str = Field(description="Path of a .prompt file, relative to the project root")
     description: str | None = None
-    tools: list[ToolName] = Field(default_factory=list, description="The only tools the agent may call")
+    tools: list[ToolName | dict[ToolName, ToolUse]] = Field(
+        default_factory=list, description="The only tools the agent may call: a name, or {name: {with: {arg: value}}} "
+                                          "to bind arguments the model cannot see or set")
     output_schema: SchemaRef | None = None
     reasks: Annotated[int, Field(ge=0, le=10)] = 0
     max_iterations: Annotated[int, Field(ge=1, le=100)] | None = Field(

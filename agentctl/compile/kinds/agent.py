@@ -40,6 +40,8 @@ class AgentKind:
         if agent is not None:
             sc.check_arguments(info, set(agent.prompt.inputs), agent.prompt.required_inputs,
                                f"prompt {agent.prompt.path}", "which")
+            for bound in agent.bound.values():  # evaluated where the step runs: it reads what they read
+                sc.read(info, bound, sc.reader(info, with_item=info.spec.for_each is not None))
         return AgentStep(agent=value)
 
     def bounds(self, do: AgentStep, parts: Parts, done: Mapping[str, ir.StepNode]) -> Bounds:

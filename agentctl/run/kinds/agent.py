@@ -17,8 +17,10 @@ class AgentRun:
         return (engine.agent_budgets[do.agent],)
 
     async def run(self, engine: Engine, call: StepCall, do: AgentStep) -> Any:
+        agent = engine.pipeline.agents[do.agent]
         args = evaluate(call.node.args, call.context)
-        return await engine.agents.run(call.node.id, engine.pipeline.agents[do.agent], args, call.budgets, call.work)
+        bound = {tool: evaluate(values, call.context) for tool, values in agent.bound.items()}
+        return await engine.agents.run(call.node.id, agent, args, call.budgets, call.work, bound)
 
 
 RUN = AgentRun()
