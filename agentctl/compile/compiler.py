@@ -30,9 +30,7 @@ def compile_pipeline(spec: Pipeline, smap: SourceMap, project: Project, *, sourc
     graph = steps.compile()
     outputs = ctx.template(dict(spec.outputs), ("outputs",))
     steps.refs_in(outputs, Reader(("#outputs",), BASE_ROOTS))
-    for name, tool in tools.items():
-        reader = Reader(("#tool",), frozenset({"args", "inputs", "env"}), args_schema=tool.input_schema, tool=name)
-        steps.refs_in(tool.approval, reader)
+    check_tool_expressions(steps, tools, agents)
     infos = list(steps.infos.values())
     check_budgets(ctx, infos)
     check_prices(ctx, models, agents, infos)
@@ -83,6 +81,18 @@ def check_budgets(ctx: Ctx, infos: list[StepInfo]) -> None:
                 ctx.sink.error("E701", f"{dim} {mine} is larger than the run's {dim} {theirs}",
                                ctx.smap.value(path + ("budgets", dim)),
                                "the run budget would stop it first; lower this or raise budgets: at the top")
+
+
+def check_tool_expressions(steps: StepCompiler, tools: dict[str, ir.ToolDef], agents: dict[str, ir.AgentDef]) -> None:
+    """approval: and when: of a tool no step calls (those a step calls are read as that step's,
+    StepCompiler.read_tool_expressions): checked over args, inputs and env."""
+    for name, tool in tools.items():
+        called = any(info.spec.tool == name or (info.spec.agent in agents and name in agents[info.spec.agent].tools)
+                     for info in steps.infos.values())
+        if not called:
+            for value in (tool.approval, tool.when):
+                steps.refs_in(value, Reader(("#tool",), frozenset({"args", "inputs", "env"}),
+                                            args_schema=tool.input_schema, tool=name))
 
 
 def check_prices(ctx: Ctx, models: dict[str, ir.ModelRoute], agents: dict[str, ir.AgentDef],

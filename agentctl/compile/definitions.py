@@ -112,6 +112,7 @@ def _tool(ctx: Ctx, name: str, spec: m.Tool) -> ir.ToolDef | None:
     input_schema = _schema(ctx, spec.input_schema, path + ("input_schema",))
     output_schema = _schema(ctx, spec.output_schema, path + ("output_schema",))
     approval = ctx.expr(spec.approval, path + ("approval",))
+    when = ctx.expr(spec.when, path + ("when",)) if spec.when is not None else None
     rate = (spec.rate_limit.calls, spec.rate_limit.per_s) if spec.rate_limit else None
     return ir.ToolDef(
         name=name, kind=kind, target=target or "", remote_name=spec.mcp_tool or (name if kind == "mcp" else None),
@@ -119,7 +120,7 @@ def _tool(ctx: Ctx, name: str, spec: m.Tool) -> ir.ToolDef | None:
         headers=ir.frozen(spec.http.headers if spec.http else {}), description=spec.description,
         input_schema=input_schema, output_schema=output_schema, side_effects=spec.side_effects,
         permission=spec.permission,
-        approval=approval if approval is not None else False, timeout_s=spec.timeout_s, rate_limit=rate,
+        approval=approval if approval is not None else False, when=when, timeout_s=spec.timeout_s, rate_limit=rate,
         retry=retry_policy(spec.retry) if spec.retry else None)
 
 

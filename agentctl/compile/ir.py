@@ -104,6 +104,7 @@ class ToolDef:
     timeout_s: float
     rate_limit: tuple[int, float] | None
     retry: RetryPolicy | None
+    when: Expr | None = None  # a precondition over args, inputs, env and earlier steps
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,17 @@ class StepCompiler:
                 if pair is not None:
                     self.deps[pair[0]].setdefault(pair[1], (ref.span, f"reads {ref}"))
 
+    def read_tool_expressions(self, info: StepInfo, tool: str) -> None:
+        """A tool's approval: and when: are evaluated where the step calls it: read as this step's
+        (checked, and ordering it after what they read), with the call's args besides."""
+        spec = self.tools.get(tool)
+        if spec is None:
+            return
+        reader = self.reader(info)
+        reader = Reader(reader.lineage, reader.roots | {"args"}, reader.item, args_schema=spec.input_schema, tool=tool)
+        for value in (spec.approval, spec.when):
+            self.read(info, value, reader)
+
     def refs_in(self, value: Any, reader: Reader) -> None:
         """Check references made outside any step (outputs, tool approvals): no edges."""
         for expr in exprs_in(value):

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from agentctl.dimensions import Usage
-from agentctl.compile.expressions import Expr
 from agentctl.evals.compile import CheckDef, CompiledEval
+from agentctl.run.evaluate import why_false
 
 # How the batch runs a judge: (judge pipeline, inputs) -> its RunResult and run id.
 RunJudge = Callable[[Any, dict], Awaitable[tuple[Any, str]]]
@@ -75,21 +75,6 @@ async def _judge(check: CheckDef, context: dict, run_judge: RunJudge, usage: Usa
     if reason is not None and not verdict:
         outcome["reason"] = str(reason)[:2000]
     return outcome
-
-
-def why_false(expect, context: dict) -> str:
-    """'${{ a == b }} is false (a = 'x', b = 'y')': what each name read was, to see why at a glance."""
-    from agentctl.run.evaluate import EvaluationError, evaluate
-
-    source = getattr(expect, "source", str(expect))
-    values = []
-    for ref in dict.fromkeys(str(r) for r in getattr(expect, "refs", ())):
-        try:
-            value = repr(evaluate(Expr(ref, (("expr", ref),), (), expect.span), context))
-        except EvaluationError:
-            value = "(missing)"
-        values.append(f"{ref} = {value if len(value) <= 80 else value[:77] + '...'}")
-    return f"{source} is false" + (f" ({', '.join(values[:6])})" if values else "")
 
 
 def measure(compiled: CompiledEval, context: dict) -> dict[str, float | None]:

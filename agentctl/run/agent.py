@@ -135,7 +135,8 @@ class AgentRunner:
         self.events = events
 
     async def run(self, step: str, agent: AgentDef, args: Mapping[str, Any], budgets: Budgets, work: str = "",
-                  bound: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
+                  bound: Mapping[str, Mapping[str, Any]] | None = None, context: Mapping[str, Any] | None = None
+                  ) -> Any:
         """`work` names this execution (step, loop iteration, fan-out item) in idempotency keys;
         `bound`: per tool, the arguments the pipeline sets (the model neither sees nor sets them)."""
         work = work or step
@@ -158,7 +159,7 @@ class AgentRunner:
                     raise StepError(f"agent '{agent.name}' asked for tools again on its last turn "
                                     f"(max_iterations: {agent.max_iterations}); those calls were not run")
                 tool_rounds_left -= 1
-                for result in await self._run_tools(step, work, agent, response, budgets, tool_index, bound):
+                for result in await self._run_tools(step, work, agent, response, budgets, tool_index, bound, context):
                     messages.append(result)
                 tool_index += len(response.tool_calls)
                 continue
@@ -178,7 +179,8 @@ class AgentRunner:
                                                  "parameters": without(tool.input_schema(), bound)}}
 
     async def _run_tools(self, step: str, work: str, agent: AgentDef, response: ChatResponse, budgets: Budgets,
-                         first_index: int, bound: Mapping[str, Mapping[str, Any]]) -> list[dict]:
+                         first_index: int, bound: Mapping[str, Mapping[str, Any]],
+                         context: Mapping[str, Any] | None = None) -> list[dict]:
         results = []
         for offset, call in enumerate(response.tool_calls):
             if offset >= agent.parallel_tool_calls:
@@ -187,7 +189,7 @@ class AgentRunner:
                 refused = self._refusal(agent, call.name, call.arguments, bound.get(call.name, {}))
             if refused is None:
                 args = {**json.loads(call.arguments or "{}"), **bound.get(call.name, {})}
-                content = await self._one_tool(step, work, call.name, args, budgets, first_index + offset)
+                content = await self._one_tool(step, work, call.name, args, budgets, first_index + offset, context)
             else:
                 self.events.emit(ToolCallRefused(step=step, tool=call.name, reason=refused))
                 content = f"error: {refused}"
@@ -215,9 +217,10 @@ class AgentRunner:
             return f"the arguments do not match the schema of {name}: {'; '.join(problems)}"
         return None
 
-    async def _one_tool(self, step: str, work: str, name: str, args: dict, budgets: Budgets, index: int) -> str:
+    async def _one_tool(self, step: str, work: str, name: str, args: dict, budgets: Budgets, index: int,
+                        context: Mapping[str, Any] | None = None) -> str:
         try:
-            result = await self.invoker.invoke(step, work, index, name, args, budgets)
+            result = await self.invoker.invoke(step, work, index, name, args, budgets, context)
         except ToolDenied:
             return f"error: a human denied this call to {name}"
         except ToolError as exc:

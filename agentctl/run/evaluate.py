@@ -136,3 +136,15 @@ def _text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 
+
+def why_false(expect, context: dict) -> str:
+    """'${{ a == b }} is false (a = 'x', b = 'y')': what each name read was, to see why at a glance."""
+    source = getattr(expect, "source", str(expect))
+    values = []
+    for ref in dict.fromkeys(str(r) for r in getattr(expect, "refs", ())):
+        try:
+            value = repr(evaluate(Expr(ref, (("expr", ref),), (), expect.span), context))
+        except EvaluationError:
+            value = "(missing)"
+        values.append(f"{ref} = {value if len(value) <= 80 else value[:77] + '...'}")
+    return f"{source} is false" + (f" ({', '.join(values[:6])})" if values else "")

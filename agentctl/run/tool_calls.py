@@ -13,9 +13,9 @@ from agentctl.compile.ir import ToolDef
 from agentctl.errors import StepError
 from agentctl.run.approvals import ApprovalRequest, Approver
 from agentctl.run.budget import Budgets
-from agentctl.run.evaluate import evaluate
-from agentctl.run.events import (ApprovalAsked, ApprovalDecided, EventBus, ToolCallFailed, ToolCallRestored,
-                                  ToolCallStarted, ToolCallSucceeded)
+from agentctl.run.evaluate import evaluate, why_false
+from agentctl.run.events import (ApprovalAsked, ApprovalDecided, EventBus, ToolCallFailed, ToolCallRefused,
+                                  ToolCallRestored, ToolCallStarted, ToolCallSucceeded)
 from agentctl.run.retry import with_retries
 from agentctl.run.validation import schema_problems
 from agentctl.tools.base import Tool, ToolContext, ToolError
@@ -39,8 +39,12 @@ class ToolInvoker:
         self.run_id = run_id
         self.memory = memory or (lambda key, tool, args: ("new", None))
 
-    async def invoke(self, step: str, work: str, index: int, name: str, args: dict, budgets: Budgets) -> Any:
-        """The call's result; raises ToolDenied or ToolError (after recording the failure)."""
+    async def invoke(self, step: str, work: str, index: int, name: str, args: dict, budgets: Budgets,
+                     context: Mapping[str, Any] | None = None) -> Any:
+        """The call's result; raises ToolDenied or ToolError (after recording the failure).
+        `context`: the calling step's expression context (inputs, env, steps), for when: and approval:."""
+        scope = {**(context or {}), "args": args}
+        self.check_precondition(self.defs[name], scope, step)
         ctx = ToolContext(self.run_id, work, index)
         state, result = self.memory(ctx.idempotency_key, name, args)
         if state == "other":  # a resumed agent asks for something else at this index
@@ -53,7 +57,7 @@ class ToolInvoker:
         if state == "done":  # journaled by an earlier attempt of this run: never issued again
             self.events.emit(ToolCallRestored(step=step, call_id=key, tool=name))
             return self.checked(name, result)
-        if not await self.approve(self.defs[name], args, step, key):
+        if not await self.approve(self.defs[name], scope, step, key):
             raise ToolDenied(name)
         if self.defs[name].rate_limit is not None:
             from agentctl.run.rate_limits import wait_for_turn
@@ -80,10 +84,19 @@ class ToolInvoker:
                             + "; ".join(problems))
         return result
 
-    async def approve(self, spec: ToolDef, args: dict, step: str, key: str) -> bool:
-        """`permission: ask` always asks; `approval:` asks when its expression holds for these args."""
-        if spec.permission != "ask" and not evaluate(spec.approval, {"args": args}):
+    def check_precondition(self, spec: ToolDef, scope: Mapping[str, Any], step: str) -> None:
+        """A tool's `when:`: a call for which it is false is refused (the model is told why)."""
+        if spec.when is None or evaluate(spec.when, scope):
+            return
+        reason = f"precondition of {spec.name} not met: {why_false(spec.when, scope)}"
+        self.events.emit(ToolCallRefused(step=step, tool=spec.name, reason=reason))
+        raise ToolError(reason)
+
+    async def approve(self, spec: ToolDef, scope: Mapping[str, Any], step: str, key: str) -> bool:
+        """`permission: ask` always asks; `approval:` asks when its expression holds for this call."""
+        if spec.permission != "ask" and not evaluate(spec.approval, scope):
             return True
+        args = scope["args"]
         request = ApprovalRequest(step, "human", f"Allow {spec.name} with these arguments?", {"args": args}, key)
         self.events.emit(ApprovalAsked(step=step, role="human", message=request.message, tool=spec.name))
         decision = await self.approver.decide(request)

@@ -127,7 +127,10 @@ class Tool(Spec):
     side_effects: bool = Field(False, description="Gets an idempotency key; never retried blindly")
     permission: Literal["allow", "ask", "deny"] = Field(
         "allow", description="deny: no agent or step may use it; ask: a human approves every call")
-    approval: bool | Expr = Field(False, description="Ask a human before the call when true")
+    approval: bool | Expr = Field(False, description="Ask a human before the call when true; may read args, "
+                                  "inputs, env and the steps before the calling step")
+    when: Expr | None = Field(None, description="A precondition: a call for which it is false is refused (and the "
+                              "model told); reads args, inputs, env and the steps before the calling step")
     timeout_s: Seconds = 30.0
     rate_limit: RateLimit | None = None
     retry: Retry | None = None

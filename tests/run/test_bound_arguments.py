@@ -73,3 +73,50 @@ def test_a_binding_is_a_checked_reference(project, capsys, monkeypatch):
                      .replace('customer_id }}"}}', 'customer_id }}"}}}'))
     two = invoke(capsys, monkeypatch, "validate", "pipelines/t.yaml")
     assert "error[E404]: a tools: entry names one tool, this one names 2" in two.out, two.out
+
+
+PRECONDITION = BODY.replace('''    tools:
+      - get_order: {with: {customer_id: "${{ steps.auth.output.customer_id }}"}}''', '''    tools: [cancel_order]''').replace(
+    '''  get_order: {python: "tools.orders:get_order"}''', '''  get_order: {python: "tools.orders:get_order"}
+  cancel_order:
+    python: "tools.orders:cancel_order"
+    side_effects: true
+    when: ${{ args.order_id in steps.auth.output.order_ids }}
+    approval: ${{ args.order_id not in steps.auth.output.recent }}''')
+CANCEL = ORDERS.replace('''def get_order''', '''def authenticate_orders(email: str) -> dict:
+    return {"customer_id": "c1", "order_ids": ["o1", "o2"], "recent": ["o1"]}
+
+def cancel_order(order_id: str) -> dict:
+    with open("LEDGER", "a") as ledger:
+        ledger.write(f"cancel {order_id}\\n")
+    return {"cancelled": order_id}
+
+def get_order''')
+
+
+def test_a_precondition_reads_earlier_steps_and_refuses_another_customers_order(project, server):
+    (project.root / "tools" / "orders.py").write_text(CANCEL.replace("LEDGER", str(project.root / "calls.log")))
+    body = PRECONDITION.replace("tools.orders:authenticate", "tools.orders:authenticate_orders")
+    server.push(Behaviour(content=None, tool_calls=[("cancel_order", json.dumps({"order_id": "o9"}))]),
+                Behaviour(content=None, tool_calls=[("cancel_order", json.dumps({"order_id": "o1"}))]),
+                answer("cancelled your kettle order"))
+    events, refused = EventBus(), []
+    events.subscribe(lambda e: refused.append(e) if type(e).__name__ == "ToolCallRefused" else None)
+    result = project.run(body, {"email": "ana@example.com"}, events=events)
+    assert result.status == "succeeded", result.error
+    told = server.requests[1][1]["messages"][-1]["content"]
+    assert "precondition of cancel_order not met" in told and "args.order_id = 'o9'" in told
+    assert [e.reason.split(":")[0] for e in refused] == ["precondition of cancel_order not met"]
+    assert (project.root / "calls.log").read_text() == "cancel o1\n"  # the other customer's order was untouched
+
+
+def test_tool_expressions_reading_a_step_that_is_not_there_are_located(project, capsys, monkeypatch):
+    from tests.support.cli import invoke
+
+    (project.root / "tools" / "orders.py").write_text(CANCEL)
+    project.pipeline(PRECONDITION.replace("tools.orders:authenticate", "tools.orders:authenticate_orders")
+                     .replace("in steps.auth.output.order_ids", "in steps.login.output.order_ids"))
+    monkeypatch.chdir(project.root)
+    done = invoke(capsys, monkeypatch, "validate", "pipelines/t.yaml")
+    assert done.code == 1 and "error[E306]: step 'login' is not defined" in done.out, done.out
+    assert "|     when: ${{ args.order_id in steps.login.output.order_ids }}" in done.out  # located at the tool's when:

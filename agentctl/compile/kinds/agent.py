@@ -42,6 +42,8 @@ class AgentKind:
                                f"prompt {agent.prompt.path}", "which")
             for bound in agent.bound.values():  # evaluated where the step runs: it reads what they read
                 sc.read(info, bound, sc.reader(info, with_item=info.spec.for_each is not None))
+            for tool in agent.tools:
+                sc.read_tool_expressions(info, tool)
         return AgentStep(agent=value)
 
     def bounds(self, do: AgentStep, parts: Parts, done: Mapping[str, ir.StepNode]) -> Bounds:

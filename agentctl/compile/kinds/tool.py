@@ -37,6 +37,7 @@ class ToolKind:
         if isinstance(schema.get("properties"), dict):
             sc.check_arguments(info, set(schema["properties"]), frozenset(schema.get("required") or []),
                                f"tool '{value}'", "whose input_schema")
+        sc.read_tool_expressions(info, value)
         return ToolStep(tool=value)
 
     def bounds(self, do: ToolStep, parts: Parts, done: Mapping[str, ir.StepNode]) -> Bounds:

@@ -20,7 +20,7 @@ class AgentRun:
         agent = engine.pipeline.agents[do.agent]
         args = evaluate(call.node.args, call.context)
         bound = {tool: evaluate(values, call.context) for tool, values in agent.bound.items()}
-        return await engine.agents.run(call.node.id, agent, args, call.budgets, call.work, bound)
+        return await engine.agents.run(call.node.id, agent, args, call.budgets, call.work, bound, call.context)
 
 
 RUN = AgentRun()

@@ -25,7 +25,7 @@ class ToolRun:
         if problems:
             raise StepError(f"arguments for tool '{do.tool}' do not match its schema: {'; '.join(problems)}")
         try:
-            return await engine.invoker.invoke(call.node.id, call.work, 0, do.tool, args, call.budgets)
+            return await engine.invoker.invoke(call.node.id, call.work, 0, do.tool, args, call.budgets, call.context)
         except ToolDenied:
             raise Denied({"approved": False}) from None
 
