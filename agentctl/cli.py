@@ -310,44 +310,11 @@ def trace(run_id: str = typer.Argument(..., help="The run.", autocompletion=comp
     console.print_plain(run_display.trace_json(documents) if format == "json" else run_display.trace_tree(documents))
 
 
-from agentctl.cli_eval import eval_app  # noqa: E402 - registered after the commands listed before it
+from agentctl.cli_eval import eval_app  # noqa: E402 - registered after the commands listed before them
+from agentctl.cli_runs import runs_app  # noqa: E402
 
 app.add_typer(eval_app, name="eval")
-runs_app = typer.Typer(help="The run journal.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
-
-
-@runs_app.command("list", epilog="Example:  agentctl runs list --pipeline travel-planner --status failed")
-def runs_list(pipeline: Optional[str] = typer.Option(None, "--pipeline", help="Only this pipeline."),
-              status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status."),
-              limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
-              json_output: JsonFlag = False) -> None:
-    """List runs, newest first."""
-    from agentctl import console, run_display, runs
-    from agentctl.compile.project import find_root
-
-    root = find_root(Path.cwd())
-    rows = runs.list_runs(root, pipeline, status, limit)
-    if json_output:
-        console.print_plain(run_display.runs_json(rows or []))
-    elif rows is None:
-        console.print_info(f"no runs recorded in {root}")
-    else:
-        console.print_plain(run_display.runs_table(rows))
-
-
-@runs_app.command("show", epilog="Example:  agentctl runs show 3f2a9c1b7d4e")
-def runs_show(run_id: str = typer.Argument(..., help="The run.", autocompletion=completion.run_ids),
-              json_output: JsonFlag = False) -> None:
-    """A run's steps, usage, outputs and errors."""
-    from agentctl import console, run_display, runs
-    from agentctl.compile.project import find_root
-
-    record = runs.show_run(find_root(Path.cwd()), run_id)
-    if json_output:
-        console.print_plain(run_display.run_json(record))
-    else:
-        console.print_plain(run_display.run_details(record.row, record.steps, record.pending, record.items))
 
 
 # Top-level modules of the `run` extra (pyproject.toml): a light install has none of them.

@@ -365,3 +365,17 @@ def show_run(root: Path, run_id: str) -> RunRecord:
         return RunRecord(as_found(row), journal.steps(run_id), journal.pending_approvals(run_id), journal.items(run_id))
     finally:
         journal.close()
+
+
+def audit_text(root: Path, run_id: str, as_json: bool) -> str:
+    """`runs show --audit`: the run's permission decisions (record/audit.py), as text or JSON."""
+    from agentctl.record import audit
+
+    journal = journal_for(root, create=False, read_only=True)
+    try:
+        if journal.run(run_id) is None:
+            raise UsageError(f"no run {run_id}", "list runs with `agentctl runs list`")
+        found = audit.decisions(journal, run_id)
+    finally:
+        journal.close()
+    return audit.as_json(run_id, found) if as_json else audit.as_text(run_id, found)

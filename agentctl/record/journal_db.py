@@ -235,3 +235,10 @@ def _batch_metrics(db: sqlite3.Connection) -> None:
 def _run_trace(db: sqlite3.Connection) -> None:
     """A run's trace id and root span: a resumed or approved run continues the same trace."""
     db.execute("ALTER TABLE runs ADD COLUMN trace TEXT")
+
+
+@migration(10)
+def _refusals(db: sqlite3.Connection) -> None:
+    """Tool calls refused before they ran (a precondition, a bound argument, a tool not given):
+    with tool_calls and approvals, every permission decision of a run (`runs show --audit`)."""
+    db.execute("CREATE TABLE refusals (run_id TEXT NOT NULL, step TEXT, tool TEXT, reason TEXT, at REAL)")

@@ -58,8 +58,12 @@ class JournalRecorder:
                     journal.attempts_only(run_id, attempts)
                 self.pending.clear()
                 journal.finish_run(run_id, event.status, event.error, event.outputs, event.usage.as_dict())
+            case ToolCallRefused():
+                from agentctl.record.audit import record_refusal
+
+                record_refusal(journal, run_id, event.step, event.tool, event.reason)
             case (RunStarted() | StepStarted() | LlmAttemptStarted() | LlmAnswerRestored() | ToolCallStarted()
-                  | ToolCallRestored() | ToolCallRefused()
+                  | ToolCallRestored()
                   | ApprovalAsked() | ApprovalDecided() | OutputReasked() | GateWarned() | ServerPhase()):
                 pass  # the run's start and approvals are written by runs.py and JournalApprover
             case _:
