@@ -273,28 +273,33 @@ def resume(
     _finish(service.resume(run_id, root, settings, replay, force, budget))
 
 
-def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str], json_output: bool) -> None:
+def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str], json_output: bool,
+            role: str) -> None:
     from agentctl import service
     from agentctl.compile.project import find_root
 
     settings = service.RunSettings(json=json_output)
-    _finish(service.answer(run_id, find_root(Path.cwd()), approved, step, settings, replay))
+    _finish(service.answer(run_id, find_root(Path.cwd()), approved, step, settings, replay, role))
+
+
+AnswerAs = typer.Option("human", "--as", help="Answer as this role (the approval names who may; roles.yaml "
+                        "lists the people in each role).")
 
 
 @app.command(epilog="Example:  agentctl approve 3f2a9c1b7d4e sign_off")
 def approve(run_id: str = typer.Argument(..., help="A paused run.", autocompletion=completion.run_ids),
             step: Optional[str] = typer.Argument(None, help="The step to approve (default: every pending one)."),
-            replay: Replay = None, json_output: JsonFlag = False) -> None:
+            replay: Replay = None, json_output: JsonFlag = False, role: str = AnswerAs) -> None:
     """Approve a paused run's pending approval and continue it."""
-    _answer(run_id, step, True, replay, json_output)
+    _answer(run_id, step, True, replay, json_output, role)
 
 
 @app.command(epilog="Example:  agentctl deny 3f2a9c1b7d4e sign_off")
 def deny(run_id: str = typer.Argument(..., help="A paused run.", autocompletion=completion.run_ids),
          step: Optional[str] = typer.Argument(None, help="The step to deny (default: every pending one)."),
-         replay: Replay = None, json_output: JsonFlag = False) -> None:
+         replay: Replay = None, json_output: JsonFlag = False, role: str = AnswerAs) -> None:
     """Deny a paused run's pending approval and continue it (what needs the approval is skipped)."""
-    _answer(run_id, step, False, replay, json_output)
+    _answer(run_id, step, False, replay, json_output, role)
 
 
 @app.command(epilog="Examples:  agentctl trace 3f2a9c1b7d4e  ·  agentctl trace 3f2a9c1b7d4e --format json")

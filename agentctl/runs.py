@@ -309,8 +309,11 @@ def with_budget(compiled: CompiledPipeline, overrides: list[str]) -> CompiledPip
     return replace(compiled, limits=replace(compiled.limits, **values)) if values else compiled
 
 
-def answer(run_id: str, root: Path, approved: bool, step: str | None) -> list[str]:
-    """Record a human's answer to a paused run's pending approvals (of one step, or all)."""
+def answer(run_id: str, root: Path, approved: bool, step: str | None, role: str = "human") -> list[str]:
+    """Record a person's answer, as `role`, to a paused run's pending approvals (of one step, or
+    all): refused when the approval names another role, or roles.yaml does not list the user."""
+    from agentctl.record.roles import check_answer, os_user
+
     journal = journal_for(root, create=False)
     try:
         if journal.run(run_id) is None:
@@ -319,8 +322,12 @@ def answer(run_id: str, root: Path, approved: bool, step: str | None) -> list[st
         if not pending:
             where = f" at step '{step}'" if step else ""
             raise UsageError(f"run {run_id} has no pending approval{where}")
+        user = os_user()
+        for row in pending:  # every answer checked before any is recorded
+            check_answer(root, role, row["approver"] or "human", row["step"], user)
         for row in pending:
-            journal.decide(run_id, row["step"], row["subject"], approved, "agentctl approve" if approved else "agentctl deny")
+            journal.decide(run_id, row["step"], row["subject"], approved,
+                           f"{user} as {role} (agentctl {'approve' if approved else 'deny'})")
         return sorted({r["step"] for r in pending})
     finally:
         journal.close()

@@ -43,9 +43,9 @@ def resume(run_id: str, root: Path, settings: RunSettings, replay: str | None = 
 
 
 def answer(run_id: str, root: Path, approved: bool, step: str | None, settings: RunSettings,
-           replay: str | None = None) -> RunOutcome:
-    """Record the answer to a paused run's approvals, then continue the run."""
-    steps = runs.answer(run_id, root, approved, step)
+           replay: str | None = None, role: str = "human") -> RunOutcome:
+    """Record the answer (given as `role`) to a paused run's approvals, then continue the run."""
+    steps = runs.answer(run_id, root, approved, step, role)
     console.print_note(f"{'approved' if approved else 'denied'}: {', '.join(steps)}; continuing run {run_id}")
     return resume(run_id, root, settings, replay)
 

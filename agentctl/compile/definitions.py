@@ -120,7 +120,8 @@ def _tool(ctx: Ctx, name: str, spec: m.Tool) -> ir.ToolDef | None:
         headers=ir.frozen(spec.http.headers if spec.http else {}), description=spec.description,
         input_schema=input_schema, output_schema=output_schema, side_effects=spec.side_effects,
         permission=spec.permission,
-        approval=approval if approval is not None else False, when=when, timeout_s=spec.timeout_s, rate_limit=rate,
+        approval=approval if approval is not None else False, when=when, approver=spec.approver,
+        timeout_s=spec.timeout_s, rate_limit=rate,
         retry=retry_policy(spec.retry) if spec.retry else None)
 
 

@@ -105,6 +105,7 @@ class ToolDef:
     rate_limit: tuple[int, float] | None
     retry: RetryPolicy | None
     when: Expr | None = None  # a precondition over args, inputs, env and earlier steps
+    approver: str = "human"  # the role that answers this tool's approvals
 
 
 @dataclass(frozen=True)

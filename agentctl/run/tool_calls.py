@@ -97,10 +97,10 @@ class ToolInvoker:
         if spec.permission != "ask" and not evaluate(spec.approval, scope):
             return True
         args = scope["args"]
-        request = ApprovalRequest(step, "human", f"Allow {spec.name} with these arguments?", {"args": args}, key)
-        self.events.emit(ApprovalAsked(step=step, role="human", message=request.message, tool=spec.name))
+        request = ApprovalRequest(step, spec.approver, f"Allow {spec.name} with these arguments?", {"args": args}, key)
+        self.events.emit(ApprovalAsked(step=step, role=spec.approver, message=request.message, tool=spec.name))
         decision = await self.approver.decide(request)
-        self.events.emit(ApprovalDecided(step=step, approved=decision.approved, by=decision.by, role="human",
+        self.events.emit(ApprovalDecided(step=step, approved=decision.approved, by=decision.by, role=spec.approver,
                                          tool=spec.name))
         return decision.approved
 

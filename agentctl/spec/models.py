@@ -131,6 +131,8 @@ class Tool(Spec):
                                   "inputs, env and the steps before the calling step")
     when: Expr | None = Field(None, description="A precondition: a call for which it is false is refused (and the "
                               "model told); reads args, inputs, env and the steps before the calling step")
+    approver: Name = Field("human", description="Who answers this tool's approvals: a role (agentctl approve --as "
+                           "ROLE); human: anyone")
     timeout_s: Seconds = 30.0
     rate_limit: RateLimit | None = None
     retry: Retry | None = None

@@ -66,20 +66,26 @@ def test_approve_continues_and_the_gated_tool_runs_exactly_once(project):
     run_id, db = start_paused(project)
     shown = cli(project, "runs", "show", run_id)
     assert "waiting for approval at sign_off by manager" in shown.stdout
-    approved = cli(project, "approve", run_id, "sign_off", "--replay", "c.json")
+    wrong = cli(project, "approve", run_id, "sign_off", "--replay", "c.json", "--as", "intern")
+    assert wrong.returncode == 2 and "waits for approval by manager; you answer as intern" in wrong.stderr
+    assert db.execute("SELECT decision FROM approvals WHERE run_id = ?", (run_id,)).fetchone()[0] is None
+    approved = cli(project, "approve", run_id, "sign_off", "--replay", "c.json", "--as", "manager")
     assert approved.returncode == 0, approved.stderr + approved.stdout
     payments = [json.loads(line) for line in (project / "ledger.jsonl").read_text().splitlines()]
     assert len(payments) == 1 and payments[0]["key"] == f"{run_id}:pay:0"
     assert payments[0]["by"] == "manager"
     assert policy_calls(db, run_id) == 1  # the step before the gate did not run again
-    assert db.execute("SELECT decided_by FROM approvals WHERE run_id = ?", (run_id,)).fetchone()[0] == "agentctl approve"
+    from agentctl.record.roles import os_user
+
+    decided_by = db.execute("SELECT decided_by FROM approvals WHERE run_id = ?", (run_id,)).fetchone()[0]
+    assert decided_by == f"{os_user()} as manager (agentctl approve)"  # the OS user and the role, recorded
     again = cli(project, "approve", run_id)
     assert again.returncode == 2 and "nothing to resume" in again.stderr + again.stdout or "no pending" in again.stderr
 
 
 def test_deny_continues_and_the_gated_tool_never_runs(project):
     run_id, db = start_paused(project)
-    denied = cli(project, "deny", run_id, "--replay", "c.json")
+    denied = cli(project, "deny", run_id, "--replay", "c.json", "--as", "manager")
     assert denied.returncode == 0, denied.stderr
     assert not (project / "ledger.jsonl").exists()
     steps = dict(db.execute("SELECT step, status FROM steps WHERE run_id = ?", (run_id,)).fetchall())
