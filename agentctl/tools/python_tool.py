@@ -23,7 +23,9 @@ _RESERVED = {"idempotency_key"}
 
 def load_function(target: str, root: str) -> Callable[..., Any]:
     module_name, _, name = target.partition(":")
-    if root not in sys.path:
+    if sys.path[:1] != [root]:  # this project's package first, not another project's of the same name
+        if root in sys.path:
+            sys.path.remove(root)
         sys.path.insert(0, root)
     _forget_other_projects(module_name.split(".")[0], root)
     try:

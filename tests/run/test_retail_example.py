@@ -27,6 +27,7 @@ def test_the_agent_acts_only_for_the_authenticated_customer():
     executor = Executor(compiled, model, inputs={"email": "ana@example.com", "request": "cancel o9"},
                         approver=FixedApprover(None), tools=build_tools(compiled), events=events)
     result = asyncio.run(executor.run())
+    assert result.steps["auth"].status == "succeeded", result.error
     assert result.status == "failed"  # max_iterations 4: the agent spent its turns on refused calls
     assert [r.split(" ")[0:3] for r in refused][:3] == [["argument(s)", "customer_id", "of"],
                                                        ["precondition", "of", "cancel_order"],
