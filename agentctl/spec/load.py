@@ -57,8 +57,16 @@ def _diagnostics(model: type[BaseModel], errors: list[dict], data: Any, smap: So
         path, on_key = _clean_loc(err["loc"], data, err["type"])
         grouped.setdefault((path, on_key), []).append(err)
     unknown = {path for (path, _), errs in grouped.items() if errs[0]["type"] == "extra_forbidden"}
+    paths = [path for path, _ in grouped]
     return [_one(model, path, on_key, errs, smap) for (path, on_key), errs in grouped.items()
-            if not (errs[0]["type"] == "missing" and _misspelt(path, unknown))]
+            if not (errs[0]["type"] == "missing" and _misspelt(path, unknown)) and not _other_branch(path, errs, paths)]
+
+
+def _other_branch(path: YamlPath, errs: list[dict], paths: list[YamlPath]) -> bool:
+    """A wrong-type error of one union alternative ("expected a string") where another alternative
+    matched the value's shape and found problems inside it: only those are the user's mistake."""
+    return all(e["type"].endswith("_type") for e in errs) and any(
+        len(q) > len(path) and q[:len(path)] == path for q in paths)
 
 
 def _misspelt(missing: YamlPath, unknown: set[YamlPath]) -> bool:

@@ -120,3 +120,14 @@ def test_tool_expressions_reading_a_step_that_is_not_there_are_located(project, 
     done = invoke(capsys, monkeypatch, "validate", "pipelines/t.yaml")
     assert done.code == 1 and "error[E306]: step 'login' is not defined" in done.out, done.out
     assert "|     when: ${{ args.order_id in steps.login.output.order_ids }}" in done.out  # located at the tool's when:
+
+
+def test_a_malformed_binding_is_one_error_not_one_per_union_alternative(project, capsys, monkeypatch):
+    from tests.support.cli import invoke
+
+    (project.root / "tools" / "orders.py").write_text(ORDERS)
+    project.pipeline(BODY.replace('{with: {customer_id: "${{ steps.auth.output.customer_id }}"}}', "{with: 5}"))
+    monkeypatch.chdir(project.root)
+    done = invoke(capsys, monkeypatch, "validate", "pipelines/t.yaml")
+    errors = [line for line in done.out.splitlines() if line.startswith("error")]
+    assert errors == ["error[E202]: agents.support.tools[0].get_order.with: expected a mapping, got a number (5)"]
