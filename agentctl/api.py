@@ -16,7 +16,7 @@ from agentctl.compile.project import LOCK_FILE, Project, display_path, find_root
 from agentctl.diagnostics import Diagnostic
 from agentctl.errors import AgentctlError, InvalidSpec, UsageError
 from agentctl.lockfile import lock_key, read_lock, write_lock
-from agentctl.spec.load import load_mapping, validate_model
+from agentctl.spec.load import load_spec
 from agentctl.spec.models import Pipeline
 from agentctl.spec.source_file import read_text
 
@@ -126,13 +126,10 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 
 def _compile(project: Project, file: Path, lock: dict | None) -> tuple[CompiledPipeline | None, list[Diagnostic]]:
-    loaded, problems = load_mapping(file, display_path(file), "a pipeline")
+    loaded, diags = load_spec(Pipeline, file, display_path(file), "a pipeline")
     if loaded is None:
-        return None, problems
-    text, data, smap = loaded
-    spec, diags = validate_model(Pipeline, data, smap)
-    if spec is None:
         return None, diags
+    spec, text, smap = loaded
     digest = hashlib.sha256(text.encode()).hexdigest()
     return compile_pipeline(spec, smap, project, source_sha256=digest, lock=lock)
 

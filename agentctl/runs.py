@@ -36,7 +36,14 @@ def journal_for(root: str | Path, create: bool = True, read_only: bool = False):
     return Journal(path, read_only=read_only)
 
 
-def _alive(pid: int | None) -> bool:
+def new_id() -> str:
+    """A run's (or a batch's) id: 12 hex digits."""
+    import uuid
+
+    return uuid.uuid4().hex[:12]
+
+
+def alive(pid: int | None) -> bool:
     if not pid or pid == os.getpid():
         return False
     try:
@@ -82,12 +89,11 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
     The journal subscribes first and commits synchronously: a result is on disk before its
     dependents start and before the progress display or the tracer hear of it."""
     import asyncio
-    import uuid
 
     from agentctl.record.redact import Redactor
 
     pipeline, trace = prepared.pipeline, trace or TraceOptions()
-    cont = continuation or Continuation(uuid.uuid4().hex[:12])
+    cont = continuation or Continuation(new_id())
     journal = journal_for(pipeline.root)
     journal.redact = Redactor.for_pipeline(pipeline)
     tracer = run_tracer(pipeline, cont, journal, trace.content)
@@ -278,7 +284,7 @@ def _check_resumable(run_id: str, root: Path, row) -> None:
         raise UsageError(f"no run {run_id} in {root / JOURNAL}", "list runs with `agentctl runs list`")
     if row["status"] == "succeeded":
         raise UsageError(f"run {run_id} already succeeded; there is nothing to resume")
-    if row["status"] == "running" and _alive(row["pid"]):
+    if row["status"] == "running" and alive(row["pid"]):
         raise UsageError(f"run {run_id} is running in process {row['pid']} (started or resumed there)",
                          "wait for it to finish, or stop it (Ctrl-C) before resuming")
 
@@ -350,7 +356,7 @@ def list_runs(root: Path, pipeline: str | None, status: str | None, limit: int) 
 def as_found(row) -> dict:
     """A run's row as it is now: `running` whose process is gone reads as `interrupted`."""
     found = dict(row)
-    if found["status"] == "running" and not _alive(found["pid"]) and found["pid"] != os.getpid():
+    if found["status"] == "running" and not alive(found["pid"]) and found["pid"] != os.getpid():
         found["status"], found["exit_reason"] = "interrupted", f"its process ({found['pid']}) is gone"
     return found
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from agentctl.dimensions import COUNTED, Usage
 from agentctl.evals.compile import CompiledEval
-from agentctl.evals.checks import check_row, context_of, new_run_id
+from agentctl.evals.checks import check_row, context_of
 from agentctl.evals.data import mapped_inputs, row_id, rows
+from agentctl.runs import new_id
 
 
 @dataclass
@@ -79,7 +79,7 @@ class Batch:
                  shard: tuple[int, int] | None = None, progress: Progress | None = None) -> None:
         self.compiled, self.shard = compiled, shard
         self.model, self.tools, self.journal, self.approver = model, tools, journal, approver
-        self.batch_id = batch_id or uuid.uuid4().hex[:12]
+        self.batch_id = batch_id or new_id()
         self.progress = progress or Progress()
         self.admission = Admission(compiled.limits, compiled.worst, used=Usage.from_dict(self.progress.spent.as_dict()))
         self.judge_tools: dict[str, Any] = {}
@@ -155,7 +155,7 @@ class Batch:
         if work.resumed_run:  # its usage so far comes with it: the row's record counts the whole run
             cont = continuation(self.journal, work.resumed_run)
         else:
-            cont = Continuation(uuid.uuid4().hex[:12])
+            cont = Continuation(new_id())
             row_started(self.journal, self.batch_id, work.rid, work.attempt, work.number, cont.run_id)
         result = await self._execute(Prepared(self.compiled.pipeline, work.inputs, self.tools, self.model), cont)
         context = context_of(work.row, work.inputs, result, time.monotonic() - started)
@@ -189,7 +189,7 @@ class Batch:
 
         if judge.path not in self.judge_tools:
             self.judge_tools[judge.path] = build_tools(judge)
-        cont = Continuation(new_run_id())
+        cont = Continuation(new_id())
         return await self._execute(Prepared(judge, inputs, self.judge_tools[judge.path], self.model), cont), cont.run_id
 
     async def _execute(self, prepared, cont):

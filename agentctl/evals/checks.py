@@ -3,7 +3,6 @@ on the batch's event loop, its usage counted in the row's), metrics measured."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -92,7 +91,3 @@ def measure(compiled: CompiledEval, context: dict) -> dict[str, float | None]:
             value = None
         values[metric.name] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     return values
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]

@@ -125,7 +125,7 @@ def run(compiled: CompiledEval, options: Options) -> EvalOutcome:
 
     journal = runs.journal_for(compiled.pipeline.root)
     try:
-        batch_id = os.urandom(6).hex()
+        batch_id = runs.new_id()
         stored = {**options.stored(), "data": str(compiled.data.relative_to(compiled.pipeline.root)),
                   "git_sha": reporting.git_sha(compiled.pipeline.root)}
         start_batch(journal, batch_id, compiled, sha256(compiled.data), pipeline_sha256(compiled.pipeline),
@@ -162,7 +162,7 @@ def resume(batch_id: str, root: Path, force: bool, outputs: Outputs) -> EvalOutc
         if head["status"] == "succeeded":
             raise UsageError(f"batch {batch_id} already finished; there is nothing to resume",
                              f"see its report with `agentctl eval show {batch_id}`")
-        if head["status"] == "running" and runs._alive(head["options"].get("pid")):
+        if head["status"] == "running" and runs.alive(head["options"].get("pid")):
             raise UsageError(f"batch {batch_id} is running in process {head['options']['pid']}")
         compiled = load(head["eval"], root)
         changed = [what for what, before, now in (

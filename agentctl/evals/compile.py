@@ -78,15 +78,12 @@ def compile_eval(file: Path, display: str) -> tuple[CompiledEval | None, list[Di
     from agentctl import api
     from agentctl.compile.definitions import limits
     from agentctl.compile.project import find_root
-    from agentctl.spec.load import load_mapping, validate_model
+    from agentctl.spec.load import load_spec
 
-    loaded, problems = load_mapping(file, display, "an eval")
+    loaded, diags = load_spec(EvalFile, file, display, "an eval")
     if loaded is None:
-        return None, problems
-    text, data, smap = loaded
-    spec, diags = validate_model(EvalFile, data, smap)
-    if spec is None:
         return None, diags
+    spec, text, smap = loaded
     sink = DiagnosticSink(list(diags))
     root = find_root(file.parent)
     pipeline = _pipeline(api, root, spec.pipeline, smap.value(("pipeline",)), sink)

@@ -201,3 +201,15 @@ def load_mapping(file, display: str, what: str) -> tuple[tuple[str, Any, SourceM
         return None, [error("E108", f"{what} file is a YAML mapping", SourceSpan(display, 1, 1),
                             "start it with 'apiVersion: agentctl/v1'")]
     return (text, data, smap), []
+
+
+def load_spec(model: type[BaseModel], file, display: str, what: str) -> tuple[tuple[Any, str, SourceMap] | None,
+                                                                              list[Diagnostic]]:
+    """A YAML file validated as `model` (a pipeline, an eval): (spec, text, source map) and its
+    diagnostics so far, or None and the located reasons it is not one."""
+    loaded, problems = load_mapping(file, display, what)
+    if loaded is None:
+        return None, problems
+    text, data, smap = loaded
+    spec, diags = validate_model(model, data, smap)
+    return ((spec, text, smap) if spec is not None else None), diags
