@@ -179,15 +179,16 @@ def lock_prompts(cwd: Path | None = None, force: bool = False) -> LockResult:
 
 
 def json_schemas() -> dict[str, dict]:
-    """The editor schemas for pipeline files, prompt front matter and eval files."""
+    """The editor schemas for pipeline files, prompt front matter, eval files and policy files."""
     from agentctl.evals.spec import EvalFile
     from agentctl.spec.descriptions import SCHEMA_IDS, describe
-    from agentctl.spec.models import PromptFrontMatter
+    from agentctl.spec.models import Policy, PromptFrontMatter
 
     out = {}
     for name, model, title in (("pipeline.schema.json", Pipeline, "agentctl pipeline (apiVersion agentctl/v1)"),
                                ("prompt.schema.json", PromptFrontMatter, "agentctl prompt front matter"),
-                               ("eval.schema.json", EvalFile, "agentctl eval file (evals/*.eval.yaml)")):
+                               ("eval.schema.json", EvalFile, "agentctl eval file (evals/*.eval.yaml)"),
+                               ("policy.schema.json", Policy, "agentctl policy file (policy.yaml)")):
         schema = describe(model.model_json_schema(by_alias=True), model.__name__)
         out[name] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_IDS[name],
                      "title": title, **schema}
@@ -216,18 +217,21 @@ class RunOptions:
     input_file: str | None = None
     record: str | None = None
     replay: str | None = None
+    role: str | None = None  # --role; else $AGENTCTL_ROLE
 
 
 def prepare_run(pipeline: str, options: RunOptions, cwd: Path | None = None):
     """Everything checked before the first token: spec, inputs, tools, cassette (a runs.Prepared).
     Raises InvalidSpec or UsageError on a problem."""
     from agentctl.run.inputs import collect_inputs
+    from agentctl.run.permissions import run_role
     from agentctl.runs import Prepared
     from agentctl.tools.registry import build_tools
 
     compiled = compile_file(pipeline, cwd).compiled()
     inputs = collect_inputs(compiled.inputs, options.inputs, options.input_file)
-    return Prepared(compiled, inputs, build_tools(compiled), make_model(options, compiled))
+    role = run_role(compiled, options.role, compiled.root)
+    return Prepared(compiled, inputs, build_tools(compiled), make_model(options, compiled), role)
 
 
 def make_model(options: RunOptions, pipeline: CompiledPipeline | None = None):

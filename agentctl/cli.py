@@ -15,7 +15,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from agentctl import __version__, completion
-from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, JsonFlag, NoLive, OtlpEndpoint, Replay,
+from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, JsonFlag, NoLive, OtlpEndpoint, Replay, Role,
                                   TraceContent, decision)
 from agentctl.errors import (EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, AgentctlError, InvalidSpec,
                              UsageError)
@@ -89,12 +89,14 @@ def validate(
 def graph(
     pipeline: str = typer.Argument(..., help="The pipeline file.", autocompletion=completion.pipelines),
     format: GraphFormat = typer.Option(GraphFormat.tree, "--format", "-f", help="Output format."),
+    role: Optional[str] = typer.Option(None, "--role", help="Show only what this role may do (tree format)."),
 ) -> None:
-    """Show the compiled graph with worst-case bounds per step and for the run."""
+    """Show the compiled graph with worst-case bounds per step and for the run, and what each role may do."""
     from agentctl import api, console
-    from agentctl.graph_render import RENDERERS
+    from agentctl.graph_render import RENDERERS, render_tree
 
-    console.print_plain(RENDERERS[format.value](api.compile_file(pipeline).compiled()))
+    compiled = api.compile_file(pipeline).compiled()
+    console.print_plain(render_tree(compiled, role) if role else RENDERERS[format.value](compiled))
 
 
 @app.command(epilog="Examples:  agentctl diff  ·  agentctl diff main HEAD -f markdown -o diff.md  ·  "
@@ -222,13 +224,14 @@ def run(
     otlp_endpoint: OtlpEndpoint = None,
     no_live: NoLive = False,
     events: Optional[str] = typer.Option(None, "--events", help="Write a JSON line per event to FILE (- for stdout)."),
+    role: Role = None,
 ) -> None:
     """Run a pipeline: live progress, then a summary. Exit 0 ok, 1 failed, 3 budget, 4 paused, 130 Ctrl-C."""
     from agentctl import api, service
 
     settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
                                    _trace(trace_content, otlp_endpoint), False if no_live else None, events)
-    _finish(service.run(pipeline, api.RunOptions(inputs or [], input_file, record, replay), settings))
+    _finish(service.run(pipeline, api.RunOptions(inputs or [], input_file, record, replay, role), settings))
 
 
 def _trace(content: bool, endpoint: Optional[str]):

@@ -17,6 +17,8 @@ DenyAll = Annotated[bool, typer.Option("--deny", help="Deny every approval gate.
 NoLive = Annotated[bool, typer.Option("--no-live", help="One line per event instead of the live table.")]
 TraceContent = Annotated[bool, typer.Option("--trace-content", help="Record prompts and completions (redacted).")]
 OtlpEndpoint = Annotated[Optional[str], typer.Option("--otlp-endpoint", help="Send the trace to this collector.")]
+Role = Annotated[Optional[str], typer.Option("--role", envvar="AGENTCTL_ROLE", show_envvar=True,
+                                            help="Who runs it, for the pipeline's policy (recorded with the run).")]
 ReportJson = Annotated[Optional[str], typer.Option("--output", "-o", help="Write the report (JSON) to this file.")]
 Junit = Annotated[Optional[str], typer.Option("--junit", help="Write a JUnit XML file: one testcase per row.")]
 ReportFormat = Annotated[str, typer.Option("--format", "-f", help="text, markdown (a PR comment) or json.")]

@@ -27,7 +27,7 @@ CODES: dict[str, str] = {
     'E301': 'Undefined model alias.',
     'E302': 'Undefined tool.',
     'E303': 'Undefined agent.',
-    'E304': 'A prompt or schema file that does not exist.',
+    'E304': 'A prompt, schema or policy file that does not exist.',
     'E305': 'Undefined MCP server.',
     'E306': 'Undefined step (in `needs:`, `steps.<id>` or `previous.<id>`).',
     'E307': 'An expression reads an input that is not declared.',
@@ -37,6 +37,7 @@ CODES: dict[str, str] = {
     'E311': 'A path that leaves the project: absolute, `..` outside the root, or a symlink out.',
     'E312': 'A schema file that is not valid JSON or not a JSON Schema object.',
     'E315': 'A Python tool whose module or function cannot be found (read with `ast`, never imported).',
+    'E316': "A role that is not declared: under a pipeline's `roles:`, a policy rule's `role:` or `approver:`, or any approver of a pipeline that has a policy; or `roles:` without a `policy:`.",
     'E401': 'Expression syntax: invalid Jinja, unclosed `${{`, empty, statements, unknown filter or test.',
     'E402': 'An expression reaching Python internals (`__class__`, any `_name`): refused at compile time.',
     'E403': 'An unknown name in an expression (`item` outside `for_each`, `previous` outside a loop, `args` outside a tool approval).',
@@ -67,6 +68,8 @@ CODES: dict[str, str] = {
     'W805': 'A prompt version not recorded in `agentctl.lock`.',
     'W806': "An expression reads a field the producer's output schema declares but does not require, without `\\| default(...)` or `is defined`: when the field is left out it reads as null.",
     'W807': "A step with `allow_skipped: true` reads the output of a step that may be skipped, without `\\| default(...)` or a test of its `status`: a skipped step's output reads as null.",
+    'W808': 'A policy rule that can never match: an earlier rule matches every call it does, no tool of the pipeline matches its tool pattern, its roles do not run the pipeline, or no tool it matches takes the argument it tests.',
+    'W809': 'A tool the pipeline uses that a role running it can never call, because no policy rule applies to them (default deny); add a rule, a `deny` one when that is meant.',
 }
 
 

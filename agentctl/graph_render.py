@@ -24,7 +24,7 @@ def describe(pipeline: CompiledPipeline, node: StepNode) -> str:
     return text
 
 
-def render_tree(pipeline: CompiledPipeline) -> str:
+def render_tree(pipeline: CompiledPipeline, role: str | None = None) -> str:
     lines = [f"{pipeline.name} {pipeline.version}  ({pipeline.path})"]
 
     def walk(order: tuple[str, ...], prefix: str) -> None:
@@ -40,7 +40,54 @@ def render_tree(pipeline: CompiledPipeline) -> str:
     walk(pipeline.order, "")
     lines.append(f"worst case for the run: {fmt_bounds(pipeline.bounds)}")
     lines.append(f"run budgets: {fmt_limits(pipeline.limits)}")
-    return "\n".join(lines)
+    return "\n".join(lines + render_permissions(pipeline, role))
+
+
+def render_permissions(pipeline: CompiledPipeline, only: str | None = None) -> list[str]:
+    """What each role that runs the pipeline may do with each tool, by its policy (first match;
+    no match denies), then the tool's own precondition and approval."""
+    from agentctl.compile.policy import access
+
+    policy = pipeline.policy
+    if policy is None:
+        return []
+    if only is not None and only not in policy.runners:
+        from agentctl.errors import UsageError
+
+        raise UsageError(f"role '{only}' does not run pipeline {pipeline.name}",
+                         f"roles that may run it: {', '.join(policy.runners)}")
+    lines = [f"permissions (policy; first match wins, no match denies; roles: {', '.join(policy.runners)}):"]
+    for role in (only,) if only else policy.runners:
+        lines.append(f"  role {role}:")
+        for name, tool in sorted(pipeline.tools.items()):
+            rules, rest = access(policy, role, name)
+            parts = [f"{_decision(r.decision, r.approver)} if {_args(r.args)} (rule {r.number})"
+                     for r in rules if r.args]
+            final = next((r for r in rules if not r.args), None)
+            parts.append(f"{_decision(rest, final.approver if final else '')}"
+                         + (f" (rule {final.number})" if final else ""))
+            never = rest.startswith("deny") and len(parts) == 1
+            lines.append(f"    {name:<20} " + "; else ".join(parts) + ("" if never else _own(tool)))
+    return lines
+
+
+def _decision(decision: str, approver: str) -> str:
+    return f"ask {approver}" if decision == "ask" else decision
+
+
+def _args(args) -> str:
+    return " and ".join(f"{k} ~ {v}" for k, v in args.items())
+
+
+def _own(tool) -> str:
+    """The tool's own checks, which apply after the policy allows a call."""
+    extra = []
+    if tool.when is not None:
+        extra.append("precondition")
+    if tool.permission == "ask" or tool.approval is not False:
+        extra.append(f"{tool.approver} approves" + ("" if tool.permission == "ask" or tool.approval is True
+                                                     else " when …"))
+    return f"  [+ {', '.join(extra)}]" if extra else ""
 
 
 def _label(text: str) -> str:

@@ -194,6 +194,8 @@ def run_details(row, steps, pending, items: dict | None = None) -> str:
     lines = [f"run {row['id']} of {row['pipeline']} {row['pipeline_version']}: {row['status']}"]
     if row["exit_reason"]:
         lines.append(f"  reason: {row['exit_reason']}")
+    if row["role"]:
+        lines.append(f"  role: {row['role']}")
     lines.append(f"  inputs: {row['inputs']}")
     lines.append(f"  usage: {usage_text(Usage.from_dict(usage))}")
     for s in steps:
@@ -235,7 +237,7 @@ JSON_VERSION = 1  # of the shapes below and of result_json; docs/recording.md
 def _run_fields(row) -> dict:
     return {"run_id": row["id"], "pipeline": row["pipeline"], "pipeline_version": row["pipeline_version"],
             "status": row["status"], "reason": row["exit_reason"], "started": row["started"],
-            "finished": row["finished"], "usage": json.loads(row["usage"] or "{}")}
+            "finished": row["finished"], "usage": json.loads(row["usage"] or "{}"), "role": row["role"]}
 
 
 def runs_json(rows) -> str:

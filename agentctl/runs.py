@@ -63,6 +63,7 @@ class Prepared:
     inputs: dict
     tools: Any
     model: Any
+    role: str | None = None  # who runs it, for the pipeline's policy (run/permissions.py)
 
 
 @dataclass
@@ -137,7 +138,7 @@ def journaled_executor(prepared: Prepared, approver, journal, cont: Continuation
     from agentctl.run.events import EventBus
     from agentctl.run.executor import Executor
 
-    journal.start_run(cont.run_id, prepared.pipeline, prepared.inputs, os.getpid())
+    journal.start_run(cont.run_id, prepared.pipeline, prepared.inputs, os.getpid(), prepared.role)
     events = EventBus()
     for subscriber in (JournalRecorder(journal, cont.run_id), *subscribers):
         events.subscribe(subscriber)
@@ -145,7 +146,8 @@ def journaled_executor(prepared: Prepared, approver, journal, cont: Continuation
                     approver=JournalApprover(approver, journal, cont.run_id), concurrency=concurrency,
                     run_id=cont.run_id, restored=cont.restored, spent=cont.spent,
                     answers=JournaledAnswers(cont.answers),
-                    memory=lambda key, tool, args: journal.journaled_call(cont.run_id, key, tool, args))
+                    memory=lambda key, tool, args: journal.journaled_call(cont.run_id, key, tool, args),
+                    role=prepared.role)
 
 
 _STOP_SIGNALS = ("SIGTERM", "SIGHUP")  # what CI runners and containers send; Ctrl-C is asyncio.run's
@@ -226,6 +228,7 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
     once, one continues and the other is told which process holds the run.
     """
     from agentctl import api
+    from agentctl.run.permissions import run_role
     from agentctl.tools.registry import build_tools
 
     journal = journal_for(root, create=False)
@@ -242,7 +245,8 @@ def plan_resume(run_id: str, root: Path, make_model, force: bool = False,
                                 "resume with --force to continue with the current files anyway")
         compiled = with_budget(compiled, budget or [])
         inputs = json.loads(row["inputs"] or "{}")
-        prepared = Prepared(compiled, inputs, build_tools(compiled), make_model(compiled))
+        role = run_role(compiled, row["role"], root)  # the role it started with, still the person's
+        prepared = Prepared(compiled, inputs, build_tools(compiled), make_model(compiled), role)
         journal.claim(run_id, os.getpid(), lambda now: _check_resumable(run_id, root, now))
         cont = continuation(journal, run_id)
     finally:

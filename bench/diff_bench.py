@@ -42,7 +42,8 @@ def timed(cmd: list[str], cwd: Path) -> float:
 def example_repo(into: Path) -> Path:
     for sub in ("pipelines", "prompts", "schemas", "tools"):
         shutil.copytree(REPO / sub, into / sub)
-    shutil.copy(REPO / "agentctl.lock", into / "agentctl.lock")
+    for name in ("agentctl.lock", "policy.yaml"):
+        shutil.copy(REPO / name, into / name)
     git(into, "init", "-q", "-b", "main")
     git(into, "add", "-A")
     git(into, "commit", "-qm", "base")

@@ -180,7 +180,8 @@ def test_every_property_of_every_editor_schema_is_described():
     schemas = api.json_schemas()
     assert {name: undescribed(schema) for name, schema in schemas.items()} == {name: [] for name in schemas}
     assert {schema["$id"] for schema in schemas.values()} == {
-        "urn:agentctl:schema:pipeline:v1", "urn:agentctl:schema:prompt:v1", "urn:agentctl:schema:eval:v1"}
+        "urn:agentctl:schema:pipeline:v1", "urn:agentctl:schema:prompt:v1", "urn:agentctl:schema:eval:v1",
+        "urn:agentctl:schema:policy:v1"}
 
 
 def test_the_field_reference_in_the_docs_is_generated():

@@ -110,13 +110,9 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_says_what_finished(tmp_path):
 
 
 def copy_example(tmp_path):
-    """The repository's example project, in a folder of the test's own (with its own journal)."""
-    import shutil
+    from tests.support.example import copy_example
 
-    for sub in ("pipelines", "prompts", "schemas", "tools"):
-        shutil.copytree(REPO / sub, tmp_path / sub)
-    shutil.copy(REPO / "agentctl.lock", tmp_path / "agentctl.lock")
-    return tmp_path
+    return copy_example(tmp_path)
 
 
 def test_a_pipeline_edited_after_validate_is_checked_again_before_running(tmp_path):

@@ -59,6 +59,7 @@ def _project(factory) -> Path:
         for sub in ("prompts", "schemas", "tools"):
             for f in (REPO / sub).glob("*.*"):
                 (root / sub / f.name).write_bytes(f.read_bytes())
-        (root / "agentctl.lock").write_text((REPO / "agentctl.lock").read_text())
+        for name in ("agentctl.lock", "policy.yaml"):
+            (root / name).write_text((REPO / name).read_text())
         _CACHE["p"] = root
     return _CACHE["p"]

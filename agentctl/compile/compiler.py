@@ -9,6 +9,7 @@ from agentctl.compile.bounds import bound_all, capped, total
 from agentctl.compile.context import Ctx
 from agentctl.compile.definitions import compile_agents, compile_mcp_servers, compile_models, compile_tools, limits
 from agentctl.compile.kinds.base import Parts
+from agentctl.compile.policy import compile_policy
 from agentctl.compile.project import Project
 from agentctl.compile.references import Reader, StepInfo
 from agentctl.compile.steps import BASE_ROOTS, StepCompiler
@@ -31,6 +32,7 @@ def compile_pipeline(spec: Pipeline, smap: SourceMap, project: Project, *, sourc
     outputs = ctx.template(dict(spec.outputs), ("outputs",))
     steps.refs_in(outputs, Reader(("#outputs",), BASE_ROOTS))
     check_tool_expressions(steps, tools, agents)
+    policy = compile_policy(ctx, tools)
     infos = list(steps.infos.values())
     check_budgets(ctx, infos)
     check_prices(ctx, models, agents, infos)
@@ -50,7 +52,7 @@ def compile_pipeline(spec: Pipeline, smap: SourceMap, project: Project, *, sourc
         models=ir.frozen(models), tools=ir.frozen(tools), mcp_servers=ir.frozen(servers),
         agents=ir.frozen(agents), steps=ir.frozen(_capped_by_run(nodes, run_limits)), order=graph.order,
         outputs=outputs,
-        limits=run_limits, bounds=capped(uncapped, run_limits), uncapped=uncapped,
+        limits=run_limits, bounds=capped(uncapped, run_limits), uncapped=uncapped, policy=policy,
     )
     return compiled, ctx.sink.items
 

@@ -9,7 +9,9 @@ have been replaced by `Expr` objects.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping
 
@@ -160,6 +162,43 @@ class StepNode:
 
 
 @dataclass(frozen=True)
+class PolicyRule:
+    number: int  # 1-based, as people count the rules
+    where: str  # path:line:col, the path relative to the project root: the audit and refusals name it
+    roles: tuple[str, ...]  # ("*",): every role
+    tool: str  # a glob
+    args: Mapping[str, str]  # argument -> glob over its value as text
+    decision: Literal["allow", "deny", "ask"]
+    approver: str
+
+    @property
+    def name(self) -> str:
+        return f"policy rule {self.number} ({self.where})"
+
+    def applies(self, role: str, tool: str) -> bool:
+        return ("*" in self.roles or role in self.roles) and fnmatchcase(tool, self.tool)
+
+    def matches(self, role: str, tool: str, args: Mapping[str, Any]) -> bool:
+        return self.applies(role, tool) and all(
+            name in args and fnmatchcase(as_text(args[name]), pattern) for name, pattern in self.args.items())
+
+
+def as_text(value: Any) -> str:
+    """An argument as a policy's pattern sees it: a string as is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True)
+class Policy:
+    roles: tuple[str, ...]  # every role the policy names
+    runners: tuple[str, ...]  # the roles that may run this pipeline (--role)
+    rules: tuple[PolicyRule, ...]
+
+    def first_match(self, role: str, tool: str, args: Mapping[str, Any]) -> PolicyRule | None:
+        return next((r for r in self.rules if r.matches(role, tool, args)), None)
+
+
+@dataclass(frozen=True)
 class InputDef:
     name: str
     type: str
@@ -188,4 +227,5 @@ class CompiledPipeline:
     outputs: Template
     limits: Limits
     bounds: Bounds
+    policy: Policy | None = None  # who may call which tool; None: every tool's own permission alone
     uncapped: Bounds | None = None  # the worst case before the run budgets cap it (diff compares it with them)

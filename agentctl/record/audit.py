@@ -19,12 +19,15 @@ def record_refusal(journal, run_id: str, step: str, tool: str, reason: str) -> N
 def decisions(journal, run_id: str) -> list[dict[str, Any]]:
     calls = [dict(r) for r in journal.db.execute("SELECT * FROM tool_calls WHERE run_id = ?", (run_id,))]
     found = [{"decision": "allowed" if r["status"] != "failed" else "allowed (failed)", "step": r["step"],
-              "tool": r["tool"], "by": "policy", "detail": f"call {r['key']}", "at": r["at"]} for r in calls]
+              "tool": r["tool"], "by": r["allowed_by"] or "tool permission", "detail": f"call {r['key']}",
+              "at": r["at"]} for r in calls]
     tool_of = {r["key"]: r["tool"] for r in calls}
     for r in journal.db.execute("SELECT * FROM approvals WHERE run_id = ?", (run_id,)):
         decision = {"approved": "approved", "denied": "denied"}.get(r["decision"] or "", "asked (pending)")
-        subject = r["subject"] or ""  # a tool call's key, or empty for an approval step
-        found.append({"decision": decision, "step": r["step"], "tool": tool_of.get(subject, subject or None),
+        subject = r["subject"] or ""  # a tool call's key (/role for a second approver), or empty for a step
+        asked_for = json.loads(r["context"] or "{}")
+        tool = tool_of.get(subject.split("/")[0]) or (asked_for.get("tool") if isinstance(asked_for, dict) else None)
+        found.append({"decision": decision, "step": r["step"], "tool": tool,
                       "by": r["decided_by"] or r["approver"],
                       "detail": (r["message"] or "") + (f" (call {subject})" if subject else ""), "at": r["at"]})
     found += [{"decision": "refused", "step": r["step"], "tool": r["tool"], "by": "agentctl", "detail": r["reason"],

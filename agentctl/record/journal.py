@@ -71,16 +71,16 @@ class Journal:
         return None if value is None else self.redact.text(value)
 
     # writes -------------------------------------------------------------------------------
-    def start_run(self, run_id: str, pipeline: Any, inputs: dict, pid: int) -> None:
+    def start_run(self, run_id: str, pipeline: Any, inputs: dict, pid: int, role: str | None = None) -> None:
         prompts = {a.prompt.name: {"version": a.prompt.version, "sha256": a.prompt.sha256}
                    for a in pipeline.agents.values()}
         limits = {d.limit: v for d, v in pipeline.limits.items()}
         self._write(
             "INSERT INTO runs (id, pipeline, pipeline_version, path, root, source_sha256, prompts, inputs, status,"
-            " limits, pid, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)"
+            " limits, pid, started, role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET status = 'running', exit_reason = NULL, pid = excluded.pid",
             (run_id, pipeline.name, pipeline.version, pipeline.path, pipeline.root, pipeline.source_sha256,
-             json.dumps(prompts), self._json(inputs), json.dumps(limits), pid, time.time()))
+             json.dumps(prompts), self._json(inputs), json.dumps(limits), pid, time.time(), role))
 
     def set_trace(self, run_id: str, trace_id: int, root_span_id: int) -> None:
         """The trace of the run's first attempt: continuations join it."""
@@ -160,13 +160,15 @@ class Journal:
                 "cost_usd": d.get("cost_usd"), "duration_s": d.get("duration_s"), "at": time.time()}
 
     def tool_call(self, run_id: str, key: str, step: str, tool: str, args: Any, result: Any, status: str,
-                  error: str | None, run_usage: dict | None = None) -> None:
+                  error: str | None, run_usage: dict | None = None, allowed_by: str = "") -> None:
         """A tool call's result, with what the run has used so far: a resume gives the result back
-        without a call, so the call must already be counted in the run's usage."""
+        without a call, so the call must already be counted in the run's usage. `allowed_by`: the
+        policy rule that allowed it, for the audit."""
         self._transaction(self._run_usage(run_id, run_usage), (
-            "INSERT OR REPLACE INTO tool_calls (run_id, key, step, tool, args, result, redacted, status, error, at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, key, step, tool, self._json(args), *self._output(result), status, self._text(error), time.time())))
+            "INSERT OR REPLACE INTO tool_calls (run_id, key, step, tool, args, result, redacted, status, error, at,"
+            " allowed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, key, step, tool, self._json(args), *self._output(result), status, self._text(error), time.time(),
+             allowed_by or None)))
 
     def answer(self, run_id: str, work: str, index: int, request_key: str, model: str, response: dict,
                run_usage: dict | None = None) -> None:

@@ -242,3 +242,10 @@ def _refusals(db: sqlite3.Connection) -> None:
     """Tool calls refused before they ran (a precondition, a bound argument, a tool not given):
     with tool_calls and approvals, every permission decision of a run (`runs show --audit`)."""
     db.execute("CREATE TABLE refusals (run_id TEXT NOT NULL, step TEXT, tool TEXT, reason TEXT, at REAL)")
+
+
+@migration(11)
+def _policy(db: sqlite3.Connection) -> None:
+    """The role a run took (its policy decided by it), and the policy rule that allowed each call."""
+    db.execute("ALTER TABLE runs ADD COLUMN role TEXT")
+    db.execute("ALTER TABLE tool_calls ADD COLUMN allowed_by TEXT")

@@ -49,10 +49,10 @@ class JournalRecorder:
                              error=event.error, duration_s=event.duration_s)
             case ToolCallSucceeded():
                 journal.tool_call(run_id, event.call_id, event.step, event.tool, event.args, event.result,
-                                  "succeeded", None, event.run_usage.as_dict())
+                                  "succeeded", None, event.run_usage.as_dict(), event.allowed_by)
             case ToolCallFailed():
                 journal.tool_call(run_id, event.call_id, event.step, event.tool, event.args, None, "failed",
-                                  event.error)
+                                  event.error, allowed_by=event.allowed_by)
             case RunFinished():
                 for attempts in self.pending.values():  # work that never finished: cancelled, failed
                     journal.attempts_only(run_id, attempts)

@@ -51,9 +51,16 @@ def check_answer(root: Path, role: str, asked: str, step: str, user: str) -> Non
     if asked not in (ANYONE, role):
         raise UsageError(f"step '{step}' waits for approval by {asked}; you answer as {role}",
                          f"answer with --as {asked} (roles.yaml says who may)")
+    if role != ANYONE:
+        check_person(root, role, user, "answer as")
+
+
+def check_person(root: Path, role: str, user: str, doing: str = "run as") -> None:
+    """With roles.yaml, only the people it lists under a role may act as that role."""
     listed = people(root)
-    if listed is not None and role != ANYONE:
-        if role not in listed:
-            raise UsageError(f"role '{role}' is not in {FILE}", f"roles there: {', '.join(sorted(listed)) or 'none'}")
-        if user not in listed[role]:
-            raise UsageError(f"user '{user}' may not answer as {role} ({FILE} lists: {', '.join(listed[role])})")
+    if listed is None:
+        return
+    if role not in listed:
+        raise UsageError(f"role '{role}' is not in {FILE}", f"roles there: {', '.join(sorted(listed)) or 'none'}")
+    if user not in listed[role]:
+        raise UsageError(f"user '{user}' may not {doing} {role} ({FILE} lists: {', '.join(listed[role])})")

@@ -145,6 +145,7 @@ class ToolCallSucceeded(_Event):
     args: Any
     result: Any
     run_usage: Usage  # what the whole run has used, this call included
+    allowed_by: str = ""  # the policy rule that allowed the call ("": the tool's own permission)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -154,6 +155,7 @@ class ToolCallFailed(_Event):
     tool: str
     args: Any
     error: str
+    allowed_by: str = ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

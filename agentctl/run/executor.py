@@ -28,6 +28,7 @@ from agentctl.run.budget import ONE_STEP, Budget, Budgets
 from agentctl.run.evaluate import evaluate, step_state
 from agentctl.run.events import (EventBus, ItemFinished, RunFinished, RunStarted, ServerPhase, StepFinished,
                                  StepStarted)
+from agentctl.run.permissions import PolicyCheck
 from agentctl.run.kinds import RUNNERS, Denied, RunKind, StepCall
 from agentctl.run.routing import ModelRouter
 from agentctl.run.tool_calls import ToolInvoker
@@ -85,10 +86,11 @@ class Executor:
                  approver: Approver, tools: Mapping[str, Tool], events: EventBus | None = None,
                  concurrency: int = 8, run_id: str | None = None, sleep=asyncio.sleep,
                  restored: Mapping[tuple, Any] | None = None, memory=None, spent: Usage | None = None,
-                 answers: JournaledAnswers | None = None) -> None:
+                 answers: JournaledAnswers | None = None, role: str | None = None) -> None:
         """`restored`: committed results of an earlier attempt of this run: steps by (step, scope),
         fan-out items (their outputs) by (step, scope, index); `memory`: journaled tool results by
-        idempotency key; `spent`: usage already spent; `answers`: model answers already paid for."""
+        idempotency key; `spent`: usage already spent; `answers`: model answers already paid for;
+        `role`: who runs it, for the pipeline's policy."""
         self.pipeline = pipeline
         self.events = events or EventBus()
         self.run_id = run_id or uuid.uuid4().hex[:12]
@@ -104,7 +106,8 @@ class Executor:
         self.agent_budgets = {name: Budget(f"agent '{name}'", a.limits) for name, a in pipeline.agents.items()}
         self.model = model
         router = ModelRouter(pipeline.models, model, self.events, sleep=sleep, answers=answers)
-        self.invoker = ToolInvoker(tools, pipeline.tools, approver, self.events, self.run_id, memory)
+        self.invoker = ToolInvoker(tools, pipeline.tools, approver, self.events, self.run_id, memory,
+                                   PolicyCheck(pipeline.policy, role))
         self.agents = AgentRunner(router, self.invoker, self.events)
         self.result = RunResult(self.run_id, pipeline.name)
         self.result.steps = {sid: StepResult(sid) for sid in pipeline.steps}

@@ -9,11 +9,12 @@ import hashlib
 import json
 from typing import Any, Callable, Mapping
 
-from agentctl.compile.ir import ToolDef
+from agentctl.compile.ir import PolicyRule, ToolDef
 from agentctl.errors import StepError
 from agentctl.run.approvals import ApprovalRequest, Approver
 from agentctl.run.budget import Budgets
 from agentctl.run.evaluate import evaluate, why_false
+from agentctl.run.permissions import PolicyCheck, PolicyRefused
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, EventBus, ToolCallFailed, ToolCallRefused,
                                   ToolCallRestored, ToolCallStarted, ToolCallSucceeded)
 from agentctl.run.retry import with_retries
@@ -31,8 +32,9 @@ class ToolDenied(Exception):
 
 class ToolInvoker:
     def __init__(self, tools: Mapping[str, Tool], defs: Mapping[str, ToolDef], approver: Approver, events: EventBus,
-                 run_id: str, memory: ToolMemory | None = None) -> None:
+                 run_id: str, memory: ToolMemory | None = None, permissions: PolicyCheck | None = None) -> None:
         self.tools = tools
+        self.permissions = permissions or PolicyCheck(None, None)
         self.defs = defs
         self.approver = approver
         self.events = events
@@ -44,6 +46,7 @@ class ToolInvoker:
         """The call's result; raises ToolDenied or ToolError (after recording the failure).
         `context`: the calling step's expression context (inputs, env, steps), for when: and approval:."""
         scope = {**(context or {}), "args": args}
+        rule = self.check_policy(name, args, step)
         self.check_precondition(self.defs[name], scope, step)
         ctx = ToolContext(self.run_id, work, index)
         state, result = self.memory(ctx.idempotency_key, name, args)
@@ -57,7 +60,7 @@ class ToolInvoker:
         if state == "done":  # journaled by an earlier attempt of this run: never issued again
             self.events.emit(ToolCallRestored(step=step, call_id=key, tool=name))
             return self.checked(name, result)
-        if not await self.approve(self.defs[name], scope, step, key):
+        if not await self.approve(self.defs[name], scope, step, key, rule):
             raise ToolDenied(name)
         if self.defs[name].rate_limit is not None:
             from agentctl.run.rate_limits import wait_for_turn
@@ -68,10 +71,11 @@ class ToolInvoker:
         try:
             result = await self._call(self.tools[name], self.defs[name], args, ctx)
         except ToolError as exc:
-            self.events.emit(ToolCallFailed(step=step, call_id=key, tool=name, args=args, error=str(exc)))
+            self.events.emit(ToolCallFailed(step=step, call_id=key, tool=name, args=args, error=str(exc),
+                                            allowed_by=rule.name if rule else ""))
             raise
         self.events.emit(ToolCallSucceeded(step=step, call_id=key, tool=name, args=args, result=result,
-                                           run_usage=budgets.run_usage()))
+                                           run_usage=budgets.run_usage(), allowed_by=rule.name if rule else ""))
         return self.checked(name, result)
 
     def checked(self, name: str, result: Any) -> Any:
@@ -84,6 +88,15 @@ class ToolInvoker:
                             + "; ".join(problems))
         return result
 
+    def check_policy(self, name: str, args: dict, step: str) -> PolicyRule | None:
+        """The run's role against the pipeline's policy: refused (and the model told which rule), or
+        the rule that allows the call or asks for it."""
+        try:
+            return self.permissions.check_call(name, args)
+        except PolicyRefused as exc:
+            self.events.emit(ToolCallRefused(step=step, tool=name, reason=str(exc)))
+            raise ToolError(str(exc)) from None
+
     def check_precondition(self, spec: ToolDef, scope: Mapping[str, Any], step: str) -> None:
         """A tool's `when:`: a call for which it is false is refused (the model is told why)."""
         if spec.when is None or evaluate(spec.when, scope):
@@ -92,16 +105,26 @@ class ToolInvoker:
         self.events.emit(ToolCallRefused(step=step, tool=spec.name, reason=reason))
         raise ToolError(reason)
 
-    async def approve(self, spec: ToolDef, scope: Mapping[str, Any], step: str, key: str) -> bool:
-        """`permission: ask` always asks; `approval:` asks when its expression holds for this call."""
-        if spec.permission != "ask" and not evaluate(spec.approval, scope):
-            return True
-        args = scope["args"]
-        request = ApprovalRequest(step, spec.approver, f"Allow {spec.name} with these arguments?", {"args": args}, key)
-        self.events.emit(ApprovalAsked(step=step, role=spec.approver, message=request.message, tool=spec.name))
+    async def approve(self, spec: ToolDef, scope: Mapping[str, Any], step: str, key: str,
+                      rule: PolicyRule | None = None) -> bool:
+        """A policy rule that says ask asks its approver; then `permission: ask` always asks, and
+        `approval:` asks when its expression holds for this call. Every approver must say yes."""
+        asked = []
+        if rule is not None and rule.decision == "ask":
+            asked.append((rule.approver, f"Allow {spec.name} with these arguments? ({rule.name} asks)"))
+        if spec.permission == "ask" or evaluate(spec.approval, scope):
+            asked.append((spec.approver, f"Allow {spec.name} with these arguments?"))
+        for n, (role, message) in enumerate(asked):
+            subject = key if n == 0 else f"{key}/{role}"  # one journaled answer per approver
+            if not await self._ask(spec.name, step, role, message, scope["args"], subject):
+                return False
+        return True
+
+    async def _ask(self, tool: str, step: str, role: str, message: str, args: dict, subject: str) -> bool:
+        request = ApprovalRequest(step, role, message, {"tool": tool, "args": args}, subject)
+        self.events.emit(ApprovalAsked(step=step, role=role, message=message, tool=tool))
         decision = await self.approver.decide(request)
-        self.events.emit(ApprovalDecided(step=step, approved=decision.approved, by=decision.by, role=spec.approver,
-                                         tool=spec.name))
+        self.events.emit(ApprovalDecided(step=step, approved=decision.approved, by=decision.by, role=role, tool=tool))
         return decision.approved
 
     @staticmethod

@@ -12,7 +12,8 @@ GITIGNORE = ".agentctl/\n.venv/\n__pycache__/\n"
 # VS Code's YAML extension (redhat.vscode-yaml) validates and completes these files with the schemas.
 VSCODE_SETTINGS = {
     "yaml.schemas": {"./schemas/pipeline.schema.json": ["pipelines/*.yaml", "pipelines/**/*.yaml"],
-                     "./schemas/eval.schema.json": ["evals/*.eval.yaml"]},
+                     "./schemas/eval.schema.json": ["evals/*.eval.yaml"],
+                     "./schemas/policy.schema.json": ["policy.yaml", "*.policy.yaml"]},
     "files.associations": {"*.prompt": "markdown"},
 }
 

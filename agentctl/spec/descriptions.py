@@ -24,6 +24,9 @@ DESCRIPTIONS: dict[str, str] = {
     "Pipeline.agents": "Agents: a model alias, a prompt file, the tools it may call, an output schema and limits.",
     "Pipeline.steps": "The graph: each step runs an agent, a tool, a gate, an approval or a loop; order comes from "
                       "the data steps read and needs:.",
+    "Policy.rules": "Ordered rules {role, tool, args, decision, approver}: the first that matches a call decides; "
+                    "a call no rule matches is denied.",
+    "PolicyRule.description": "Why the rule is there, for people (reviewers read the policy).",
     "Pipeline.outputs": "The run's outputs: name -> value (expressions over inputs and steps).",
     "Agent.budgets": "Limits for each execution of this agent, within the run's budgets.",
     "Agent.description": "What the agent does, for people.",
@@ -124,7 +127,8 @@ EXAMPLES: dict[str, list] = {
 
 SCHEMA_IDS = {"pipeline.schema.json": "urn:agentctl:schema:pipeline:v1",
               "prompt.schema.json": "urn:agentctl:schema:prompt:v1",
-              "eval.schema.json": "urn:agentctl:schema:eval:v1"}
+              "eval.schema.json": "urn:agentctl:schema:eval:v1",
+              "policy.schema.json": "urn:agentctl:schema:policy:v1"}
 
 
 def describe(schema: dict, top: str) -> dict:

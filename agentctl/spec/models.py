@@ -221,6 +221,29 @@ Step = create_model("Step", __base__=StepBase,
                     **{kind: (shape | None, None) for kind, shape in STEP_KINDS.items()})
 
 
+class PolicyRule(Spec):
+    """One rule of a policy: the first rule matching the run's role, the tool and the call's
+    arguments decides; no match denies."""
+
+    role: Literal["*"] | Name | list[Name] = Field("*", description="The role (or list of roles) the rule is for; * or left out: "
+                                                     "every role")
+    tool: Annotated[str, Field(min_length=1, max_length=128)] = Field(
+        "*", description="A tool name or glob pattern (refund_*, *); left out: every tool")
+    args: dict[Name, str] = Field(default_factory=dict, description="Argument -> glob pattern its value (as text) "
+                                  "must match, e.g. {path: 'reports/*'}; every one must match")
+    decision: Literal["allow", "deny", "ask"] = Field(description="allow, deny, or ask the approver")
+    approver: Name = Field("human", description="Who answers when decision is ask: a role of the policy, or human")
+    description: str | None = None
+
+
+class Policy(Spec):
+    """Who may call which tool: role x tool pattern x argument pattern -> allow, deny or ask.
+    First match wins; a call no rule matches is denied."""
+
+    roles: Annotated[list[Name], Field(min_length=1)] = Field(description="Every role the rules and approvals name")
+    rules: Annotated[list[PolicyRule], Field(min_length=1)]
+
+
 class Pipeline(Spec):
     api_version: Literal["agentctl/v1"] = Field(alias="apiVersion")
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
@@ -234,6 +257,10 @@ class Pipeline(Spec):
     mcp_servers: dict[Name, McpServer] = Field(default_factory=dict)
     tools: dict[ToolName, Tool] = Field(default_factory=dict)
     agents: dict[Name, Agent] = Field(default_factory=dict)
+    roles: list[Name] = Field(default_factory=list, description="The roles that may run this pipeline (--role); "
+                              "default: every role of its policy")
+    policy: Policy | str | None = Field(None, description="Who may call which tool: inline, or the path of a "
+                                        "project-level policy file the pipelines share")
     steps: Annotated[list[Step], Field(min_length=1)]
     outputs: dict[Name, Any] = Field(default_factory=dict)
 

@@ -12,16 +12,14 @@ import pytest
 from agentctl.record.journal import MIGRATIONS, Journal
 from agentctl.record.redact import Redactor
 from tests.conftest import REPO
+from tests.support.example import copy_example
 
 DEMO = ["run", "pipelines/article_review.yaml", "-i", "topic=Idempotency keys in payment APIs",
         "--replay", "pipelines/cassettes/article_review.json", "--json"]
 
 
 def copy_project(target: Path) -> Path:
-    for sub in ("pipelines", "prompts", "schemas", "tools"):
-        shutil.copytree(REPO / sub, target / sub)
-    shutil.copy(REPO / "agentctl.lock", target / "agentctl.lock")
-    return target
+    return copy_example(target)
 
 
 def test_eight_concurrent_runs_share_one_journal_without_lock_errors(tmp_path):

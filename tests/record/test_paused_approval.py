@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.example import copy_example
 from tests.test_cli_run import _cassette_for_expense
 
 PAYMENTS = '''
@@ -27,9 +26,7 @@ def reimburse(requester: str, amount_usd: float, approved_by: str, idempotency_k
 
 @pytest.fixture
 def project(tmp_path):
-    for sub in ("pipelines", "prompts", "schemas", "tools"):
-        shutil.copytree(REPO / sub, tmp_path / sub)
-    shutil.copy(REPO / "agentctl.lock", tmp_path / "agentctl.lock")
+    copy_example(tmp_path)
     (tmp_path / "tools" / "payments.py").write_text(PAYMENTS)
     _cassette_for_expense(tmp_path / "c.json", {"category": "travel", "within_policy": True, "reason": "ok"})
     return tmp_path

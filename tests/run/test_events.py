@@ -27,7 +27,7 @@ VALUES = {
     "content": "hello", "remaining_usd": 0.5, "error_kind": "server", "call_id": "r1:draft:0", "tool": "lookup",
     "args": {"q": 1}, "result": {"a": 2}, "role": "human", "message": "ok?", "approved": True, "by": "ada",
     "problem": "not JSON", "call_index": 0, "request_key": "k", "tool_calls": (), "reason": "not run", "tools": (),
-    "server": "itinerary", "phase": "start",
+    "server": "itinerary", "phase": "start", "allowed_by": "policy rule 1 (p.yaml:3:5)",
 }
 
 

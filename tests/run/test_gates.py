@@ -1,7 +1,7 @@
 """Gates and approvals, including the tiered expense example end to end."""
 
+import asyncio
 import json
-import shutil
 
 import pytest
 
@@ -10,16 +10,12 @@ from agentctl.run.approvals import FixedApprover
 from agentctl.run.executor import Executor
 from agentctl.llm.fake import ScriptedModel, reply
 from agentctl.tools.registry import build_tools
-from tests.conftest import REPO
-
-import asyncio
+from tests.support.example import copy_example
 
 
 @pytest.fixture
 def expense(tmp_path):
-    for sub in ("pipelines", "prompts", "schemas", "tools"):
-        shutil.copytree(REPO / sub, tmp_path / sub)
-    shutil.copy(REPO / "agentctl.lock", tmp_path / "agentctl.lock")
+    copy_example(tmp_path)
     result = api.compile_file(str(tmp_path / "pipelines" / "expense_approval.yaml"), cwd=tmp_path)
     compiled = result.pipeline
     assert compiled is not None, result.diagnostics

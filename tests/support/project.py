@@ -88,7 +88,7 @@ class Project:
         return compiled
 
     def run(self, body: str, inputs: dict | None = None, approve: bool | None = None, events: EventBus | None = None,
-            concurrency: int = 8, model=None, **model_options: str):
+            concurrency: int = 8, model=None, role: str | None = None, **model_options: str):
         """Through the real litellm path to the local server, or through `model` (llm/fake.py's)."""
         if model is None:
             from agentctl.llm.litellm_client import LitellmModel
@@ -96,7 +96,7 @@ class Project:
             model = LitellmModel()
         compiled = self.compile(self.pipeline(body, **model_options))
         executor = Executor(compiled, model, inputs=inputs or {}, approver=FixedApprover(approve),
-                            tools=build_tools(compiled), events=events, concurrency=concurrency)
+                            tools=build_tools(compiled), events=events, concurrency=concurrency, role=role)
         return asyncio.run(executor.run())
 
 

@@ -1,0 +1,172 @@
+"""A pipeline's `policy:` (inline, or a project-level file the pipelines share) compiled into
+ir.Policy, with the mistakes `validate` reports: roles that are not declared (E316), rules that can
+never match (W808), and tools a role that runs the pipeline can never call (W809).
+
+`access` answers "what may this role do with this tool", for W809 and for `graph`."""
+
+from __future__ import annotations
+
+import os
+from fnmatch import fnmatchcase
+from typing import Any, Iterator
+
+from agentctl.compile.context import Ctx
+from agentctl.compile.ir import Policy, PolicyRule, ToolDef
+from agentctl.diagnostics import DiagnosticSink
+from agentctl.spec import models
+from agentctl.spec.yaml_source import SourceMap, YamlPath
+
+ANYONE = ("human", "auto")  # approvers that are not roles: any person; no one (approved at once)
+_GLOB = set("*?[")
+
+
+def compile_policy(ctx: Ctx, tools: dict[str, ToolDef]) -> Policy | None:
+    spec = ctx.spec
+    if spec.policy is None:
+        if spec.roles:
+            ctx.sink.error("E316", "roles: names who may run the pipeline, but it has no policy:",
+                           ctx.smap.key(("roles",)), "add a policy: (inline or a policy file), or remove roles:")
+        return None
+    loaded = _load(ctx)
+    if loaded is None:
+        return None
+    policy_spec, smap, base, shared = loaded
+    declared = set(policy_spec.roles)
+    sink = ctx.sink
+    for i, role in enumerate(spec.roles):
+        if role not in declared:
+            sink.error("E316", f"role '{role}' is not declared by the policy", ctx.smap.value(("roles", i)),
+                       f"declared roles: {', '.join(policy_spec.roles)}")
+    rules = tuple(_rule(i, r, smap, base, declared, sink, ctx.project.root)
+                  for i, r in enumerate(policy_spec.rules))
+    _check_approvers(ctx, declared)
+    policy = Policy(tuple(policy_spec.roles), tuple(spec.roles) or tuple(policy_spec.roles), rules)
+    if not sink.has_errors:  # a misnamed role would also make its rules look unreachable: one report
+        _warn_unreachable(ctx, policy, smap, base, tools, shared)
+        _warn_never_allowed(ctx, policy, tools)
+    return policy
+
+
+def _load(ctx: Ctx) -> tuple[models.Policy, SourceMap, YamlPath, bool] | None:
+    """The policy's spec, the source map its locations come from, its path there, and whether it
+    is a shared file (whose rules may be for other pipelines' tools)."""
+    ref = ctx.spec.policy
+    if isinstance(ref, models.Policy):
+        return ref, ctx.smap, ("policy",), False
+    from agentctl.compile.project import display_path
+    from agentctl.spec.load import load_spec
+
+    path, diag = ctx.project.resolve(ref, ctx.smap.value(("policy",)), "policy")
+    if diag is not None:
+        ctx.sink.add(diag)
+        return None
+    loaded, diags = load_spec(models.Policy, path, display_path(path), "a policy")
+    ctx.sink.extend(diags)
+    return (loaded[0], loaded[2], (), True) if loaded is not None else None
+
+
+def _rule(i: int, rule: models.PolicyRule, smap: SourceMap, base: YamlPath, declared: set[str],
+          sink: DiagnosticSink, root) -> PolicyRule:
+    path = (*base, "rules", i)
+    roles = tuple(rule.role) if isinstance(rule.role, list) else (rule.role,)
+    for j, role in enumerate(roles):
+        if role != "*" and role not in declared:
+            where = (*path, "role", j) if isinstance(rule.role, list) else (*path, "role")
+            sink.error("E316", f"rule {i + 1} names role '{role}', which the policy does not declare",
+                       smap.value(where), f"declare it under roles:, or use one of: {', '.join(sorted(declared))}")
+    if rule.approver not in ANYONE and rule.approver not in declared:
+        sink.error("E316", f"rule {i + 1} asks role '{rule.approver}', which the policy does not declare",
+                   smap.value((*path, "approver")), "declare it under roles:, or ask human")
+    span = smap.value(path)
+    where = f"{os.path.relpath(os.path.abspath(span.path), root)}:{span.line}:{span.col}"
+    return PolicyRule(i + 1, where, roles, rule.tool, dict(rule.args), rule.decision, rule.approver)
+
+
+def _check_approvers(ctx: Ctx, declared: set[str]) -> None:
+    """With a policy, every approver a pipeline names is one of its roles (a typo would leave an
+    approval no one may answer)."""
+    for path, role in _approvers(ctx):
+        if role not in ANYONE and role not in declared:
+            ctx.sink.error("E316", f"approver '{role}' is not a role of the policy", ctx.smap.value(path),
+                           f"use one of: {', '.join(sorted(declared))}, human or auto")
+
+
+def _approvers(ctx: Ctx) -> Iterator[tuple[YamlPath, str]]:
+    for name, tool in ctx.spec.tools.items():
+        yield ("tools", name, "approver"), tool.approver
+
+    def walk(steps: list, base: YamlPath) -> Iterator[tuple[YamlPath, str]]:
+        for i, step in enumerate(steps):
+            if step.approval is not None:
+                yield (*base, i, "approval", "approver"), step.approval.approver
+                for j, tier in enumerate(step.approval.tiers):
+                    yield (*base, i, "approval", "tiers", j, "approver"), tier.approver
+            if step.loop is not None:
+                yield from walk(step.loop.steps, (*base, i, "loop", "steps"))
+
+    yield from walk(ctx.spec.steps, ("steps",))
+
+
+def covers(earlier: PolicyRule, later: PolicyRule) -> bool:
+    """Every call `later` matches, `earlier` matches first (checked conservatively: a pattern covers
+    only itself, `*`, or a literal name it matches)."""
+    roles = "*" in earlier.roles or ("*" not in later.roles and set(later.roles) <= set(earlier.roles))
+    return roles and _pattern_covers(earlier.tool, later.tool) and all(
+        name in later.args and _pattern_covers(pattern, later.args[name]) for name, pattern in earlier.args.items())
+
+
+def _pattern_covers(wide: str, narrow: str) -> bool:
+    return wide == "*" or wide == narrow or (not _GLOB & set(narrow) and fnmatchcase(narrow, wide))
+
+
+def _warn_unreachable(ctx: Ctx, policy: Policy, smap: SourceMap, base: YamlPath, tools: dict[str, ToolDef],
+                      shared: bool) -> None:
+    for i, rule in enumerate(policy.rules):
+        why = next((f"rule {e.number} before it matches every call it does" for e in policy.rules[:i]
+                    if covers(e, rule)), None)
+        if why is None and not shared:  # a shared file's rules may be for other pipelines
+            why = _unused_here(rule, policy, tools)
+        if why:
+            ctx.sink.warning("W808", f"rule {rule.number} can never match: {why}", smap.value((*base, "rules", i)),
+                             "remove it, or move it before the rule that takes its calls")
+
+
+def _unused_here(rule: PolicyRule, policy: Policy, tools: dict[str, ToolDef]) -> str | None:
+    matching = [t for t in tools.values() if fnmatchcase(t.name, rule.tool)]
+    if not matching:
+        return f"no tool of the pipeline matches '{rule.tool}'"
+    if "*" not in rule.roles and not set(rule.roles) & set(policy.runners):
+        return f"its roles ({', '.join(rule.roles)}) do not run this pipeline (roles: {', '.join(policy.runners)})"
+    for name in rule.args:
+        if all(_declares_no(t, name) for t in matching):
+            return f"no tool it matches takes an argument '{name}'"
+    return None
+
+
+def _declares_no(tool: ToolDef, arg: str) -> bool:
+    props = (tool.input_schema or {}).get("properties")
+    return isinstance(props, dict) and arg not in props
+
+
+def access(policy: Policy, role: str, tool: str) -> tuple[list[PolicyRule], str]:
+    """The rules that may decide calls of `tool` by `role`, in order (those with argument patterns
+    decide only some calls), and what happens to the calls none of them matches: a decision, or
+    'deny (no rule)'."""
+    found: list[PolicyRule] = []
+    for rule in policy.rules:
+        if rule.applies(role, tool):
+            found.append(rule)
+            if not rule.args:
+                return found, rule.decision
+    return found, "deny (no rule)"
+
+
+def _warn_never_allowed(ctx: Ctx, policy: Policy, tools: dict[str, Any]) -> None:
+    """A tool the pipeline gives an agent or a step that a role running it can never call, because
+    no rule mentions them together: most likely a forgotten rule (an explicit deny is intended)."""
+    for tool in sorted(ctx.used["tools"] & set(tools)):
+        for role in policy.runners:
+            if not access(policy, role, tool)[0]:
+                ctx.sink.warning("W809", f"role '{role}' can never call tool '{tool}': no policy rule applies "
+                                 "(default deny)", ctx.smap.key(("tools", tool)),
+                                 f"add a rule for role {role} and tool {tool} (allow, ask, or deny to say it is meant)")
