@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 
 from agentctl import completion
 
-from agentctl.cli_options import (ApproveAll, Baseline, DenyAll, Junit, OtlpEndpoint, Record, Replay,
+from agentctl.cli_options import (ApproveAll, Baseline, DenyAll, Junit, OtlpEndpoint, Record, Replay, Role,
                                   ReportFormat, ReportJson, decision)
 
 
@@ -62,12 +62,14 @@ def run(
     approve: ApproveAll = False,
     deny: DenyAll = False,
     otlp_endpoint: OtlpEndpoint = None,
+    role: Role = None,
 ) -> None:
     """Run an eval file: every row as a journaled run, checked, reported from the journal."""
     from agentctl.evals import command
 
     options = command.Options(replay, record, cache, decision(approve, deny), command.parse_shard(shard),
-                              command.Outputs(output, junit, command.report_format(format), baseline), otlp_endpoint)
+                              command.Outputs(output, junit, command.report_format(format), baseline), otlp_endpoint,
+                              role)
     compiled = command.load(path)
     _finish(command.dry_run(compiled) if dry_run else command.run(compiled, options))
 

@@ -76,8 +76,9 @@ def in_shard(rid: str, shard: tuple[int, int] | None) -> bool:
 
 class Batch:
     def __init__(self, compiled: CompiledEval, model, tools, journal, approver, batch_id: str | None = None,
-                 shard: tuple[int, int] | None = None, progress: Progress | None = None) -> None:
-        self.compiled, self.shard = compiled, shard
+                 shard: tuple[int, int] | None = None, progress: Progress | None = None,
+                 role: str | None = None) -> None:
+        self.compiled, self.shard, self.role = compiled, shard, role
         self.model, self.tools, self.journal, self.approver = model, tools, journal, approver
         self.batch_id = batch_id or new_id()
         self.progress = progress or Progress()
@@ -157,7 +158,7 @@ class Batch:
         else:
             cont = Continuation(new_id())
             row_started(self.journal, self.batch_id, work.rid, work.attempt, work.number, cont.run_id)
-        result = await self._execute(Prepared(self.compiled.pipeline, work.inputs, self.tools, self.model), cont)
+        result = await self._execute(Prepared(self.compiled.pipeline, work.inputs, self.tools, self.model, self.role), cont)
         context = context_of(work.row, work.inputs, result, time.monotonic() - started)
         checked = await check_row(self.compiled, context, self._run_judge)
         expected = self._expected_status(work)
@@ -190,7 +191,8 @@ class Batch:
         if judge.path not in self.judge_tools:
             self.judge_tools[judge.path] = build_tools(judge)
         cont = Continuation(new_id())
-        return await self._execute(Prepared(judge, inputs, self.judge_tools[judge.path], self.model), cont), cont.run_id
+        return await self._execute(Prepared(judge, inputs, self.judge_tools[judge.path], self.model, self.role),
+                                   cont), cont.run_id
 
     async def _execute(self, prepared, cont):
         from agentctl.runs import journaled_executor

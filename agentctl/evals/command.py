@@ -36,10 +36,11 @@ class Options:
     shard: tuple[int, int] | None = None
     outputs: "Outputs" = field(default_factory=lambda: Outputs())
     otlp_endpoint: str | None = None
+    role: str | None = None  # who runs the rows, for the pipeline's policy
 
     def stored(self) -> dict:
         return {"replay": self.replay, "cache": self.cache, "decision": self.decision,
-                "shard": list(self.shard) if self.shard else None}
+                "shard": list(self.shard) if self.shard else None, "role": self.role}
 
 
 @dataclass
@@ -176,7 +177,7 @@ def resume(batch_id: str, root: Path, force: bool, outputs: Outputs) -> EvalOutc
                                 "resume with --force to run the rest with the current files anyway")
         stored = head["options"]
         options = Options(stored.get("replay"), None, stored.get("cache"), stored.get("decision"),
-                          tuple(stored["shard"]) if stored.get("shard") else None, outputs)
+                          tuple(stored["shard"]) if stored.get("shard") else None, outputs, role=stored.get("role"))
         finished, running, spent = batches.progress(journal, batch_id)
         batches.reopen_batch(journal, batch_id)
     finally:
@@ -195,7 +196,10 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     from agentctl.run.approvals import FixedApprover
     from agentctl.tools.registry import build_tools
 
+    from agentctl.run.permissions import run_role
+
     pipeline = compiled.pipeline
+    role = run_role(pipeline, options.role, pipeline.root)
     model = api.make_model(api.RunOptions(replay=options.replay, record=options.record), pipeline)
     if options.cache:
         from agentctl.llm.cache import CachedModel, context_of
@@ -205,7 +209,7 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     journal = runs.journal_for(pipeline.root)
     journal.redact = Redactor.for_pipeline(pipeline)
     batch = Batch(compiled, model, SharedTools(tools), journal, FixedApprover(options.decision), batch_id,
-                  options.shard, progress)
+                  options.shard, progress, role)
     batch.traces = BatchTraces(pipeline.root, batch_id, journal.redact, options.otlp_endpoint)
     view = BatchView(compiled, batch)
     set_pid(journal, batch_id, os.getpid())

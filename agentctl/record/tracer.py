@@ -113,6 +113,8 @@ class RunTracer:
                 self.end(self.tool_span(event.step, event.tool, event.call_id, event.at, restored=True), event.at)
             case ToolCallSucceeded():
                 if (span := self.open.pop(event.call_id, None)) is not None:
+                    if event.allowed_by:
+                        span.attributes["agentctl.policy.rule"] = event.allowed_by
                     if self.content:
                         span.attributes["gen_ai.tool.call.result"] = self.redact.json(event.result)
                     self.end(span, event.at)

@@ -74,3 +74,20 @@ def test_an_ask_rule_asks_its_approver(project, approve, status):
     assert "policy rule 3" in asked[0].message
     assert result.status == status
     assert bool([e for e in seen if isinstance(e, ToolCallSucceeded)]) == approve
+
+
+def test_the_trace_names_the_rule_that_allowed_a_call_and_why_one_was_refused(project):
+    from agentctl.record.redact import Redactor
+    from agentctl.record.tracer import RunTracer
+
+    for role, query in (("clerk", "hello"), ("clerk", "secret")):
+        events = EventBus()
+        compiled = project.compile(project.pipeline(BODY))
+        tracer = RunTracer(compiled, "run1", Redactor.for_pipeline(compiled))
+        events.subscribe(tracer)
+        project.run(BODY, {"q": query}, events=events, role=role)
+        span = next(s for s in tracer.spans() if s.name == "execute_tool lookup")
+        if query == "hello":
+            assert span.attributes["agentctl.policy.rule"].startswith("policy rule 4 (pipelines/t.yaml:")
+        else:
+            assert span.attributes["agentctl.tool.refused"].startswith("policy rule 2 (pipelines/t.yaml:")
