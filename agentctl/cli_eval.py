@@ -63,13 +63,19 @@ def run(
     deny: DenyAll = False,
     otlp_endpoint: OtlpEndpoint = None,
     role: Role = None,
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256, help="Run the rows on a local Dask "
+                                          "cluster of N worker processes (pip install 'agentctl[cluster]')."),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="Run the rows on the Dask scheduler at this "
+                                          "address, e.g. tcp://10.0.0.5:8786."),
+    chunk_rows: int = typer.Option(500, "--chunk-rows", min=1, max=100_000, help="Rows per chunk on a cluster."),
 ) -> None:
     """Run an eval file: every row as a journaled run, checked, reported from the journal."""
     from agentctl.evals import command
 
     options = command.Options(replay, record, cache, decision(approve, deny), command.parse_shard(shard),
                               command.Outputs(output, junit, command.report_format(format), baseline), otlp_endpoint,
-                              role)
+                              role, workers, cluster, chunk_rows)
+    options.check_cluster()
     compiled = command.load(path)
     _finish(command.dry_run(compiled) if dry_run else command.run(compiled, options))
 

@@ -1,11 +1,11 @@
-"""validate and graph must not import litellm, mcp or OpenTelemetry exporters (start-up time)."""
+"""validate and graph must not import litellm, mcp, OpenTelemetry exporters or Dask (start-up time)."""
 
 import subprocess
 import sys
 
 from tests.conftest import REPO
 
-HEAVY = ("litellm", "mcp", "opentelemetry", "openai", "tenacity")
+HEAVY = ("litellm", "mcp", "opentelemetry", "openai", "tenacity", "distributed", "dask")
 PROBE = """
 import sys
 from agentctl.cli import main

@@ -86,6 +86,8 @@ class Batch:
         self.judge_tools: dict[str, Any] = {}
         self.traces = None  # evals/tracing.BatchTraces: subscribe(pipeline, run_id), done(run_id)
         self.on_row = lambda row: None  # progress: called with each recorded row
+        self.only: set | None = None  # a chunk's (row_id, attempt) pairs (evals/chunks.py); None: every row
+        self.run_id_of = lambda rid, attempt: new_id()  # a chunk's are derived from the batch and the row
 
     async def run(self) -> str:
         """'succeeded' when every row ran, 'budget_exceeded' when the batch budget stopped it."""
@@ -115,21 +117,9 @@ class Batch:
         return status
 
     def _work(self) -> Iterator[RowWork]:
-        """Every row's runs still to do, in file order: in this shard, not finished before a resume."""
-        seen: dict[str, int] = {}
-        for number, row in rows(self.compiled.data):
-            inputs, problems = mapped_inputs(self.compiled, row)
-            rid = row_id(self.compiled, row, inputs) if not problems else f"row{number}"
-            if rid in seen:
-                problems = [f"row id '{rid}' is also row {seen[rid]}'s: ids must be unique (see row_id:)"]
-                rid = f"{rid}@row{number}"
-            seen.setdefault(rid, number)
-            if not in_shard(rid, self.shard):
-                continue
-            for attempt in range(self.compiled.repeat):
-                if (rid, attempt) not in self.progress.finished:
-                    yield RowWork(number, row, rid, attempt, inputs, problems,
-                                  self.progress.running.get((rid, attempt)))
+        for work in work_items(self.compiled, self.shard, self.progress):
+            if self.only is None or (work.rid, work.attempt) in self.only:
+                yield work
 
     async def _row(self, work: RowWork, slots: asyncio.Semaphore) -> None:
         from agentctl.record.batches import row_done
@@ -156,7 +146,7 @@ class Batch:
         if work.resumed_run:  # its usage so far comes with it: the row's record counts the whole run
             cont = continuation(self.journal, work.resumed_run)
         else:
-            cont = Continuation(new_id())
+            cont = Continuation(self.run_id_of(work.rid, work.attempt))
             row_started(self.journal, self.batch_id, work.rid, work.attempt, work.number, cont.run_id)
         result = await self._execute(Prepared(self.compiled.pipeline, work.inputs, self.tools, self.model, self.role), cont)
         context = context_of(work.row, work.inputs, result, time.monotonic() - started)
@@ -210,6 +200,23 @@ class Batch:
     async def close(self) -> None:
         for tools in self.judge_tools.values():
             await tools.close()
+
+
+def work_items(compiled: CompiledEval, shard: tuple[int, int] | None, progress: Progress) -> Iterator["RowWork"]:
+    """Every row's runs still to do, in file order: in this shard, not finished before a resume."""
+    seen: dict[str, int] = {}
+    for number, row in rows(compiled.data):
+        inputs, problems = mapped_inputs(compiled, row)
+        rid = row_id(compiled, row, inputs) if not problems else f"row{number}"
+        if rid in seen:
+            problems = [f"row id '{rid}' is also row {seen[rid]}'s: ids must be unique (see row_id:)"]
+            rid = f"{rid}@row{number}"
+        seen.setdefault(rid, number)
+        if not in_shard(rid, shard):
+            continue
+        for attempt in range(compiled.repeat):
+            if (rid, attempt) not in progress.finished:
+                yield RowWork(number, row, rid, attempt, inputs, problems, progress.running.get((rid, attempt)))
 
 
 @dataclass

@@ -9,7 +9,7 @@ import gc
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from agentctl.errors import (EXIT_BUDGET, EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError,
@@ -37,10 +37,26 @@ class Options:
     outputs: "Outputs" = field(default_factory=lambda: Outputs())
     otlp_endpoint: str | None = None
     role: str | None = None  # who runs the rows, for the pipeline's policy
+    workers: int | None = None  # --workers N: a local Dask cluster (evals/cluster.py)
+    cluster: str | None = None  # --cluster ADDRESS: an existing Dask scheduler
+    chunk_rows: int = 500  # rows per chunk on a cluster
 
     def stored(self) -> dict:
         return {"replay": self.replay, "cache": self.cache, "decision": self.decision,
-                "shard": list(self.shard) if self.shard else None, "role": self.role}
+                "shard": list(self.shard) if self.shard else None, "role": self.role, "workers": self.workers,
+                "cluster": self.cluster, "chunk_rows": self.chunk_rows}
+
+    def check_cluster(self) -> None:
+        """What a batch on a cluster cannot do, said before it starts."""
+        if not (self.workers or self.cluster):
+            return
+        if self.workers and self.cluster:
+            raise UsageError("--workers and --cluster cannot be used together",
+                             "--workers N starts a local cluster; --cluster ADDRESS uses a running one")
+        for flag, value in (("--cache", self.cache), ("--record", self.record)):
+            if value:
+                raise UsageError(f"{flag} cannot be used with --workers or --cluster",
+                                 "each worker would write its own; run without the cluster to fill a cache or cassette")
 
 
 @dataclass
@@ -177,7 +193,9 @@ def resume(batch_id: str, root: Path, force: bool, outputs: Outputs) -> EvalOutc
                                 "resume with --force to run the rest with the current files anyway")
         stored = head["options"]
         options = Options(stored.get("replay"), None, stored.get("cache"), stored.get("decision"),
-                          tuple(stored["shard"]) if stored.get("shard") else None, outputs, role=stored.get("role"))
+                          tuple(stored["shard"]) if stored.get("shard") else None, outputs, role=stored.get("role"),
+                          workers=stored.get("workers"), cluster=stored.get("cluster"),
+                          chunk_rows=stored.get("chunk_rows") or 500)
         finished, running, spent = batches.progress(journal, batch_id)
         batches.reopen_batch(journal, batch_id)
     finally:
@@ -200,6 +218,8 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
 
     pipeline = compiled.pipeline
     role = run_role(pipeline, options.role, pipeline.root)
+    if options.workers or options.cluster:
+        return on_cluster(compiled, batch_id, replace(options, role=role), progress)
     model = api.make_model(api.RunOptions(replay=options.replay, record=options.record), pipeline)
     if options.cache:
         from agentctl.llm.cache import CachedModel, context_of
@@ -230,6 +250,39 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     if options.cache:
         outcome.text += "\n  " + model.summary()
     return outcome
+
+
+def on_cluster(compiled: CompiledEval, batch_id: str, options: Options, progress=None) -> EvalOutcome:
+    """The batch's rows in chunks on Dask (evals/cluster.py), recorded in the project journal as
+    they finish; then the same report as a batch run in this process."""
+    from agentctl import console, runs
+    from agentctl.evals import report as reporting
+    from agentctl.evals.batch import Progress
+    from agentctl.record.batches import finish_batch, set_pid
+    from agentctl.record.redact import Redactor
+
+    try:
+        from agentctl.evals import cluster
+    except ImportError:
+        raise UsageError("--workers and --cluster need Dask distributed, which is not installed",
+                         "pip install 'agentctl[cluster]'") from None
+    journal = runs.journal_for(compiled.pipeline.root)
+    journal.redact = Redactor.for_pipeline(compiled.pipeline)
+    set_pid(journal, batch_id, os.getpid())
+    status = "interrupted"
+
+    def said(spec, result) -> None:
+        console.print_note(f"chunk {spec.index}: {result['rows']} rows recorded")
+
+    try:
+        status = cluster.run_batch(compiled, batch_id, options, journal, progress or Progress(), said)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        finish_batch(journal, batch_id, status)
+        report = reporting.from_journal(journal, batch_id)
+        journal.close()
+    return outcome_of(report, status, options.outputs, journal.redact, compiled.pipeline.root)
 
 
 def outcome_of(report: dict, status: str, outputs: Outputs, redact, root: str | None = None) -> EvalOutcome:

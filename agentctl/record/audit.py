@@ -12,8 +12,8 @@ VERSION = 1
 
 
 def record_refusal(journal, run_id: str, step: str, tool: str, reason: str) -> None:
-    journal._write("INSERT INTO refusals (run_id, step, tool, reason, at) VALUES (?, ?, ?, ?, ?)",
-                   (run_id, step, tool, journal._text(reason), time.time()))
+    journal.write("INSERT INTO refusals (run_id, step, tool, reason, at) VALUES (?, ?, ?, ?, ?)",
+                   (run_id, step, tool, journal.as_text(reason), time.time()))
 
 
 def decisions(journal, run_id: str) -> list[dict[str, Any]]:

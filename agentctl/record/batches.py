@@ -15,7 +15,7 @@ FINAL = ("succeeded", "failed", "invalid", "paused", "budget_exceeded", "interru
 
 def start_batch(journal, batch_id: str, compiled, data_sha256: str, pipeline_sha256: str, config: dict,
                 options: dict) -> None:
-    journal._write("INSERT INTO batches (id, eval, name, pipeline, data_sha256, eval_sha256, status, started, "
+    journal.write("INSERT INTO batches (id, eval, name, pipeline, data_sha256, eval_sha256, status, started, "
                    "pipeline_sha256, config, options) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
                    (batch_id, compiled.path, compiled.name, compiled.pipeline.path, data_sha256,
                     compiled.source_sha256, time.time(), pipeline_sha256, json.dumps(config), json.dumps(options)))
@@ -23,30 +23,30 @@ def start_batch(journal, batch_id: str, compiled, data_sha256: str, pipeline_sha
 
 def row_started(journal, batch_id: str, row_id: str, attempt: int, row_number: int, run_id: str) -> None:
     """Before the row's run starts: a resume finds the run and continues it at the step level."""
-    journal._write("INSERT OR REPLACE INTO batch_rows (batch_id, row_id, attempt, row_number, run_id, status, passed, "
+    journal.write("INSERT OR REPLACE INTO batch_rows (batch_id, row_id, attempt, row_number, run_id, status, passed, "
                    "checks, usage) VALUES (?, ?, ?, ?, ?, 'running', 0, '{}', '{}')",
                    (batch_id, row_id, attempt, row_number, run_id))
 
 
 def row_done(journal, batch_id: str, row: dict[str, Any]) -> None:
-    journal._write(
+    journal.write(
         "INSERT OR REPLACE INTO batch_rows (batch_id, row_id, attempt, row_number, run_id, status, passed, checks, "
         "error, usage, duration_s, metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (batch_id, row["row_id"], row["attempt"], row["row_number"], row["run_id"], row["status"],
-         int(row["passed"]), journal._json(row["checks"]), row["error"], json.dumps(row["usage"]),
+         int(row["passed"]), journal.as_json(row["checks"]), row["error"], json.dumps(row["usage"]),
          row["duration_s"], json.dumps(row.get("metrics") or {})))
 
 
 def finish_batch(journal, batch_id: str, status: str) -> None:
-    journal._write("UPDATE batches SET status = ?, finished = ? WHERE id = ?", (status, time.time(), batch_id))
+    journal.write("UPDATE batches SET status = ?, finished = ? WHERE id = ?", (status, time.time(), batch_id))
 
 
 def reopen_batch(journal, batch_id: str) -> None:
-    journal._write("UPDATE batches SET status = 'running', finished = NULL WHERE id = ?", (batch_id,))
+    journal.write("UPDATE batches SET status = 'running', finished = NULL WHERE id = ?", (batch_id,))
 
 
 def set_pid(journal, batch_id: str, pid: int) -> None:
-    journal._write("UPDATE batches SET options = json_set(options, '$.pid', ?) WHERE id = ?", (pid, batch_id))
+    journal.write("UPDATE batches SET options = json_set(options, '$.pid', ?) WHERE id = ?", (pid, batch_id))
 
 
 def batch(journal, batch_id: str) -> dict[str, Any]:

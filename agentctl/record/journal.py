@@ -44,16 +44,16 @@ class Journal:
         self.db = connect(path, read_only)
         self.redact = redactor or Redactor(())
 
-    def _json(self, value: Any) -> str:
+    def as_json(self, value: Any) -> str:
         return self.redact.json(value)
 
-    def _write(self, sql: str, params: tuple) -> None:
+    def write(self, sql: str, params: tuple) -> None:
         try:
             self.db.execute(sql, params)  # autocommit: one statement, committed before it returns
         except sqlite3.DatabaseError as exc:
             raise explained(self.path, exc) from None
 
-    def _transaction(self, *writes: tuple[str, tuple]) -> None:
+    def transaction(self, *writes: tuple[str, tuple]) -> None:
         try:
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -67,7 +67,7 @@ class Journal:
         except sqlite3.DatabaseError as exc:
             raise explained(self.path, exc) from None
 
-    def _text(self, value: str | None) -> str | None:
+    def as_text(self, value: str | None) -> str | None:
         return None if value is None else self.redact.text(value)
 
     # writes -------------------------------------------------------------------------------
@@ -75,16 +75,16 @@ class Journal:
         prompts = {a.prompt.name: {"version": a.prompt.version, "sha256": a.prompt.sha256}
                    for a in pipeline.agents.values()}
         limits = {d.limit: v for d, v in pipeline.limits.items()}
-        self._write(
+        self.write(
             "INSERT INTO runs (id, pipeline, pipeline_version, path, root, source_sha256, prompts, inputs, status,"
             " limits, pid, started, role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET status = 'running', exit_reason = NULL, pid = excluded.pid",
             (run_id, pipeline.name, pipeline.version, pipeline.path, pipeline.root, pipeline.source_sha256,
-             json.dumps(prompts), self._json(inputs), json.dumps(limits), pid, time.time(), role))
+             json.dumps(prompts), self.as_json(inputs), json.dumps(limits), pid, time.time(), role))
 
     def set_trace(self, run_id: str, trace_id: int, root_span_id: int) -> None:
         """The trace of the run's first attempt: continuations join it."""
-        self._write("UPDATE runs SET trace = ? WHERE id = ?",
+        self.write("UPDATE runs SET trace = ? WHERE id = ?",
                     (json.dumps({"trace_id": f"{trace_id:032x}", "root": f"{root_span_id:016x}"}), run_id))
 
     def claim(self, run_id: str, pid: int, check: Callable[[sqlite3.Row], None]) -> None:
@@ -103,8 +103,8 @@ class Journal:
             raise
 
     def finish_run(self, run_id: str, status: str, reason: str | None, outputs: Any, usage: dict) -> None:
-        self._write("UPDATE runs SET status = ?, exit_reason = ?, outputs = ?, usage = ?, finished = ? WHERE id = ?",
-                        (status, self._text(reason), self._json(outputs), json.dumps(usage), time.time(), run_id))
+        self.write("UPDATE runs SET status = ?, exit_reason = ?, outputs = ?, usage = ?, finished = ? WHERE id = ?",
+                        (status, self.as_text(reason), self.as_json(outputs), json.dumps(usage), time.time(), run_id))
 
     def step(self, run_id: str, step: str, scope: str, status: str, output: Any, error: str | None,
              usage: dict, started: float | None, attempts: list[tuple[str, dict]] = (),
@@ -113,7 +113,7 @@ class Journal:
         in one transaction. A step run again (a resume after a failure) keeps its earlier
         attempts: the JSON arrays are joined ('[a]' + '[b]' -> '[a,b]')."""
         output_json, masked = self._output(output)
-        self._transaction(self._run_usage(run_id, run_usage), (
+        self.transaction(self._run_usage(run_id, run_usage), (
             "INSERT INTO steps (run_id, step, scope, status, output, error, usage, started, finished, attempts, redacted)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step, scope) DO UPDATE SET"
             " status = excluded.status, output = excluded.output, error = excluded.error, usage = excluded.usage,"
@@ -121,7 +121,7 @@ class Journal:
             " started = excluded.started, finished = excluded.finished, attempts = CASE"
             " WHEN steps.attempts IS NULL THEN excluded.attempts WHEN excluded.attempts IS NULL THEN steps.attempts"
             " ELSE substr(steps.attempts, 1, length(steps.attempts) - 1) || ',' || substr(excluded.attempts, 2) END",
-            (run_id, step, scope, status, output_json, self._text(error), json.dumps(usage), started,
+            (run_id, step, scope, status, output_json, self.as_text(error), json.dumps(usage), started,
              time.time(), self._attempts_json(attempts), masked)))
 
     def _output(self, value: Any) -> tuple[str, int]:
@@ -136,7 +136,7 @@ class Journal:
     def item(self, run_id: str, step: str, scope: str, index: int, output: Any,
              attempts: list[tuple[str, dict]] = (), run_usage: dict | None = None) -> None:
         """One finished item of a for_each step, with the model attempts made for it."""
-        self._transaction(self._run_usage(run_id, run_usage), (
+        self.transaction(self._run_usage(run_id, run_usage), (
             "INSERT OR REPLACE INTO items (run_id, step, scope, idx, output, redacted, attempts, finished)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, step, scope, index, *self._output(output), self._attempts_json(attempts), time.time())))
@@ -155,7 +155,7 @@ class Journal:
 
     def _attempt(self, d: dict) -> dict:
         return {"model": d.get("model"), "attempt": d.get("attempt"), "state": d.get("state"),
-                "error": self._text(d.get("error")) if d.get("error") else None,
+                "error": self.as_text(d.get("error")) if d.get("error") else None,
                 "input_tokens": d.get("input_tokens"), "output_tokens": d.get("output_tokens"),
                 "cost_usd": d.get("cost_usd"), "duration_s": d.get("duration_s"), "at": time.time()}
 
@@ -164,17 +164,17 @@ class Journal:
         """A tool call's result, with what the run has used so far: a resume gives the result back
         without a call, so the call must already be counted in the run's usage. `allowed_by`: the
         policy rule that allowed it, for the audit."""
-        self._transaction(self._run_usage(run_id, run_usage), (
+        self.transaction(self._run_usage(run_id, run_usage), (
             "INSERT OR REPLACE INTO tool_calls (run_id, key, step, tool, args, result, redacted, status, error, at,"
             " allowed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, key, step, tool, self._json(args), *self._output(result), status, self._text(error), time.time(),
+            (run_id, key, step, tool, self.as_json(args), *self._output(result), status, self.as_text(error), time.time(),
              allowed_by or None)))
 
     def answer(self, run_id: str, work: str, index: int, request_key: str, model: str, response: dict,
                run_usage: dict | None = None) -> None:
         """An answered model call, with what the run has used so far (this call included), for the
         same reason as tool_call: a resume serves it from here without paying again."""
-        self._transaction(self._run_usage(run_id, run_usage), (
+        self.transaction(self._run_usage(run_id, run_usage), (
             "INSERT OR REPLACE INTO answers (run_id, work, idx, request_key, model, response, redacted, at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, work, index, request_key, model, *self._output(response), time.time())))
@@ -187,13 +187,13 @@ class Journal:
         return {(r["work"], r["idx"]): (r["request_key"], r["model"], json.loads(r["response"])) for r in rows}
 
     def approval_asked(self, run_id: str, step: str, subject: str, approver: str, message: str, context: Any) -> None:
-        self._write(
+        self.write(
             "INSERT INTO approvals (run_id, step, subject, approver, message, context, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id, step, subject) DO NOTHING",
-            (run_id, step, subject, approver, self._text(message), self._json(context), time.time()))
+            (run_id, step, subject, approver, self.as_text(message), self.as_json(context), time.time()))
 
     def decide(self, run_id: str, step: str, subject: str, approved: bool, by: str) -> None:
-        self._write(
+        self.write(
             "INSERT INTO approvals (run_id, step, subject, decision, decided_by, at) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id, step, subject) DO UPDATE SET decision = excluded.decision,"
             " decided_by = excluded.decided_by, at = excluded.at",
@@ -232,7 +232,7 @@ class Journal:
                               (run_id, key)).fetchone()
         if row is None:
             return "new", None
-        if row["tool"] != tool or json.loads(row["args"]) != json.loads(self._json(args)):
+        if row["tool"] != tool or json.loads(row["args"]) != json.loads(self.as_json(args)):
             return "other", None
         if row["status"] != "succeeded":
             return "new", None
