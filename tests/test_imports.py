@@ -45,3 +45,20 @@ def test_a_pipeline_without_agents_runs_without_litellm(tmp_path):
     code = PROBE.format(args=["run", "pipelines/g.yaml", "-i", "amount=5"], heavy=("litellm", "openai"))
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert "HEAVY:\n" in out.stdout + "\n" and "succeeded" in out.stdout, out.stdout + out.stderr
+
+
+def test_run_and_eval_without_a_cluster_import_no_dask(tmp_path):
+    """Dask distributed is imported by `eval --workers/--cluster` only (evals/cluster.py)."""
+    import shutil
+
+    from tests.support.example import copy_example
+
+    copy_example(tmp_path)
+    shutil.copytree(REPO / "evals", tmp_path / "evals")
+    for args, ran in ((["run", "pipelines/article_review.yaml", "-i", "topic=Idempotency keys in payment APIs",
+                        "--replay", "pipelines/cassettes/article_review.json", "--json"], '"status": "succeeded"'),
+                      (["eval", "evals/expense_approval.eval.yaml", "--replay", "evals/cassettes/expenses.json"],
+                       "rows: 24")):
+        code = PROBE.format(args=args, heavy=("distributed", "dask"))
+        out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert ran in out.stdout and "HEAVY:\n" in out.stdout + "\n", out.stdout[-2000:] + out.stderr[-2000:]

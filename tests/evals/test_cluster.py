@@ -6,6 +6,7 @@ process gives."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,3 +66,102 @@ def test_the_batch_budget_holds_across_workers(batch, cluster, server, capsys, m
     assert len(answered()) <= 10 and calls <= 10  # the guarantee (a call failing with a 500 is not counted)
     assert calls == 10  # and what chunks did not spend went back to the bank (invalid rows cost nothing)
     assert len(ran.json()["rows"]) < 40
+
+
+LEDGER_TOOL = '''
+import os, time
+
+LEDGER = "LEDGER_PATH"
+RELEASE = "RELEASE_PATH"
+
+
+def apply(q: str, idempotency_key: str = "") -> dict:
+    """A side effect that honours its key: applied once per key, every call logged. The third
+    row a worker applies waits for the test (which kills that worker) before it returns."""
+    lines = open(LEDGER).read().splitlines() if os.path.exists(LEDGER) else []
+    mine = [l for l in lines if l.startswith("applied") and l.split()[3] == str(os.getppid())]
+    with open(LEDGER, "a") as ledger:
+        ledger.write(f"call {idempotency_key} {q}\\n")
+        if any(l.split()[1] == idempotency_key for l in lines if l.startswith("applied")):
+            return {"done": q}
+        ledger.write(f"applied {idempotency_key} {q} {os.getppid()}\\n")
+    if len(mine) == 2 and not os.path.exists(RELEASE):
+        with open(LEDGER, "a") as ledger:
+            ledger.write(f"waiting {os.getppid()}\\n")
+        deadline = time.monotonic() + 120
+        while not os.path.exists(RELEASE) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    return {"done": q}
+'''
+KILL_PIPELINE = """apiVersion: agentctl/v1
+name: k
+version: 1
+inputs:
+  q: {type: string}
+tools:
+  apply: {python: "tools.ledger:apply", side_effects: true}
+steps:
+  - {id: s, tool: apply, with: {q: "${{ inputs.q }}"}}
+outputs:
+  done: ${{ steps.s.output.done }}
+"""
+KILL_EVAL = """apiVersion: agentctl/v1
+pipeline: pipelines/k.yaml
+data: evals/k.jsonl
+row_id: ${{ row.q }}
+inputs: {q: "${{ row.q }}"}
+concurrency: 1
+checks:
+  - {name: done, expect: "${{ outputs.done == row.q }}"}
+"""
+
+
+@pytest.mark.parametrize("journal_lost", [False, True], ids=["journal kept", "journal lost"])
+def test_a_worker_killed_mid_batch_leaves_every_row_done_once(project, tmp_path, journal_lost):
+    """On one machine the retried chunk finds its journal; where it cannot (another machine), the
+    rows are re-done from the driver's records and keep their run ids, so their idempotency keys."""
+    root = project.root
+    scratch = tmp_path / "scratch"  # the workers' temporary folder, where chunk journals live
+    scratch.mkdir()
+    (root / "tools" / "ledger.py").write_text(LEDGER_TOOL.replace("LEDGER_PATH", str(root / "ledger.txt"))
+                                              .replace("RELEASE_PATH", str(root / "release")))
+    (root / "pipelines" / "k.yaml").write_text(KILL_PIPELINE)
+    (root / "evals").mkdir()
+    (root / "evals" / "k.jsonl").write_text("".join(json.dumps({"q": f"row{n}"}) + "\n" for n in range(40)))
+    (root / "evals" / "k.eval.yaml").write_text(KILL_EVAL)
+    batch = subprocess.Popen([sys.executable, "-m", "agentctl", "eval", "evals/k.eval.yaml", "--workers", "2",
+                              "--chunk-rows", "10", "--format", "json"], cwd=root, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    try:
+        victim = _first_waiting_worker(root / "ledger.txt", batch)
+        os.kill(victim, signal.SIGKILL)
+        if journal_lost:
+            shutil.rmtree(scratch / "agentctl-chunks")
+        (root / "release").touch()
+        out, err = batch.communicate(timeout=300)
+    finally:
+        batch.kill()
+    report = json.loads(out)
+    assert sorted(r["row_id"] for r in report["rows"]) == sorted(f"row{n}" for n in range(40)), err
+    assert all(r["passed"] for r in report["rows"])
+    lines = (root / "ledger.txt").read_text().splitlines()
+    applied = [line.split()[1] for line in lines if line.startswith("applied")]
+    assert len(applied) == len(set(applied)) == 40  # every side effect once: the re-run row kept its key
+    calls = [line for line in lines if line.startswith("call")]
+    if journal_lost:
+        assert len(calls) > 42  # the killed chunk's committed rows ran again (it had 2): same keys, no new effect
+    else:
+        assert len(calls) == 41  # the killed chunk's committed rows were skipped; only its row in flight ran again
+
+
+def _first_waiting_worker(ledger, batch) -> int:
+    """Synchronised on the ledger, not on time: the pid of the first worker whose row waits."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert batch.poll() is None, batch.communicate()
+        waiting = [line for line in (ledger.read_text().splitlines() if ledger.exists() else [])
+                   if line.startswith("waiting")]
+        if waiting:
+            return int(waiting[0].split()[1])
+        time.sleep(0.05)
+    raise AssertionError("no worker reached the waiting row")
