@@ -270,7 +270,7 @@ def resume(
 
     root = find_root(Path.cwd())
     if command.is_batch(root, run_id):
-        _finish(command.resume(run_id, root, force, command.Outputs()))
+        _finish(command.resume(run_id, root, force, command.Outputs(format="json" if json_output else "text")))
     settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
                                    _trace(trace_content, otlp_endpoint), False if no_live else None)
     _finish(service.resume(run_id, root, settings, replay, force, budget))

@@ -5,8 +5,9 @@ a file of the chunk's own on the worker's local disk.
 
 A chunk's journal is named by the batch and the chunk, not by the process: a chunk retried after
 its worker died, on a worker of the same machine, finds the rows it committed and skips them.
-Its rows' run ids are derived from the batch and the row, so a row re-done elsewhere keeps its
-idempotency keys (`run:step:index`), and a tool that honours them does its side effect once."""
+Its rows' run ids are derived from the batch and the row, so a row re-done elsewhere (another
+machine, or a resumed batch, whose chunks are new) keeps its idempotency keys (`run:step:index`),
+and a tool that honours them does its side effect once."""
 
 from __future__ import annotations
 
@@ -35,10 +36,12 @@ class ChunkSpec:
     replay: str | None = None  # a cassette, relative to the project root
     decision: bool | None = None
     role: str | None = None
+    start: str = ""  # one per start of the batch by a driver: a resumed batch's chunks are new chunks
+    otlp_endpoint: str | None = None  # the workers send their runs' spans there too
 
     @property
     def chunk_id(self) -> str:
-        return f"{self.batch_id}-c{self.index}"
+        return f"{self.batch_id}-{self.start}c{self.index}"
 
 
 def plan(compiled, shard, progress, size: int = CHUNK_ROWS) -> list[tuple[tuple[str, int], ...]]:
@@ -90,7 +93,7 @@ def stable_run_id(batch_id: str, rid: str, attempt: int) -> str:
 def journal_path(spec: ChunkSpec) -> Path:
     """On the worker's local disk (SQLite never goes over a network disk), shared by the workers of
     one machine."""
-    return Path(tempfile.gettempdir()) / "agentctl-chunks" / spec.batch_id / f"chunk-{spec.index}" / "journal.db"
+    return Path(tempfile.gettempdir()) / "agentctl-chunks" / spec.batch_id / spec.chunk_id / "journal.db"
 
 
 def run_chunk(spec: ChunkSpec, root: Path) -> dict[str, Any]:
@@ -101,6 +104,7 @@ def run_chunk(spec: ChunkSpec, root: Path) -> dict[str, Any]:
     from agentctl.errors import AgentctlError
     from agentctl.evals.batch import Progress
     from agentctl.evals.command import load
+    from agentctl.evals.tracing import BatchTraces
     from agentctl.record import batches
     from agentctl.record.copy import export_chunk
     from agentctl.record.journal import Journal
@@ -117,14 +121,17 @@ def run_chunk(spec: ChunkSpec, root: Path) -> dict[str, Any]:
         if not batches.is_batch(journal, spec.chunk_id):
             batches.start_batch(journal, spec.chunk_id, compiled, "", "", {}, {})
         batch = _batch(compiled, spec, root, journal, Progress(*batches.progress(journal, spec.chunk_id)))
-        status = asyncio.run(_run(batch))
+        batch.traces = BatchTraces(str(path.parent), spec.chunk_id, journal.redact, spec.otlp_endpoint)
+        status, problems = asyncio.run(_run(batch))
         done = batches.batch_rows(journal, spec.chunk_id)
         finished = {(r["row_id"], r["attempt"]) for r in done}
         used = Usage()
         for row in done:
             used.add(Usage.from_dict(row["usage"]))
+        traces = batch.traces.path.read_text(encoding="utf-8") if batch.traces.path.is_file() else ""
         return {"status": status, "records": export_chunk(journal, spec.chunk_id, root), "used": used.as_dict(),
-                "unrun": [k for k in spec.keys if tuple(k) not in finished], "rows": len(done)}
+                "unrun": [k for k in spec.keys if tuple(k) not in finished], "rows": len(done), "traces": traces,
+                "trace_problems": problems}
     finally:
         journal.close()
 
@@ -146,12 +153,15 @@ def _batch(compiled, spec: ChunkSpec, root: Path, journal, progress):
     return batch
 
 
-async def _run(batch) -> str:
+async def _run(batch) -> tuple[str, list[str]]:
+    """The chunk's status, and problems sending its spans to a collector (the file keeps them)."""
     try:
-        return await batch.run()
+        status = await batch.run()
     finally:
         await batch.close()
         await batch.tools.close()
+        problems = await batch.traces.close()
+    return status, problems
 
 
 def within(compiled, spec: ChunkSpec):

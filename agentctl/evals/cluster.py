@@ -31,6 +31,7 @@ FOLDERS = ("pipelines", "prompts", "schemas", "tools", "evals")
 ROOT_FILES = ("agentctl.lock", "policy.yaml", "roles.yaml")
 _SKIP = ("__pycache__", ".agentctl", ".git", ".venv")
 IN_FLIGHT_PER_WORKER = 2
+CONNECT_TIMEOUT_S = 10  # Dask retries a refused connection until then
 RETRIES = 2
 
 
@@ -39,7 +40,7 @@ def client_for(workers: int | None, address: str | None) -> Iterator[Client]:
     """A local cluster of `workers` processes bound to 127.0.0.1, or the scheduler at `address`."""
     if address:
         try:
-            client = Client(address, timeout=10)
+            client = Client(address, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}",
                              "start one with `dask scheduler`, and workers with `dask worker ADDRESS`") from None
@@ -116,6 +117,7 @@ def run_batch(compiled, batch_id: str, options, journal, progress, on_chunk) -> 
     batch budget cannot lease even one row's worst case and no chunk is in flight."""
     from agentctl import __version__
     from agentctl.record.copy import import_chunk
+    from agentctl.runs import new_id
 
     root = Path(compiled.pipeline.root)
     replay = _inside(root, options.replay, "--replay") if options.replay else None
@@ -124,8 +126,9 @@ def run_batch(compiled, batch_id: str, options, journal, progress, on_chunk) -> 
     pending = deque(chunks.plan(compiled, options.shard, progress, options.chunk_rows))
     bank = chunks.Bank(compiled.limits, compiled.worst, used=Usage.from_dict(progress.spent.as_dict()))
     base = dict(batch_id=batch_id, eval_path=_inside(root, compiled.path, "the eval file"), version=__version__,
-                replay=replay, decision=options.decision, role=options.role)
-    with client_for(options.workers, options.cluster) as client:
+                replay=replay, decision=options.decision, role=options.role, start=new_id()[:6] + "-",
+                otlp_endpoint=options.otlp_endpoint)
+    with client_for(options.workers, options.cluster) as client, _trace_file(root, batch_id) as traces:
         client.register_plugin(ProjectUpload(archive, digest))
         workers = max(1, len(client.scheduler_info()["workers"]))
         in_flight: dict[Any, chunks.ChunkSpec] = {}
@@ -150,12 +153,24 @@ def run_batch(compiled, batch_id: str, options, journal, progress, on_chunk) -> 
             spec = in_flight.pop(future)
             result = _result(future, spec)
             import_chunk(journal, batch_id, result["records"], str(root))
+            traces.write(result["traces"])
             bank.settle(spec.lease, Usage.from_dict(result["used"]))
             if result["unrun"]:  # its lease ran out: back to the front, for what the budget has left
                 pending.appendleft(tuple(tuple(k) for k in result["unrun"]))
             on_chunk(spec, result)
             submit_more()
     return "budget_exceeded" if pending else "succeeded"
+
+
+@contextmanager
+def _trace_file(root: Path, batch_id: str):
+    """The batch's trace file, as a batch in one process writes it: the chunks' runs appended."""
+    from agentctl.evals.tracing import batch_trace_path
+
+    path = batch_trace_path(root, batch_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as file:
+        yield file
 
 
 def _result(future, spec: chunks.ChunkSpec) -> dict[str, Any]:

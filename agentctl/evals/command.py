@@ -273,6 +273,8 @@ def on_cluster(compiled: CompiledEval, batch_id: str, options: Options, progress
 
     def said(spec, result) -> None:
         console.print_note(f"chunk {spec.index}: {result['rows']} rows recorded")
+        for problem in result["trace_problems"]:
+            console.print_warning(f"trace not exported by a worker: {problem} (kept in the batch's trace file)")
 
     try:
         status = cluster.run_batch(compiled, batch_id, options, journal, progress or Progress(), said)

@@ -52,6 +52,14 @@ def test_a_batch_on_the_cluster_reports_what_one_process_reports(batch, cluster,
     assert spread.err.count("rows recorded") == 6  # 40 rows in chunks of 7
     shown = invoke(capsys, monkeypatch, "eval", "show", spread.json()["batch_id"], "--format", "json")
     assert comparable(shown.json()) == comparable(spread.json())  # the project journal has every row
+    traces = [trace_lines(spread.json()["batch_id"]), trace_lines(alone.json()["batch_id"])]
+    assert len(traces[0]) == len(traces[1]) > 0  # one trace per run, in the batch's trace file
+
+
+def trace_lines(batch_id):
+    from agentctl.evals.tracing import batch_trace_path
+
+    return batch_trace_path(".", batch_id).read_text().splitlines()
 
 
 def test_the_batch_budget_holds_across_workers(batch, cluster, server, capsys, monkeypatch, project):
@@ -165,3 +173,31 @@ def _first_waiting_worker(ledger, batch) -> int:
             return int(waiting[0].split()[1])
         time.sleep(0.05)
     raise AssertionError("no worker reached the waiting row")
+
+
+def test_an_interrupted_cluster_batch_resumes_with_the_rest_of_its_rows(project, tmp_path):
+    root = project.root
+    (root / "tools" / "ledger.py").write_text(LEDGER_TOOL.replace("LEDGER_PATH", str(root / "ledger.txt"))
+                                              .replace("RELEASE_PATH", str(root / "release")))
+    (root / "pipelines" / "k.yaml").write_text(KILL_PIPELINE)
+    (root / "evals").mkdir()
+    (root / "evals" / "k.jsonl").write_text("".join(json.dumps({"q": f"row{n}"}) + "\n" for n in range(40)))
+    (root / "evals" / "k.eval.yaml").write_text(KILL_EVAL)
+    first = subprocess.Popen([sys.executable, "-m", "agentctl", "eval", "evals/k.eval.yaml", "--workers", "2",
+                              "--chunk-rows", "2", "--format", "json"], cwd=root, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        _first_waiting_worker(root / "ledger.txt", first)
+        first.send_signal(signal.SIGINT)  # Ctrl-C while rows wait
+        out, err = first.communicate(timeout=120)
+    finally:
+        first.kill()
+    assert first.returncode == 130 and out, err[-3000:]
+    batch_id = json.loads(out)["batch_id"]
+    (root / "release").touch()
+    resumed = subprocess.run([sys.executable, "-m", "agentctl", "resume", batch_id, "--json"], cwd=root,
+                             capture_output=True, text=True, timeout=300)
+    report = json.loads(resumed.stdout)
+    assert sorted(r["row_id"] for r in report["rows"]) == sorted(f"row{n}" for n in range(40)), resumed.stderr
+    applied = [line.split()[1] for line in (root / "ledger.txt").read_text().splitlines() if line.startswith("applied")]
+    assert len(applied) == len(set(applied)) == 40
