@@ -131,15 +131,8 @@ def test_a_worker_killed_mid_batch_leaves_every_row_done_once(project, tmp_path,
     root = project.root
     scratch = tmp_path / "scratch"  # the workers' temporary folder, where chunk journals live
     scratch.mkdir()
-    (root / "tools" / "ledger.py").write_text(LEDGER_TOOL.replace("LEDGER_PATH", str(root / "ledger.txt"))
-                                              .replace("RELEASE_PATH", str(root / "release")))
-    (root / "pipelines" / "k.yaml").write_text(KILL_PIPELINE)
-    (root / "evals").mkdir()
-    (root / "evals" / "k.jsonl").write_text("".join(json.dumps({"q": f"row{n}"}) + "\n" for n in range(40)))
-    (root / "evals" / "k.eval.yaml").write_text(KILL_EVAL)
-    batch = subprocess.Popen([sys.executable, "-m", "agentctl", "eval", "evals/k.eval.yaml", "--workers", "2",
-                              "--chunk-rows", "10", "--format", "json"], cwd=root, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    ledger_project(root)
+    batch = start_batch(root, "10", TMPDIR=str(scratch))
     try:
         victim = _first_waiting_worker(root / "ledger.txt", batch)
         os.kill(victim, signal.SIGKILL)
@@ -162,6 +155,23 @@ def test_a_worker_killed_mid_batch_leaves_every_row_done_once(project, tmp_path,
         assert len(calls) == 41  # the killed chunk's committed rows were skipped; only its row in flight ran again
 
 
+def ledger_project(root):
+    """40 rows, each a call of a side-effecting tool that keeps a ledger (LEDGER_TOOL)."""
+    (root / "tools" / "ledger.py").write_text(LEDGER_TOOL.replace("LEDGER_PATH", str(root / "ledger.txt"))
+                                              .replace("RELEASE_PATH", str(root / "release")))
+    (root / "pipelines" / "k.yaml").write_text(KILL_PIPELINE)
+    (root / "evals").mkdir()
+    (root / "evals" / "k.jsonl").write_text("".join(json.dumps({"q": f"row{n}"}) + "\n" for n in range(40)))
+    (root / "evals" / "k.eval.yaml").write_text(KILL_EVAL)
+
+
+def start_batch(root, chunk_rows, **env):
+    """`agentctl eval` on two local workers, in a process of its own (to be killed or interrupted)."""
+    return subprocess.Popen([sys.executable, "-m", "agentctl", "eval", "evals/k.eval.yaml", "--workers", "2",
+                             "--chunk-rows", chunk_rows, "--format", "json"], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+
+
 def _first_waiting_worker(ledger, batch) -> int:
     """Synchronised on the ledger, not on time: the pid of the first worker whose row waits."""
     deadline = time.monotonic() + 180
@@ -177,15 +187,8 @@ def _first_waiting_worker(ledger, batch) -> int:
 
 def test_an_interrupted_cluster_batch_resumes_with_the_rest_of_its_rows(project, tmp_path):
     root = project.root
-    (root / "tools" / "ledger.py").write_text(LEDGER_TOOL.replace("LEDGER_PATH", str(root / "ledger.txt"))
-                                              .replace("RELEASE_PATH", str(root / "release")))
-    (root / "pipelines" / "k.yaml").write_text(KILL_PIPELINE)
-    (root / "evals").mkdir()
-    (root / "evals" / "k.jsonl").write_text("".join(json.dumps({"q": f"row{n}"}) + "\n" for n in range(40)))
-    (root / "evals" / "k.eval.yaml").write_text(KILL_EVAL)
-    first = subprocess.Popen([sys.executable, "-m", "agentctl", "eval", "evals/k.eval.yaml", "--workers", "2",
-                              "--chunk-rows", "2", "--format", "json"], cwd=root, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    ledger_project(root)
+    first = start_batch(root, "2")
     try:
         _first_waiting_worker(root / "ledger.txt", first)
         first.send_signal(signal.SIGINT)  # Ctrl-C while rows wait
