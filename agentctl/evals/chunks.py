@@ -93,7 +93,11 @@ def stable_run_id(batch_id: str, rid: str, attempt: int) -> str:
 def journal_path(spec: ChunkSpec) -> Path:
     """On the worker's local disk (SQLite never goes over a network disk), shared by the workers of
     one machine."""
-    return Path(tempfile.gettempdir()) / "agentctl-chunks" / spec.batch_id / spec.chunk_id / "journal.db"
+    return batch_folder(spec.batch_id) / spec.chunk_id / "journal.db"
+
+
+def batch_folder(batch_id: str) -> Path:
+    return Path(tempfile.gettempdir()) / "agentctl-chunks" / batch_id
 
 
 def run_chunk(spec: ChunkSpec, root: Path) -> dict[str, Any]:

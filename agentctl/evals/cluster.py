@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
 import zipfile
 from collections import deque
 from contextlib import contextmanager
@@ -105,11 +106,15 @@ def run_chunk_task(spec: chunks.ChunkSpec, digest: str) -> dict[str, Any]:
     """A chunk on a worker, in the project the plugin unpacked there. A user's mistake (a missing
     key, another agentctl version) comes back as a value: retrying it would only repeat it."""
     root = project_dir(get_worker().local_directory, digest)
-    os.chdir(root)  # paths in messages and records read as on the driver, relative to the project
-    try:
-        return chunks.run_chunk(spec, root)
-    except AgentctlError as exc:
-        return {"error": exc.message, "hint": exc.hint}
+    with _ONE_CHUNK_AT_A_TIME:  # a worker with several threads: process-wide state (cwd, rate limits)
+        os.chdir(root)  # paths in messages and records read as on the driver, relative to the project
+        try:
+            return chunks.run_chunk(spec, root)
+        except AgentctlError as exc:
+            return {"error": exc.message, "hint": exc.hint}
+
+
+_ONE_CHUNK_AT_A_TIME = threading.Lock()
 
 
 def run_batch(compiled, batch_id: str, options, journal, progress, on_chunk) -> str:
@@ -159,7 +164,15 @@ def run_batch(compiled, batch_id: str, options, journal, progress, on_chunk) -> 
                 pending.appendleft(tuple(tuple(k) for k in result["unrun"]))
             on_chunk(spec, result)
             submit_more()
+        client.run(forget_chunks, batch_id)  # copied: the chunk journals on the workers' disks go
     return "budget_exceeded" if pending else "succeeded"
+
+
+def forget_chunks(batch_id: str) -> None:
+    """On each worker: the batch's chunk journals, once the driver has copied them."""
+    import shutil
+
+    shutil.rmtree(chunks.batch_folder(batch_id), ignore_errors=True)
 
 
 @contextmanager

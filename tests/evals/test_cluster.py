@@ -145,6 +145,7 @@ def test_a_worker_killed_mid_batch_leaves_every_row_done_once(project, tmp_path,
     report = json.loads(out)
     assert sorted(r["row_id"] for r in report["rows"]) == sorted(f"row{n}" for n in range(40)), err
     assert all(r["passed"] for r in report["rows"])
+    assert not (scratch / "agentctl-chunks" / report["batch_id"]).exists()  # copied, then removed
     lines = (root / "ledger.txt").read_text().splitlines()
     applied = [line.split()[1] for line in lines if line.startswith("applied")]
     assert len(applied) == len(set(applied)) == 40  # every side effect once: the re-run row kept its key
