@@ -82,6 +82,7 @@ def _cassette_for_expense(path, policy):
 
 def test_ctrl_c_stops_cleanly_with_exit_130_and_says_what_finished(tmp_path):
     from tests.support.openai_server import Behaviour, FakeOpenAI
+    from tests.support.signals import interruptible
 
     import threading
 
@@ -98,7 +99,7 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_says_what_finished(tmp_path):
                "ANTHROPIC_API_KEY": "sk-test", "NO_COLOR": "1"}  # the writer's fallback needs a key too
         proc = subprocess.Popen([sys.executable, "-m", "agentctl", "run", "pipelines/article_review.yaml",
                                  "-i", "topic=x"], cwd=copy_example(tmp_path), env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
         while not reviewing.wait(timeout=0.5):  # the run reaches its second model call, or has ended
             assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGINT)

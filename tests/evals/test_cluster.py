@@ -16,6 +16,7 @@ import pytest
 
 from tests.evals.conftest import ROWS
 from tests.support.cli import invoke
+from tests.support.signals import interruptible
 
 distributed = pytest.importorskip("distributed")
 
@@ -170,7 +171,7 @@ def start_batch(root, chunk_rows, **env):
     """`agentctl eval` on two local workers, in a process of its own (to be killed or interrupted)."""
     return subprocess.Popen([sys.executable, "-m", "agentctl", "eval", "evals/k.eval.yaml", "--workers", "2",
                              "--chunk-rows", chunk_rows, "--format", "json"], cwd=root, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env}, preexec_fn=interruptible)
 
 
 def _first_waiting_worker(ledger, batch) -> int:

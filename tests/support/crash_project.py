@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.openai_server import Behaviour, FakeOpenAI
+from tests.support.signals import interruptible
 
 TOOLS = '''
 import fcntl, json, os, time
@@ -90,7 +91,7 @@ def make_project(root: Path, url: str) -> Path:
 def agentctl(root: Path, *args: str, **kw):
     env = {**os.environ, "LEDGER_DIR": str(root / "ledger"), "NO_COLOR": "1"}
     return subprocess.Popen([sys.executable, "-m", "agentctl", *args], cwd=root, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=interruptible, **kw)
 
 
 def committed(root: Path) -> set[str]:
