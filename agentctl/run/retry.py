@@ -7,8 +7,6 @@ import asyncio
 import random
 from typing import Awaitable, Callable, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
-
 from agentctl.compile.ir import RetryPolicy
 from agentctl.llm.client import LlmError
 
@@ -36,6 +34,10 @@ async def with_retries(call: Callable[[int], Awaitable[T]], policy: RetryPolicy,
                        retryable: Callable[[BaseException], bool] = _retryable) -> T:
     """Run `call(attempt)` up to max_attempts times. A Retry-After longer than max_s is not
     waited for: the error is raised so the caller can fall back to another model."""
+    # Imported here: a run that never retries (no model, or a gate-only pipeline) does not pay for
+    # tenacity, which also imports tornado's glue wherever tornado is installed (Dask brings it).
+    from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
+
     rng = rng or _RNG
 
     def wait(state: RetryCallState) -> float:
