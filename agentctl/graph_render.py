@@ -46,8 +46,6 @@ def render_tree(pipeline: CompiledPipeline, role: str | None = None) -> str:
 def render_permissions(pipeline: CompiledPipeline, only: str | None = None) -> list[str]:
     """What each role that runs the pipeline may do with each tool, by its policy (first match;
     no match denies), then the tool's own precondition and approval."""
-    from agentctl.compile.policy import access
-
     policy = pipeline.policy
     if policy is None:
         return []
@@ -59,16 +57,22 @@ def render_permissions(pipeline: CompiledPipeline, only: str | None = None) -> l
     lines = [f"permissions (policy; first match wins, no match denies; roles: {', '.join(policy.runners)}):"]
     for role in (only,) if only else policy.runners:
         lines.append(f"  role {role}:")
-        for name, tool in sorted(pipeline.tools.items()):
-            rules, rest = access(policy, role, name)
-            parts = [f"{_decision(r.decision, r.approver)} if {_args(r.args)} (rule {r.number})"
-                     for r in rules if r.args]
-            final = next((r for r in rules if not r.args), None)
-            parts.append(f"{_decision(rest, final.approver if final else '')}"
-                         + (f" (rule {final.number})" if final else ""))
-            never = rest.startswith("deny") and len(parts) == 1
-            lines.append(f"    {name:<20} " + "; else ".join(parts) + ("" if never else _own(tool)))
+        lines += [f"    {name:<20} {permission(pipeline, role, name)}" for name in sorted(pipeline.tools)]
     return lines
+
+
+def permission(pipeline: CompiledPipeline, role: str, name: str, numbered: bool = True) -> str:
+    """What `role` may do with tool `name`: the policy's rules that decide its calls, in order,
+    then the tool's own checks (`diff` compares these, without the rule numbers)."""
+    from agentctl.compile.policy import access
+
+    rules, rest = access(pipeline.policy, role, name)
+    number = (lambda r: f" (rule {r.number})") if numbered else (lambda r: "")
+    parts = [f"{_decision(r.decision, r.approver)} if {_args(r.args)}{number(r)}" for r in rules if r.args]
+    final = next((r for r in rules if not r.args), None)
+    parts.append(_decision(rest, final.approver if final else "") + (number(final) if final else ""))
+    never = rest.startswith("deny") and len(parts) == 1
+    return "; else ".join(parts) + ("" if never else _own(pipeline.tools[name]))
 
 
 def _decision(decision: str, approver: str) -> str:

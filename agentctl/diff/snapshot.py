@@ -120,6 +120,7 @@ def _pipeline(root: Path, file: Path) -> PipelineInfo:
     info = PipelineInfo(rel, values, lines, compiled, [d for d in result.diagnostics if d.is_error])
     if compiled is not None:
         info.prompts = {f"{a.prompt.name}@{a.prompt.version}" for a in compiled.agents.values()}
+        _permissions(compiled, info)
     for value in values.values():
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str) and text.endswith(".json"):
@@ -127,6 +128,20 @@ def _pipeline(root: Path, file: Path) -> PipelineInfo:
             elif isinstance(text, str) and ":" in text and text.replace(".", "").split(":")[0].isidentifier():
                 info.files.add(text.split(":")[0].replace(".", "/") + ".py")
     return info
+
+
+def _permissions(compiled: CompiledPipeline, info: PipelineInfo) -> None:
+    """What each role may do with each tool, as values: a change to a shared policy file shows in
+    every pipeline it changes, as `permissions.ROLE.TOOL: before -> after`."""
+    from agentctl.graph_render import permission
+
+    if compiled.policy is None:
+        return
+    for role in compiled.policy.runners:
+        for tool in sorted(compiled.tools):
+            path = f"permissions.{role}.{tool}"
+            info.values[path] = permission(compiled, role, tool, numbered=False)
+            info.lines[path] = info.lines.get("policy", 0)
 
 
 def flatten(data: Any, yaml_path: tuple = (), semantic: tuple = ()) -> Iterator[tuple[str, Any, tuple]]:

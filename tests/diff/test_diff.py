@@ -307,3 +307,18 @@ def test_anchors_are_no_change(repo, capsys, monkeypatch):
     edit(repo, "pipelines/a.yaml", "  - {id: s, agent: ans, with: {text: hi}}", "  - {id: s, agent: ans, with: &w {text: hi}}")
     done = diff(capsys, monkeypatch)
     assert done.code == 0 and "No changes to prompts, pipelines or schemas" in done.out
+
+
+def test_a_change_to_a_shared_policy_shows_as_a_permission_change_of_each_pipeline(repo, capsys, monkeypatch):
+    (repo / "policy.yaml").write_text("roles: [clerk, auditor]\nrules:\n"
+                                      "  - {role: '*', tool: t, decision: allow}\n"
+                                      "  - {role: auditor, decision: deny}\n"
+                                      "  - {role: clerk, tool: remote, decision: ask, approver: auditor}\n")
+    edit(repo, "pipelines/a.yaml", "tools:\n", "policy: policy.yaml\ntools:\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a policy")
+    edit(repo, "policy.yaml", "{role: auditor, decision: deny}", "{role: auditor, tool: remote, decision: allow}")
+    report = invoke(capsys, monkeypatch, "diff", "HEAD", "-f", "json").json()  # the working tree against HEAD
+    changes = {c["path"]: (c["before"], c["after"]) for c in report["pipelines"]["changes"]}
+    assert changes == {"permissions.auditor.remote": ("deny", "allow")}
+    assert report["affected"] == {"pipelines/a.yaml": ["its definition changed"]}
