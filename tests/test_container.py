@@ -20,16 +20,26 @@ def _engine() -> tuple[str | None, str]:
         if subprocess.run([name, "info"], capture_output=True, timeout=60).returncode != 0:
             continue
         if subprocess.run([name, "image", "inspect", BASE], capture_output=True, timeout=60).returncode == 0:
-            return name, ""
+            return _can_run(name)
         try:
             pulled = subprocess.run([name, "pull", BASE], capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:
             return None, f"{name} could not pull {BASE} within 60 s"
         if pulled.returncode == 0:
-            return name, ""
+            return _can_run(name)
         return None, f"{name} cannot pull {BASE}: {(pulled.stderr.strip().splitlines() or ['?'])[-1][:200]}"
     return None, (f"no container engine answers here ({', '.join(found)} found)" if found
                   else "no container engine (docker or podman) is installed")
+
+
+def _can_run(name: str) -> tuple[str | None, str]:
+    """An engine that has the image but cannot start a container (a VM whose kernel refuses the
+    runtime's cgroups or rlimits) is no engine for this test."""
+    ran = subprocess.run([name, "run", "--rm", "--network", "none", BASE, "python", "-c", "pass"],
+                         capture_output=True, text=True, timeout=120)
+    if ran.returncode != 0:
+        return None, f"{name} cannot start a container here: {(ran.stderr.strip().splitlines() or ['?'])[-1][:200]}"
+    return name, ""
 
 
 def test_the_dockerfile_is_multi_stage_non_root_and_stateless():
