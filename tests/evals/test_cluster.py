@@ -206,3 +206,13 @@ def test_an_interrupted_cluster_batch_resumes_with_the_rest_of_its_rows(project,
     assert sorted(r["row_id"] for r in report["rows"]) == sorted(f"row{n}" for n in range(40)), resumed.stderr
     applied = [line.split()[1] for line in (root / "ledger.txt").read_text().splitlines() if line.startswith("applied")]
     assert len(applied) == len(set(applied)) == 40
+
+
+def test_a_local_cluster_binds_the_loopback_interface_only():
+    from agentctl.evals.cluster import client_for
+
+    with client_for(2, None) as client:
+        info = client.scheduler_info()
+        addresses = [info["address"], *info["workers"]] + [w["nanny"] for w in info["workers"].values()]
+    assert len(info["workers"]) == 2
+    assert all(a.startswith("tcp://127.0.0.1:") for a in addresses), addresses
