@@ -98,7 +98,7 @@ def cluster_start_up() -> float:
     from distributed import Client, LocalCluster
 
     start = time.perf_counter()
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         client.wait_for_workers(2)
         up = time.perf_counter() - start

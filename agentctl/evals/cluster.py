@@ -38,7 +38,8 @@ RETRIES = 2
 
 @contextmanager
 def client_for(workers: int | None, address: str | None) -> Iterator[Client]:
-    """A local cluster of `workers` processes bound to 127.0.0.1, or the scheduler at `address`."""
+    """A local cluster of `workers` processes bound to 127.0.0.1 (its status page too, on a free
+    port: Dask's fixed 8787 collides with any other cluster here), or the scheduler at `address`."""
     if address:
         try:
             client = Client(address, timeout=CONNECT_TIMEOUT_S)
@@ -49,7 +50,7 @@ def client_for(workers: int | None, address: str | None) -> Iterator[Client]:
             yield client
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                      dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 
 
@@ -161,6 +162,8 @@ def run_batch(compiled, batch_id: str, options, journal, progress, on_chunk) -> 
             traces.write(result["traces"])
             bank.settle(spec.lease, Usage.from_dict(result["used"]))
             if result["unrun"]:  # its lease ran out: back to the front, for what the budget has left
+                if len(result["unrun"]) == len(spec.keys):  # a lease always covers one row: never loop
+                    raise AgentctlError(f"chunk {spec.index} ran none of its rows within its lease {spec.lease}")
                 pending.appendleft(tuple(tuple(k) for k in result["unrun"]))
             on_chunk(spec, result)
             submit_more()

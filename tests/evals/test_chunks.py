@@ -76,6 +76,9 @@ def test_without_dask_a_cluster_batch_says_how_to_install_it(batch, capsys, monk
     path = batch()
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
     monkeypatch.delitem(sys.modules, "agentctl.evals.cluster", raising=False)
+    import agentctl.evals
+
+    monkeypatch.delattr(agentctl.evals, "cluster", raising=False)  # `from agentctl.evals import cluster` reads it
     ran = invoke(capsys, monkeypatch, "eval", path, "--workers", "2")
     assert ran.code == 2
     assert "--workers and --cluster need Dask distributed, which is not installed" in ran.err

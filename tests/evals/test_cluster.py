@@ -28,7 +28,7 @@ def cluster():
     import logging
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=logging.ERROR) as local:
+                                  dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as local:
         yield local.scheduler_address
 
 
@@ -214,5 +214,7 @@ def test_a_local_cluster_binds_the_loopback_interface_only():
     with client_for(2, None) as client:
         info = client.scheduler_info()
         addresses = [info["address"], *info["workers"]] + [w["nanny"] for w in info["workers"].values()]
+        dashboard = info["services"]["dashboard"]
     assert len(info["workers"]) == 2
     assert all(a.startswith("tcp://127.0.0.1:") for a in addresses), addresses
+    assert dashboard != 8787  # a free port, not Dask's fixed one
