@@ -9,6 +9,7 @@ import gc
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -270,9 +271,13 @@ def on_cluster(compiled: CompiledEval, batch_id: str, options: Options, progress
     journal.redact = Redactor.for_pipeline(compiled.pipeline)
     set_pid(journal, batch_id, os.getpid())
     status = "interrupted"
+    started, recorded = time.monotonic(), [0]
 
     def said(spec, result) -> None:
-        console.print_note(f"chunk {spec.index}: {result['rows']} rows recorded")
+        recorded[0] += result["rows"]
+        rate = recorded[0] / max(time.monotonic() - started, 1e-9)
+        console.print_note(f"chunk {spec.index}: {result['rows']} rows recorded ({recorded[0]} in all, "
+                           f"{rate:.1f} rows/s)")
         for problem in result["trace_problems"]:
             console.print_warning(f"trace not exported by a worker: {problem} (kept in the batch's trace file)")
 
