@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping
 
 from agentctl.compile.expressions import Expr
+from agentctl.compile.resource_pattern import resource_matches
 from agentctl.diagnostics import SourceSpan
 from agentctl.dimensions import Bounds, Limits
 
@@ -180,7 +181,7 @@ class PolicyRule:
 
     def matches(self, role: str, tool: str, args: Mapping[str, Any]) -> bool:
         return self.applies(role, tool) and all(
-            name in args and fnmatchcase(as_text(args[name]), pattern) for name, pattern in self.args.items())
+            name in args and resource_matches(pattern, as_text(args[name])) for name, pattern in self.args.items())
 
 
 def as_text(value: Any) -> str:

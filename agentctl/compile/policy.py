@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 from agentctl.compile.context import Ctx
 from agentctl.compile.ir import Policy, PolicyRule, ToolDef
+from agentctl.compile.resource_pattern import resource_matches
 from agentctl.diagnostics import DiagnosticSink
 from agentctl.spec import models
 from agentctl.spec.yaml_source import SourceMap, YamlPath
@@ -109,37 +110,49 @@ def _approvers(ctx: Ctx) -> Iterator[tuple[YamlPath, str]]:
 
 def covers(earlier: PolicyRule, later: PolicyRule) -> bool:
     """Every call `later` matches, `earlier` matches first (checked conservatively: a pattern covers
-    only itself, `*`, or a literal name it matches)."""
+    itself, everything (`*` for tools, `**` for arguments), or a literal value it matches)."""
     roles = "*" in earlier.roles or ("*" not in later.roles and set(later.roles) <= set(earlier.roles))
-    return roles and _pattern_covers(earlier.tool, later.tool) and all(
-        name in later.args and _pattern_covers(pattern, later.args[name]) for name, pattern in earlier.args.items())
+    return roles and _tool_covers(earlier.tool, later.tool) and all(
+        name in later.args and _arg_covers(pattern, later.args[name]) for name, pattern in earlier.args.items())
 
 
-def _pattern_covers(wide: str, narrow: str) -> bool:
+def _tool_covers(wide: str, narrow: str) -> bool:
     return wide == "*" or wide == narrow or (not _GLOB & set(narrow) and fnmatchcase(narrow, wide))
+
+
+def _arg_covers(wide: str, narrow: str) -> bool:
+    if wide == narrow or (wide == "**" and resource_matches("**", narrow)):
+        return True
+    return not _GLOB & set(narrow) and resource_matches(wide, narrow)
 
 
 def _warn_unreachable(ctx: Ctx, policy: Policy, smap: SourceMap, base: YamlPath, tools: dict[str, ToolDef],
                       shared: bool) -> None:
     for i, rule in enumerate(policy.rules):
-        why = next((f"rule {e.number} before it matches every call it does" for e in policy.rules[:i]
-                    if covers(e, rule)), None)
-        if why is None and not shared:  # a shared file's rules may be for other pipelines
-            why = _unused_here(rule, policy, tools)
-        if why:
+        found = next(((f"rule {e.number} before it matches every call it does",
+                       f"remove it, or move it before rule {e.number}") for e in policy.rules[:i] if covers(e, rule)),
+                     None)
+        if found is None and not shared:  # a shared file's rules may be for other pipelines
+            found = _unused_here(rule, policy, tools)
+        if found:
+            why, hint = found
             ctx.sink.warning("W808", f"rule {rule.number} can never match: {why}", smap.value((*base, "rules", i)),
-                             "remove it, or move it before the rule that takes its calls")
+                             hint)
 
 
-def _unused_here(rule: PolicyRule, policy: Policy, tools: dict[str, ToolDef]) -> str | None:
+def _unused_here(rule: PolicyRule, policy: Policy, tools: dict[str, ToolDef]) -> tuple[str, str] | None:
+    from agentctl.diagnostics import suggest
+
     matching = [t for t in tools.values() if fnmatchcase(t.name, rule.tool)]
     if not matching:
-        return f"no tool of the pipeline matches '{rule.tool}'"
+        return f"no tool of the pipeline matches '{rule.tool}'", suggest(rule.tool, tools)
     if "*" not in rule.roles and not set(rule.roles) & set(policy.runners):
-        return f"its roles ({', '.join(rule.roles)}) do not run this pipeline (roles: {', '.join(policy.runners)})"
+        return (f"its roles ({', '.join(rule.roles)}) do not run this pipeline (roles: {', '.join(policy.runners)})",
+                "add the role to the pipeline's roles:, or remove the rule")
     for name in rule.args:
         if all(_declares_no(t, name) for t in matching):
-            return f"no tool it matches takes an argument '{name}'"
+            takes = sorted({a for t in matching for a in (t.input_schema or {}).get("properties", {})})
+            return f"no tool it matches takes an argument '{name}'", suggest(name, takes)
     return None
 
 
