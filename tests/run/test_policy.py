@@ -26,10 +26,10 @@ outputs:
 """
 
 
-def run(project, role, query, approve=None):
+def run(project, role, query, approve=None, body=BODY):
     events, seen = EventBus(), []
     events.subscribe(seen.append)
-    result = project.run(BODY, {"q": query}, approve=approve, events=events, role=role)
+    result = project.run(body, {"q": query}, approve=approve, events=events, role=role)
     return result, seen
 
 
@@ -91,3 +91,15 @@ def test_the_trace_names_the_rule_that_allowed_a_call_and_why_one_was_refused(pr
             assert span.attributes["agentctl.policy.rule"].startswith("policy rule 4 (pipelines/t.yaml:")
         else:
             assert span.attributes["agentctl.tool.refused"].startswith("policy rule 2 (pipelines/t.yaml:")
+
+
+def test_a_path_pattern_cannot_be_walked_out_of_with_dot_dot(project):
+    """Found by trying: under fnmatch, `reports/../secret.txt` matched `reports/*`."""
+    body = BODY.replace('''    - {role: guest, decision: deny}''', '''    - {role: guest, tool: lookup, args: {query: "reports/*"}, decision: allow}''')
+    inside, _ = run(project, "guest", "reports/q3.txt", body=body)
+    assert inside.status == "succeeded", inside.error
+    outside, seen = run(project, "guest", "reports/../secret.txt", body=body)
+    assert outside.status == "failed"
+    assert [e.reason for e in seen if isinstance(e, ToolCallRefused)] == [
+        "no policy rule lets role 'guest' call lookup with these arguments (default deny)"]
+
