@@ -86,6 +86,24 @@ class Bank:
         self.used.add(used)
 
 
+def shipped_paths(compiled, replay: str | None) -> tuple[str, str | None]:
+    """The eval file and the cassette relative to the project root; a UsageError for any file a
+    worker would need from outside the project (the workers get the project's files only)."""
+    root = Path(compiled.pipeline.root)
+    _inside(root, str(compiled.data), "the eval's data")
+    return _inside(root, compiled.path, "the eval file"), (_inside(root, replay, "--replay") if replay else None)
+
+
+def _inside(root: Path, path: str, what: str) -> str:
+    from agentctl.errors import UsageError
+
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise UsageError(f"{what} {path} is outside the project ({root}): the workers get the project's files only",
+                         "move it into the project, or run without --workers/--cluster") from None
+
+
 def stable_run_id(batch_id: str, rid: str, attempt: int) -> str:
     return hashlib.sha256(f"{batch_id}/{rid}/{attempt}".encode()).hexdigest()[:12]
 

@@ -126,12 +126,12 @@ def run_batch(compiled, batch_id: str, options, journal, progress, on_chunk) -> 
     from agentctl.runs import new_id
 
     root = Path(compiled.pipeline.root)
-    replay = _inside(root, options.replay, "--replay") if options.replay else None
+    eval_path, replay = chunks.shipped_paths(compiled, options.replay)
     extra = [Path(compiled.path), compiled.data] + ([root / replay] if replay else [])
     archive, digest = archive_project(root, extra)
     pending = deque(chunks.plan(compiled, options.shard, progress, options.chunk_rows))
     bank = chunks.Bank(compiled.limits, compiled.worst, used=Usage.from_dict(progress.spent.as_dict()))
-    base = dict(batch_id=batch_id, eval_path=_inside(root, compiled.path, "the eval file"), version=__version__,
+    base = dict(batch_id=batch_id, eval_path=eval_path, version=__version__,
                 replay=replay, decision=options.decision, role=options.role, start=new_id()[:6] + "-",
                 otlp_endpoint=options.otlp_endpoint)
     with client_for(options.workers, options.cluster) as client, _trace_file(root, batch_id) as traces:
@@ -199,12 +199,3 @@ def _result(future, spec: chunks.ChunkSpec) -> dict[str, Any]:
     if "error" in result:
         raise AgentctlError(f"chunk {spec.index} on the cluster: {result['error']}", result.get("hint"))
     return result
-
-
-def _inside(root: Path, path: str, what: str) -> str:
-    full = Path(path).resolve()
-    try:
-        return full.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        raise UsageError(f"{what} {path} is outside the project ({root}): the workers get the project's files only",
-                         "move it into the project") from None

@@ -141,16 +141,29 @@ def run(compiled: CompiledEval, options: Options) -> EvalOutcome:
     from agentctl.evals.data import sha256
     from agentctl.record.batches import start_batch
 
+    if options.workers or options.cluster:  # refused before a batch is recorded
+        from agentctl.evals.chunks import shipped_paths
+
+        shipped_paths(compiled, options.replay)
     journal = runs.journal_for(compiled.pipeline.root)
     try:
         batch_id = runs.new_id()
-        stored = {**options.stored(), "data": str(compiled.data.relative_to(compiled.pipeline.root)),
+        stored = {**options.stored(), "data": _shown(compiled.data, Path(compiled.pipeline.root)),
                   "git_sha": reporting.git_sha(compiled.pipeline.root)}
         start_batch(journal, batch_id, compiled, sha256(compiled.data), pipeline_sha256(compiled.pipeline),
                     reporting.config_of(compiled, options.shard), stored)
     finally:
         journal.close()
     return execute(compiled, batch_id, options)
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A data file as the batch records it: relative to the project, or where it is (data may live
+    outside the project; only a cluster batch needs it inside, to ship it)."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def is_batch(root: Path, batch_id: str) -> bool:

@@ -103,3 +103,28 @@ def test_an_unreachable_scheduler_is_said_with_how_to_start_one(batch, capsys, m
     ran = invoke(capsys, monkeypatch, "eval", batch(), "--cluster", "tcp://127.0.0.1:1")
     assert ran.code == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in ran.err and "dask scheduler" in ran.err
+
+
+def test_data_outside_the_project_runs_in_one_process_and_is_refused_on_a_cluster(batch, project, tmp_path_factory,
+                                                                                   capsys, monkeypatch):
+    """Found by trying: a data file outside the project crashed `eval` (relative_to) before any row ran."""
+    from tests.evals.conftest import ROWS
+
+    outside = tmp_path_factory.mktemp("shared") / "rows.jsonl"
+    outside.write_text("".join(__import__("json").dumps(r) + "\n" for r in ROWS))
+    path = batch()
+    eval_file = project.root / path
+    eval_file.write_text(eval_file.read_text().replace("data: evals/rows.jsonl", f"data: {outside}"))
+    alone = invoke(capsys, monkeypatch, "eval", path, "--format", "json")
+    assert alone.code in (0, 5) and len(alone.json()["rows"]) == len(ROWS), alone.err
+    pytest.importorskip("distributed")
+    spread = invoke(capsys, monkeypatch, "eval", path, "--workers", "2")
+    assert spread.code == 2 and "the eval's data" in spread.err and "is outside the project" in spread.err
+    from agentctl import runs
+    from agentctl.record.batches import batches
+
+    journal = runs.journal_for(project.root)
+    try:
+        assert len(batches(journal)) == 1  # refused before a batch was recorded
+    finally:
+        journal.close()
