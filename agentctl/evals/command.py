@@ -140,8 +140,11 @@ def run(compiled: CompiledEval, options: Options) -> EvalOutcome:
         compare.load_report(options.outputs.baseline, compiled.pipeline.root)
     from agentctl.evals.data import sha256
     from agentctl.record.batches import start_batch
+    from agentctl.run.permissions import run_role
 
-    if options.workers or options.cluster:  # refused before a batch is recorded
+    # Refused before a batch is recorded: a missing role, files a cluster's workers cannot get.
+    options = replace(options, role=run_role(compiled.pipeline, options.role, compiled.pipeline.root))
+    if options.workers or options.cluster:
         from agentctl.evals.chunks import shipped_paths
 
         shipped_paths(compiled, options.replay)

@@ -31,6 +31,7 @@ def test_an_eval_needs_a_role_for_a_pipeline_with_a_policy(project, monkeypatch,
     eval_project(project, monkeypatch)
     ran = invoke(capsys, monkeypatch, "eval", "evals/t.eval.yaml")
     assert ran.code == 2 and "pipeline t has a policy: say which role runs it" in ran.err
+    assert not (project.root / ".agentctl" / "journal.db").exists()  # refused before a batch was recorded
 
 
 def test_every_row_runs_as_the_role_and_the_policy_decides_its_calls(project, monkeypatch, capsys):
