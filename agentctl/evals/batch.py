@@ -90,31 +90,38 @@ class Batch:
         self.run_id_of = lambda rid, attempt: new_id()  # a chunk's are derived from the batch and the row
 
     async def run(self) -> str:
-        """'succeeded' when every row ran, 'budget_exceeded' when the batch budget stopped it."""
+        """'succeeded' when every row ran, 'budget_exceeded' when the batch budget stopped it (its
+        counted dimensions by admission, `max_wall_s` by a deadline: rows in flight then are
+        cancelled, their runs journaled as interrupted, and a resume continues them)."""
         from agentctl.record.batches import finish_batch
 
-        slots = asyncio.Semaphore(self.compiled.concurrency)
         tasks: set[asyncio.Task] = set()
         try:
-            for work in self._work():
-                await slots.acquire()
-                if not await self.admission.admit():
-                    slots.release()
-                    break
-                task = asyncio.ensure_future(self._row(work, slots))
-                tasks.add(task)  # finished rows leave the set: a long batch holds only the rows in flight
-                task.add_done_callback(tasks.discard)
-            while tasks:
-                await asyncio.gather(*list(tasks))
+            async with asyncio.timeout(self.compiled.limits.max_wall_s):
+                await self._admit_all(tasks)
+        except TimeoutError:
+            await _cancelled(tasks)
+            self.admission.spent = True
         except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _cancelled(tasks)
             finish_batch(self.journal, self.batch_id, "interrupted")
             raise
         status = "budget_exceeded" if self.admission.spent else "succeeded"
         finish_batch(self.journal, self.batch_id, status)
         return status
+
+    async def _admit_all(self, tasks: set) -> None:
+        slots = asyncio.Semaphore(self.compiled.concurrency)
+        for work in self._work():
+            await slots.acquire()
+            if not await self.admission.admit():
+                slots.release()
+                break
+            task = asyncio.ensure_future(self._row(work, slots))
+            tasks.add(task)  # finished rows leave the set: a long batch holds only the rows in flight
+            task.add_done_callback(tasks.discard)
+        while tasks:
+            await asyncio.gather(*list(tasks))
 
     def _work(self) -> Iterator[RowWork]:
         for work in work_items(self.compiled, self.shard, self.progress):
@@ -200,6 +207,12 @@ class Batch:
     async def close(self) -> None:
         for tools in self.judge_tools.values():
             await tools.close()
+
+
+async def _cancelled(tasks: set) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def work_items(compiled: CompiledEval, shard: tuple[int, int] | None, progress: Progress) -> Iterator["RowWork"]:

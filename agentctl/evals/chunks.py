@@ -81,7 +81,7 @@ class Bank:
 
     def settle(self, lease: dict[str, float | None], used: Usage) -> None:
         for name, value in lease.items():
-            if value is not None:
+            if value is not None and name in self.leased:  # not max_wall_s: time is not lent
                 self.leased[name] -= value
         self.used.add(used)
 
@@ -187,12 +187,11 @@ async def _run(batch) -> tuple[str, list[str]]:
 
 
 def within(compiled, spec: ChunkSpec):
-    """The eval as the chunk runs it: the batch budget is the chunk's lease, and each model's
-    provider rate limits are divided among the workers."""
+    """The eval as the chunk runs it: the batch budget is the chunk's lease (with the time left of
+    the batch's max_wall_s), and each model's provider rate limits are divided among the workers."""
     from agentctl.compile.ir import frozen
 
-    counted = {d.limit for d in COUNTED}
-    limits = Limits(**{name: (spec.lease.get(name) if name in counted else value)
+    limits = Limits(**{name: spec.lease[name] if name in spec.lease else value
                        for name, value in _limit_values(compiled.limits).items()})
     models = {name: replace(m, requests_per_minute=_share(m.requests_per_minute, spec.share),
                             tokens_per_minute=_share(m.tokens_per_minute, spec.share))

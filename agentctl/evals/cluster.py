@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import threading
+import time
 import zipfile
 from collections import deque
 from contextlib import contextmanager
@@ -134,6 +135,8 @@ def run_batch(compiled, batch_id: str, options, journal, progress, on_chunk) -> 
     base = dict(batch_id=batch_id, eval_path=eval_path, version=__version__,
                 replay=replay, decision=options.decision, role=options.role, start=new_id()[:6] + "-",
                 otlp_endpoint=options.otlp_endpoint)
+    wall = compiled.limits.max_wall_s
+    deadline = None if wall is None else time.monotonic() + wall
     with client_for(options.workers, options.cluster) as client, _trace_file(root, batch_id) as traces:
         client.register_plugin(ProjectUpload(archive, digest))
         workers = max(1, len(client.scheduler_info()["workers"]))
@@ -144,9 +147,12 @@ def run_batch(compiled, batch_id: str, options, journal, progress, on_chunk) -> 
         def submit_more() -> None:
             nonlocal index
             while pending and len(in_flight) < IN_FLIGHT_PER_WORKER * workers:
-                lease = bank.check_lease(len(pending[0]))
+                left = None if deadline is None else deadline - time.monotonic()
+                lease = bank.check_lease(len(pending[0])) if left is None or left > 0 else None
                 if lease is None:
                     return
+                if left is not None:
+                    lease["max_wall_s"] = left  # the chunk stops itself when the batch's time is up
                 spec = chunks.ChunkSpec(index=index, keys=pending.popleft(), lease=lease, share=workers, **base)
                 index += 1
                 future = client.submit(run_chunk_task, spec, digest, key=f"agentctl-{spec.chunk_id}", pure=False,
@@ -162,7 +168,8 @@ def run_batch(compiled, batch_id: str, options, journal, progress, on_chunk) -> 
             traces.write(result["traces"])
             bank.settle(spec.lease, Usage.from_dict(result["used"]))
             if result["unrun"]:  # its lease ran out: back to the front, for what the budget has left
-                if len(result["unrun"]) == len(spec.keys):  # a lease always covers one row: never loop
+                timed_out = deadline is not None and time.monotonic() >= deadline
+                if len(result["unrun"]) == len(spec.keys) and not timed_out:  # a lease covers a row: never loop
                     raise AgentctlError(f"chunk {spec.index} ran none of its rows within its lease {spec.lease}")
                 pending.appendleft(tuple(tuple(k) for k in result["unrun"]))
             on_chunk(spec, result)

@@ -128,3 +128,38 @@ def test_data_outside_the_project_runs_in_one_process_and_is_refused_on_a_cluste
         assert len(batches(journal)) == 1  # refused before a batch was recorded
     finally:
         journal.close()
+
+
+SLOW = """
+inputs:
+  s: {type: number}
+tools:
+  slow: {python: "tools.lookup:slow", timeout_s: 120}
+steps:
+  - {id: wait, tool: slow, with: {seconds: "${{ inputs.s }}"}}
+outputs:
+  slept: ${{ steps.wait.output.slept }}
+"""
+SLOW_EVAL = """apiVersion: agentctl/v1
+pipeline: pipelines/t.yaml
+data: evals/rows.jsonl
+inputs: {s: "${{ row.s }}"}
+budgets: {max_wall_s: 1}
+checks:
+  - {name: slept, expect: "${{ outputs.slept == row.s }}"}
+"""
+
+
+@pytest.mark.parametrize("where", [[], ["--workers", "2", "--chunk-rows", "1"]], ids=["one process", "cluster"])
+def test_the_batch_wall_budget_stops_the_batch(project, capsys, monkeypatch, where):
+    """Found by trying: `budgets: {max_wall_s}` of an eval was accepted and ignored (rows of 30 s ran to the end)."""
+    if where:
+        pytest.importorskip("distributed")
+    project.pipeline(SLOW)
+    (project.root / "evals").mkdir()
+    (project.root / "evals" / "rows.jsonl").write_text('{"s": 30}\n{"s": 30}\n{"s": 30}\n')
+    (project.root / "evals" / "w.eval.yaml").write_text(SLOW_EVAL)
+    monkeypatch.chdir(project.root)
+    ran = invoke(capsys, monkeypatch, "eval", "evals/w.eval.yaml", "--format", "json", *where)
+    assert ran.code == 3, ran.err
+    assert ran.json()["status"] == "budget_exceeded" and len(ran.json()["rows"]) < 3
