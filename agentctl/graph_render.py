@@ -46,12 +46,15 @@ def render_tree(pipeline: CompiledPipeline, role: str | None = None) -> str:
 def render_permissions(pipeline: CompiledPipeline, only: str | None = None) -> list[str]:
     """What each role that runs the pipeline may do with each tool, by its policy (first match;
     no match denies), then the tool's own precondition and approval."""
+    from agentctl.errors import UsageError
+
     policy = pipeline.policy
+    if policy is None and only is not None:
+        raise UsageError(f"pipeline {pipeline.name} has no policy: every tool's own permission applies to every role",
+                         "drop --role, or give the pipeline a policy: (docs/permissions.md)")
     if policy is None:
         return []
     if only is not None and only not in policy.runners:
-        from agentctl.errors import UsageError
-
         raise UsageError(f"role '{only}' does not run pipeline {pipeline.name}",
                          f"roles that may run it: {', '.join(policy.runners)}")
     lines = [f"permissions (policy; first match wins, no match denies; roles: {', '.join(policy.runners)}):"]

@@ -70,6 +70,9 @@ def test_graph_shows_what_each_role_may_do(project, monkeypatch, capsys):
     one = invoke(capsys, monkeypatch, "graph", "pipelines/t.yaml", "--role", "guest")
     assert "role guest:" in one.out and "role clerk:" not in one.out
     assert invoke(capsys, monkeypatch, "graph", "pipelines/t.yaml", "--role", "nobody").code == 2
+    project.pipeline(BODY.split("roles:")[0] + "steps:" + BODY.split("steps:")[1])  # the same without a policy
+    plain = invoke(capsys, monkeypatch, "graph", "pipelines/t.yaml", "--role", "clerk")
+    assert plain.code == 2 and "pipeline t has no policy" in plain.err
 
 
 def test_an_approval_continues_the_run_as_the_role_it_started_with(project, monkeypatch, capsys):
