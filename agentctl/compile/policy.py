@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 from agentctl.compile.context import Ctx
 from agentctl.compile.ir import Policy, PolicyRule, ToolDef
+from agentctl.compile.references import StepInfo
 from agentctl.compile.resource_pattern import resource_matches
 from agentctl.diagnostics import DiagnosticSink
 from agentctl.spec import models
@@ -21,7 +22,7 @@ ANYONE = ("human", "auto")  # approvers that are not roles: any person; no one (
 _GLOB = set("*?[")
 
 
-def compile_policy(ctx: Ctx, tools: dict[str, ToolDef]) -> Policy | None:
+def compile_policy(ctx: Ctx, tools: dict[str, ToolDef], infos: list[StepInfo]) -> Policy | None:
     spec = ctx.spec
     if spec.policy is None:
         if spec.roles:
@@ -40,7 +41,7 @@ def compile_policy(ctx: Ctx, tools: dict[str, ToolDef]) -> Policy | None:
                        f"declared roles: {', '.join(policy_spec.roles)}")
     rules = tuple(_rule(i, r, smap, base, declared, sink, ctx.project.root)
                   for i, r in enumerate(policy_spec.rules))
-    _check_approvers(ctx, declared)
+    _check_approvers(ctx, declared, infos)
     policy = Policy(tuple(policy_spec.roles), tuple(spec.roles) or tuple(policy_spec.roles), rules)
     if not sink.has_errors:  # a misnamed role would also make its rules look unreachable: one report
         _warn_unreachable(ctx, policy, smap, base, tools, shared)
@@ -83,29 +84,23 @@ def _rule(i: int, rule: models.PolicyRule, smap: SourceMap, base: YamlPath, decl
     return PolicyRule(i + 1, where, roles, rule.tool, dict(rule.args), rule.decision, rule.approver)
 
 
-def _check_approvers(ctx: Ctx, declared: set[str]) -> None:
+def _check_approvers(ctx: Ctx, declared: set[str], infos: list[StepInfo]) -> None:
     """With a policy, every approver a pipeline names is one of its roles (a typo would leave an
     approval no one may answer)."""
-    for path, role in _approvers(ctx):
+    for path, role in _approvers(ctx, infos):
         if role not in ANYONE and role not in declared:
             ctx.sink.error("E316", f"approver '{role}' is not a role of the policy", ctx.smap.value(path),
                            f"use one of: {', '.join(sorted(declared))}, human or auto")
 
 
-def _approvers(ctx: Ctx) -> Iterator[tuple[YamlPath, str]]:
+def _approvers(ctx: Ctx, infos: list[StepInfo]) -> Iterator[tuple[YamlPath, str]]:
     for name, tool in ctx.spec.tools.items():
         yield ("tools", name, "approver"), tool.approver
-
-    def walk(steps: list, base: YamlPath) -> Iterator[tuple[YamlPath, str]]:
-        for i, step in enumerate(steps):
-            if step.approval is not None:
-                yield (*base, i, "approval", "approver"), step.approval.approver
-                for j, tier in enumerate(step.approval.tiers):
-                    yield (*base, i, "approval", "tiers", j, "approver"), tier.approver
-            if step.loop is not None:
-                yield from walk(step.loop.steps, (*base, i, "loop", "steps"))
-
-    yield from walk(ctx.spec.steps, ("steps",))
+    for info in infos:  # every step, those in loops too
+        if info.spec.approval is not None:
+            yield (*info.path, "approval", "approver"), info.spec.approval.approver
+            for j, tier in enumerate(info.spec.approval.tiers):
+                yield (*info.path, "approval", "tiers", j, "approver"), tier.approver
 
 
 def covers(earlier: PolicyRule, later: PolicyRule) -> bool:

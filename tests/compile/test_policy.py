@@ -47,3 +47,19 @@ def test_a_narrower_argument_pattern_first_is_not_reported(tmp_path):
     scratch_project(tmp_path, {"pipelines/p.yaml": text, "tools/__init__.py": "",
                                "tools/files.py": "def read_file(path: str) -> dict:\n    return {}\n"})
     assert api.validate(["pipelines/p.yaml"], cwd=tmp_path).diagnostics == []
+
+
+def test_an_approver_inside_a_loop_must_be_a_role_of_the_policy(tmp_path):
+    text = PIPELINE.replace("RULES", "    - {role: analyst, decision: allow}").replace("steps:\n", """steps:
+  - id: again
+    loop:
+      max_iterations: 2
+      until: true
+      steps:
+        - {id: ok, approval: {message: go?, tiers: [{when: true, approver: manger}]}}
+""")
+    scratch_project(tmp_path, {"pipelines/p.yaml": text, "tools/__init__.py": "",
+                               "tools/files.py": "def read_file(path: str) -> dict:\n    return {}\n"})
+    found = [(d.code, d.message, d.span.line) for d in api.validate(["pipelines/p.yaml"], cwd=tmp_path).diagnostics
+             if d.is_error]
+    assert found == [("E316", "approver 'manger' is not a role of the policy", 17)]
