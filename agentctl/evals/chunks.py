@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agentctl.dimensions import COUNTED, Limits, Usage
+from agentctl.dimensions import COUNTED, Usage
 
 CHUNK_ROWS = 500  # rows per chunk by default: a chunk's start-up (compile, tools) is paid once per chunk
 
@@ -37,6 +37,7 @@ class ChunkSpec:
     decision: bool | None = None
     role: str | None = None
     start: str = ""  # one per start of the batch by a driver: a resumed batch's chunks are new chunks
+    wall_s: float | None = None  # what is left of the batch's max_wall_s: the chunk stops itself then
     otlp_endpoint: str | None = None  # the workers send their runs' spans there too
 
     @property
@@ -81,7 +82,7 @@ class Bank:
 
     def settle(self, lease: dict[str, float | None], used: Usage) -> None:
         for name, value in lease.items():
-            if value is not None and name in self.leased:  # not max_wall_s: time is not lent
+            if value is not None:
                 self.leased[name] -= value
         self.used.add(used)
 
@@ -191,18 +192,13 @@ def within(compiled, spec: ChunkSpec):
     the batch's max_wall_s), and each model's provider rate limits are divided among the workers."""
     from agentctl.compile.ir import frozen
 
-    limits = Limits(**{name: spec.lease[name] if name in spec.lease else value
-                       for name, value in _limit_values(compiled.limits).items()})
+    limits = replace(compiled.limits, **spec.lease)
+    if spec.wall_s is not None:
+        limits = replace(limits, max_wall_s=spec.wall_s)
     models = {name: replace(m, requests_per_minute=_share(m.requests_per_minute, spec.share),
                             tokens_per_minute=_share(m.tokens_per_minute, spec.share))
               for name, m in compiled.pipeline.models.items()}
     return replace(compiled, limits=limits, pipeline=replace(compiled.pipeline, models=frozen(models)))
-
-
-def _limit_values(limits) -> dict[str, Any]:
-    from dataclasses import fields
-
-    return {f.name: getattr(limits, f.name) for f in fields(limits)}
 
 
 def _share(limit: int | None, workers: int) -> int | None:

@@ -31,7 +31,7 @@ from agentctl.evals import chunks
 # Anything else a tool reads must already be on the workers.
 FOLDERS = ("pipelines", "prompts", "schemas", "tools", "evals")
 ROOT_FILES = ("agentctl.lock", "policy.yaml", "roles.yaml")
-_SKIP = ("__pycache__", ".agentctl", ".git", ".venv")
+_SKIP = frozenset(("__pycache__", ".agentctl", ".git", ".venv"))
 IN_FLIGHT_PER_WORKER = 2
 CONNECT_TIMEOUT_S = 10  # Dask retries a refused connection until then
 RETRIES = 2
@@ -94,14 +94,11 @@ def _project_files(root: Path) -> Iterator[Path]:
     root = root.resolve()
     for folder in FOLDERS:
         for path in (root / folder).rglob("*"):
-            if path.is_file() and not _SKIP_PARTS.intersection(path.relative_to(root).parts):
+            if path.is_file() and not _SKIP.intersection(path.relative_to(root).parts):
                 yield path
     for name in ROOT_FILES:
         if (root / name).is_file():
             yield root / name
-
-
-_SKIP_PARTS = set(_SKIP)
 
 
 def run_chunk_task(spec: chunks.ChunkSpec, digest: str) -> dict[str, Any]:
@@ -151,9 +148,8 @@ def run_batch(compiled, batch_id: str, options, journal, progress, on_chunk) -> 
                 lease = bank.check_lease(len(pending[0])) if left is None or left > 0 else None
                 if lease is None:
                     return
-                if left is not None:
-                    lease["max_wall_s"] = left  # the chunk stops itself when the batch's time is up
-                spec = chunks.ChunkSpec(index=index, keys=pending.popleft(), lease=lease, share=workers, **base)
+                spec = chunks.ChunkSpec(index=index, keys=pending.popleft(), lease=lease, share=workers,
+                                        wall_s=left, **base)
                 index += 1
                 future = client.submit(run_chunk_task, spec, digest, key=f"agentctl-{spec.chunk_id}", pure=False,
                                        retries=RETRIES)
