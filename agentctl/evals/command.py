@@ -189,6 +189,7 @@ def resume(batch_id: str, root: Path, force: bool, outputs: Outputs) -> EvalOutc
     from agentctl.evals.batch import Progress
     from agentctl.evals.data import sha256
     from agentctl.record import batches
+    from agentctl.run.permissions import run_role
 
     journal = runs.journal_for(root, create=False)
     try:
@@ -209,8 +210,9 @@ def resume(batch_id: str, root: Path, force: bool, outputs: Outputs) -> EvalOutc
                                 + "; ".join(f"{what} changed" for what in changed),
                                 "resume with --force to run the rest with the current files anyway")
         stored = head["options"]
+        role = run_role(compiled.pipeline, stored.get("role"), root)  # still this person's, before reopening
         options = Options(stored.get("replay"), None, stored.get("cache"), stored.get("decision"),
-                          tuple(stored["shard"]) if stored.get("shard") else None, outputs, role=stored.get("role"),
+                          tuple(stored["shard"]) if stored.get("shard") else None, outputs, role=role,
                           workers=stored.get("workers"), cluster=stored.get("cluster"),
                           chunk_rows=stored.get("chunk_rows") or 500)
         finished, running, spent = batches.progress(journal, batch_id)
@@ -221,6 +223,8 @@ def resume(batch_id: str, root: Path, force: bool, outputs: Outputs) -> EvalOutc
 
 
 def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=None) -> EvalOutcome:
+    """The batch's rows, as `options.role` (checked by run and resume before the batch was recorded
+    or reopened)."""
     from agentctl import api, runs
     from agentctl.evals import report as reporting
     from agentctl.evals.batch import Batch
@@ -231,12 +235,9 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     from agentctl.run.approvals import FixedApprover
     from agentctl.tools.registry import build_tools
 
-    from agentctl.run.permissions import run_role
-
     pipeline = compiled.pipeline
-    role = run_role(pipeline, options.role, pipeline.root)
     if options.workers or options.cluster:
-        return on_cluster(compiled, batch_id, replace(options, role=role), progress)
+        return on_cluster(compiled, batch_id, options, progress)
     model = api.make_model(api.RunOptions(replay=options.replay, record=options.record), pipeline)
     if options.cache:
         from agentctl.llm.cache import CachedModel, context_of
@@ -246,7 +247,7 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     journal = runs.journal_for(pipeline.root)
     journal.redact = Redactor.for_pipeline(pipeline)
     batch = Batch(compiled, model, SharedTools(tools), journal, FixedApprover(options.decision), batch_id,
-                  options.shard, progress, role)
+                  options.shard, progress, options.role)
     batch.traces = BatchTraces(pipeline.root, batch_id, journal.redact, options.otlp_endpoint)
     view = BatchView(compiled, batch)
     set_pid(journal, batch_id, os.getpid())
@@ -287,13 +288,13 @@ def on_cluster(compiled: CompiledEval, batch_id: str, options: Options, progress
     journal.redact = Redactor.for_pipeline(compiled.pipeline)
     set_pid(journal, batch_id, os.getpid())
     status = "interrupted"
-    started, recorded = time.monotonic(), [0]
+    started, recorded = time.monotonic(), 0
 
     def said(spec, result) -> None:
-        recorded[0] += result["rows"]
-        rate = recorded[0] / max(time.monotonic() - started, 1e-9)
-        console.print_note(f"chunk {spec.index}: {result['rows']} rows recorded ({recorded[0]} in all, "
-                           f"{rate:.1f} rows/s)")
+        nonlocal recorded
+        recorded += result["rows"]
+        rate = recorded / max(time.monotonic() - started, 1e-9)
+        console.print_note(f"chunk {spec.index}: {result['rows']} rows recorded ({recorded} in all, {rate:.1f} rows/s)")
         for problem in result["trace_problems"]:
             console.print_warning(f"trace not exported by a worker: {problem} (kept in the batch's trace file)")
 
