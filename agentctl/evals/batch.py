@@ -204,9 +204,12 @@ class Batch:
             if self.traces:
                 self.traces.done(cont.run_id)
 
-    async def close(self) -> None:
-        for tools in self.judge_tools.values():
+    async def close(self) -> list[str]:
+        """Stops the judges' and the batch's tools (MCP servers, tool processes) and closes the trace
+        file; returns the problems sending spans to a collector (the file keeps every span)."""
+        for tools in (*self.judge_tools.values(), self.tools):
             await tools.close()
+        return await self.traces.close() if self.traces else []
 
 
 async def _cancelled(tasks: set) -> None:

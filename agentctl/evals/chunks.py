@@ -181,9 +181,7 @@ async def _run(batch) -> tuple[str, list[str]]:
     try:
         status = await batch.run()
     finally:
-        await batch.close()
-        await batch.tools.close()
-        problems = await batch.traces.close()
+        problems = await batch.close()
     return status, problems
 
 

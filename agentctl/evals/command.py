@@ -243,10 +243,9 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
         from agentctl.llm.cache import CachedModel, context_of
 
         model = CachedModel(model, Path(options.cache), context_of(pipeline), Redactor.for_pipeline(pipeline).value)
-    tools = build_tools(pipeline)
     journal = runs.journal_for(pipeline.root)
     journal.redact = Redactor.for_pipeline(pipeline)
-    batch = Batch(compiled, model, SharedTools(tools), journal, FixedApprover(options.decision), batch_id,
+    batch = Batch(compiled, model, SharedTools(build_tools(pipeline)), journal, FixedApprover(options.decision), batch_id,
                   options.shard, progress, options.role)
     batch.traces = BatchTraces(pipeline.root, batch_id, journal.redact, options.otlp_endpoint)
     view = BatchView(compiled, batch)
@@ -255,7 +254,7 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     # skip it. Without this, a 10,000-row batch spent a tenth of its time in the cyclic collector.
     gc.freeze()
     try:
-        status = asyncio.run(_with_tools(batch, tools, view))
+        status = asyncio.run(_run_shown(batch, view))
     except KeyboardInterrupt:
         status = "interrupted"
     finally:
@@ -337,16 +336,14 @@ def write_files(report: dict, outputs: Outputs, redact) -> None:
                 raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
-async def _with_tools(batch, tools, view) -> str:
+async def _run_shown(batch, view) -> str:
     from agentctl import console
 
     try:
         with view:
             return await batch.run()
     finally:
-        await batch.close()
-        await tools.close()
-        for problem in await batch.traces.close():
+        for problem in await batch.close():
             console.print_warning(f"trace not exported: {problem} (kept in {batch.traces.path})")
 
 
