@@ -1,3 +1,3 @@
-from agentctl.cli import entry
+from agentctl.boundary import entry
 
 entry()

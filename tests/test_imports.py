@@ -8,7 +8,7 @@ from tests.conftest import REPO
 HEAVY = ("litellm", "mcp", "opentelemetry", "openai", "tenacity", "distributed", "dask")
 PROBE = """
 import sys
-from agentctl.cli import main
+from agentctl.boundary import main
 sys.argv = ["agentctl", *{args!r}]
 try:
     main()

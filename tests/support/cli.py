@@ -19,12 +19,12 @@ class Invocation:
 
 
 def invoke(capsys, monkeypatch, *args: str) -> Invocation:
-    from agentctl import cli
+    from agentctl import boundary
 
     monkeypatch.setattr(sys, "argv", ["agentctl", *args])
     capsys.readouterr()
     try:
-        cli.main()
+        boundary.main()
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
