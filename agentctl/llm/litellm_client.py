@@ -5,7 +5,9 @@ Traps handled here (measured on this machine; docs/development.md lists them wit
 - it prints banners on errors unless suppress_debug_info is set;
 - it and the provider SDK retry on their own: every call passes num_retries=0 and max_retries=0,
   because agentctl's retry layer (run/retry.py) is the only one;
-- a refused connection surfaces as InternalServerError("Connection error."), not a connection error.
+- a refused connection surfaces as InternalServerError("Connection error."), not a connection error;
+- for OpenAI and the providers litellm calls through the OpenAI SDK, the SDK loads its resources
+  (0.3 s of pydantic models) at the first request, not at import: `preload` loads them sooner.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def _missing_keys(model: str) -> list[str]:
 
 
 _NON_RETRYABLE = {400: "client", 401: "auth", 403: "auth", 404: "not_found", 422: "client"}
+
+
+def _provider(model: str) -> str | None:
+    try:
+        return litellm.get_llm_provider(model)[1]
+    except Exception:  # noqa: BLE001 - a provider litellm does not know: nothing to preload
+        return None
 
 
 @functools.lru_cache(maxsize=256)
@@ -79,6 +88,14 @@ class LitellmModel:
                     raise UsageError(f"model '{target.model}' (models.{alias}) needs {missing[0]}, which is not set",
                                      f"export {missing[0]}=..., or set models.{alias}.params.api_key: "
                                      f"\"${{env:{missing[0]}}}\" with {missing[0]} declared under env:")
+
+    def preload(self, routes) -> None:
+        """What the first call would load, loaded now: the OpenAI SDK's resources, when a route's
+        model goes through that SDK. The loader (llm/loading.py) calls this while MCP servers
+        start, so that the first step does not wait for it; other providers do not need it."""
+        through_sdk = {"openai", "azure", *litellm.openai_compatible_providers}
+        if any(_provider(target.model) in through_sdk for route in routes.values() for target in route.chain):
+            import openai.resources  # noqa: F401 - what `AsyncOpenAI.chat` imports on first use
 
     def count_tokens(self, request: ChatRequest) -> int:
         try:

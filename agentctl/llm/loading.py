@@ -1,7 +1,8 @@
 """litellm's adapter loaded while MCP servers start: its import takes 2-3 s of this process's CPU,
 a server's start-up is another process's, so a pipeline with MCP servers waits for the slower of
-the two instead of their sum. The credentials are checked as soon as it is loaded; the run waits
-for that before its first step (Executor: `ready()`)."""
+the two instead of their sum. The credentials are checked as soon as it is loaded, and what the
+first call would load is loaded then too; the run waits for that before its first step
+(Executor: `ready()`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class LoadingModel:
 
             model = LitellmModel()
             model.check_credentials(routes)  # a UsageError naming the variable, before the first step
+            model.preload(routes)
             self.loaded.set_result(model)
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the model
             self.loaded.set_exception(exc)

@@ -1,9 +1,14 @@
 """How provider failures are classified: what is retried and what is not."""
 
+import os
+import subprocess
+import sys
+
 import httpx
 import pytest
 
 from agentctl.llm.litellm_client import litellm, translate  # the adapter first: it keeps litellm offline
+from tests.conftest import REPO
 
 
 def response(status: int, headers: dict | None = None) -> httpx.Response:
@@ -76,3 +81,24 @@ def test_missing_credentials_are_a_usage_error_before_any_call(tmp_path, capsys,
     done = invoke(capsys, monkeypatch, "run", "pipelines/k.yaml")
     assert done.code == 2 and "model 'openai/gpt-4o-mini' (models.m) needs OPENAI_API_KEY" in done.err
     assert not (tmp_path / ".agentctl").exists()  # nothing ran, nothing was journaled
+
+
+def test_the_loader_loads_the_openai_sdk_resources_only_for_routes_that_go_through_it():
+    """What the first call would load (issue 14: 0.3 s after the first step started, with MCP
+    servers) is loaded by the background loader, and only for providers that need it."""
+    code = """if True:
+        import asyncio, sys
+        from types import SimpleNamespace as NS
+        from agentctl.llm.loading import LoadingModel
+
+        def routes(*models):
+            return {"m": NS(params={"api_key": "k"}, chain=tuple(NS(model=m) for m in models))}
+
+        model = asyncio.run(LoadingModel(routes("anthropic/claude-3-5-sonnet")).ready())
+        print("openai.resources" in sys.modules)
+        model.preload(routes("anthropic/claude-3-5-sonnet", "openai/gpt-4o"))
+        print("openai.resources" in sys.modules)
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO,
+                          env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    assert done.stdout.split() == ["False", "True"], done.stderr
