@@ -81,7 +81,7 @@ def _rule(code: str) -> dict:
     if code not in diagnostic_codes.CODES:  # a code not documented yet still gets a usable rule
         return {"id": code, "shortDescription": {"text": code}, "fullDescription": {"text": code},
                 "help": {"text": code}}
-    return {"id": code, "name": code,
+    return {"id": code,  # no `name`: SARIF wants it readable and unlike the id (Multitool SARIF1001)
             "shortDescription": {"text": diagnostic_codes.short(code)},
             "fullDescription": {"text": diagnostic_codes.plain(code)},
             "help": {"text": diagnostic_codes.plain(code), "markdown": f"**{code}**: {diagnostic_codes.CODES[code]}"},

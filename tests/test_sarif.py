@@ -5,9 +5,12 @@ percent-encoded."""
 
 import importlib.resources
 import json
+import os
 import re
+import subprocess
 
 import jsonschema
+import pytest
 
 from agentctl import diagnostic_codes
 from tests.conftest import GOLDEN, REPO, run_cli
@@ -30,6 +33,7 @@ def test_sarif_is_valid_against_the_official_schema_with_github_rules():
     for rule in rules:  # GH2012: every rule describes itself and helps
         assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"] and rule["help"]["text"]
         assert rule["fullDescription"]["text"] == diagnostic_codes.plain(rule["id"])
+        assert rule.get("name") != rule["id"]  # SARIF1001: a name is readable, not the id again
     text = json.dumps(sarif)
     for key in ("helpUri", "informationUri"):  # SARIF1002: a URI must be absolute; none is better than relative
         assert key not in text
@@ -56,3 +60,28 @@ def test_every_code_the_compiler_can_emit_is_documented():
     for path in (REPO / "agentctl").rglob("*.py"):
         emitted |= set(re.findall(r"""(?:error|warning)\(\s*["']([EW]\d{3})["']""", path.read_text()))
     assert emitted and emitted <= set(diagnostic_codes.CODES), sorted(emitted - set(diagnostic_codes.CODES))
+
+
+MULTITOOL = REPO / ".venv" / "sarif-multitool" / "node_modules" / "@microsoft" / "sarif-multitool-linux" / "Sarif.Multitool"
+
+
+def test_microsofts_sarif_multitool_finds_nothing_github_or_the_spec_would_refuse(tmp_path):
+    """The Multitool's GitHub ingestion rules (GH*) and SARIF rules (SARIF*), run for real
+    (scripts/test.sh installs it where npm is available). One finding is expected and kept:
+    SARIF2005 asks for the tool's informationUri, an absolute URL agentctl does not have."""
+    if not os.access(MULTITOOL, os.X_OK):
+        pytest.skip("the SARIF Multitool is not installed: scripts/test.sh installs it where npm (Linux) is available")
+    project = tmp_path / "p"
+    (project / "my pipelines, 100%").mkdir(parents=True)
+    (project / "agentctl.lock").write_text("")
+    (project / "my pipelines, 100%" / "p.yaml").write_text("apiVersion: agentctl/v1\nname: t\nversion: 1\nsteps: []\nbogus: 1\n")
+    logs = [tmp_path / "cases.sarif", tmp_path / "paths.sarif"]
+    logs[0].write_text(json.dumps(_sarif("cases")))
+    logs[1].write_text(json.dumps(_sarif(str(project / "my pipelines, 100%" / "p.yaml"), cwd=project)))
+    for log in logs:
+        out = tmp_path / f"{log.stem}.checked.sarif"
+        subprocess.run([str(MULTITOOL), "validate", str(log), "--rule-kind", "Gh;Sarif", "-o", str(out), "--log",
+                        "ForceOverwrite"], check=True, capture_output=True, timeout=300,
+                       env={**os.environ, "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT": "1"})
+        findings = [(r["ruleId"], r["message"]["id"]) for r in json.loads(out.read_text())["runs"][0].get("results", [])]
+        assert findings == [("SARIF2005", "Warning_ProvideToolnformationUri")], (log.name, findings)
