@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,9 +280,21 @@ def load_yaml(text: str, display_path: str, line_offset: int = 0) -> tuple[Any, 
         source_line = lines[line - 1 - line_offset] if 0 <= line - 1 - line_offset < len(lines) else ""
         raise YamlLoadError(error("E101", f"YAML syntax error: {message}", SourceSpan(display_path, line, col),
                                   _syntax_hint(message, source_line))) from None
+    except yaml.reader.ReaderError as exc:  # pyyaml locates it by character offset, not line and column
+        raise YamlLoadError(_unreadable(text, exc, display_path, line_offset)) from None
     except yaml.YAMLError as exc:
         raise YamlLoadError(error("E101", f"YAML syntax error: {exc}", SourceSpan(display_path, 1, 1))) from None
     return data, composer.smap
+
+
+def _unreadable(text: str, exc: yaml.reader.ReaderError, display_path: str, line_offset: int):
+    character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    kind = "control character" if unicodedata.category(character) == "Cc" else "character"
+    line_start = text.rfind("\n", 0, exc.position) + 1
+    span = SourceSpan(display_path, text.count("\n", 0, exc.position) + 1 + line_offset, exc.position - line_start + 1)
+    escape = f"\\x{ord(character):02x}" if ord(character) < 0x100 else f"\\u{ord(character):04x}"
+    return error("E101", f"YAML syntax error: the {kind} {character!r} is not allowed in YAML", span,
+                 f'remove it, or write it as an escape in a double-quoted string: "{escape}"')
 
 
 def _syntax_hint(message: str, source_line: str) -> str | None:

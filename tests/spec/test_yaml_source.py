@@ -76,3 +76,13 @@ def test_an_anchor_cannot_refer_to_itself():
     with pytest.raises(YamlLoadError) as caught:
         load("a: &a [*a]\n")
     assert caught.value.diagnostic.code == "E101"
+
+
+def test_a_character_yaml_does_not_allow_is_located_where_it_is():
+    """It was reported at 1:1 with pyyaml's `in "<unicode string>", position 58`."""
+    with pytest.raises(YamlLoadError) as caught:
+        load_yaml("a: 1\nsteps: []\nbad\x1b[2Jkey: 1\n", "f.yaml", line_offset=2)
+    d = caught.value.diagnostic
+    assert (d.code, str(d.span)) == ("E101", "f.yaml:5:4")
+    assert d.message == "YAML syntax error: the control character '\\x1b' is not allowed in YAML"
+    assert d.hint == 'remove it, or write it as an escape in a double-quoted string: "\\x1b"'
