@@ -4,6 +4,16 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
 cd "$root"
+# The base install's wheels (pinned by the lock), for the pre-commit hook's own environment in
+# tests/test_pre_commit.py, which then installs with no index: the test itself needs no network.
+wheels=.venv/wheelhouse
+want="$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$wheels/.stamp" 2>/dev/null)" != "$want" ]; then
+  rm -rf "$wheels"
+  .venv/bin/python -m pip download -qq --disable-pip-version-check --only-binary :all: -d "$wheels" \
+    -c requirements.lock . setuptools
+  echo "$want" > "$wheels/.stamp"
+fi
 # Microsoft's SARIF Multitool (a .NET binary in an npm package, pinned) for tests/test_sarif.py,
 # where npm is available on Linux; without it that test says why it skipped.
 multitool=.venv/sarif-multitool/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool

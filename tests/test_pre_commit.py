@@ -1,6 +1,6 @@
 """The pre-commit hooks (.pre-commit-hooks.yaml): a manifest pre-commit itself accepts, entries
-that are agentctl commands; `pre-commit try-repo` on a project when pre-commit is installed and the
-package registry may be used (it installs the hook's environment): AGENTCTL_TEST_NETWORK=1."""
+that are agentctl commands, and `pre-commit try-repo` on a project for real, the hook's
+environment installed offline from the wheelhouse that scripts/test.sh downloads."""
 
 import os
 import shutil
@@ -30,14 +30,45 @@ def test_pre_commit_accepts_the_manifest():
     assert {h["id"] for h in manifest} == {"agentctl-validate", "agentctl-lock"}
 
 
-@pytest.mark.skipif(os.environ.get("AGENTCTL_TEST_NETWORK") != "1" or shutil.which("pre-commit") is None,
-                    reason="needs pre-commit and the package registry (set AGENTCTL_TEST_NETWORK=1)")
-def test_try_repo_validates_a_project(tmp_path):
+WHEELS = REPO / ".venv" / "wheelhouse"
+
+
+def _try_repo(project, hook: str) -> subprocess.CompletedProcess:
+    """`pre-commit try-repo` of this repository (its working tree) on `project`, the hook's
+    environment installed from the wheelhouse scripts/test.sh fills, with no index."""
+    if shutil.which("pre-commit", path=str(REPO / ".venv" / "bin")) is None or not (WHEELS / ".stamp").is_file():
+        pytest.skip("pre-commit or the wheelhouse is missing: scripts/test.sh installs both")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(project.parent / "pre-commit-cache"), "PIP_NO_INDEX": "1",
+           "PIP_FIND_LINKS": str(WHEELS), "VIRTUALENV_NO_PERIODIC_UPDATE": "1"}
+    return subprocess.run([str(REPO / ".venv" / "bin" / "pre-commit"), "try-repo", str(REPO), hook, "--all-files"],
+                          cwd=project, capture_output=True, text=True, timeout=900, env=env)
+
+
+def _git_project(tmp_path):
     from tests.record.test_journal import copy_project
 
     project = copy_project(tmp_path / "p")
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
-    done = subprocess.run(["pre-commit", "try-repo", str(REPO), "agentctl-validate", "--all-files"], cwd=project,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0 and "agentctl validate" in done.stdout, done.stdout + done.stderr
+    return project
+
+
+def test_try_repo_passes_a_clean_project_and_fails_a_broken_one_with_its_diagnostic(tmp_path):
+    project = _git_project(tmp_path)
+    done = _try_repo(project, "agentctl-validate")
+    assert done.returncode == 0 and "agentctl validate" in done.stdout and "Passed" in done.stdout, done.stdout + done.stderr
+    (project / "pipelines" / "broken.yaml").write_text("apiVersion: agentctl/v1\nname: b\nversion: 1\nstepz: []\n")
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    done = _try_repo(project, "agentctl-validate")
+    assert done.returncode == 1 and "Failed" in done.stdout, done.stdout + done.stderr
+    assert "pipelines/broken.yaml:4:1" in done.stdout and "unknown key 'stepz'" in done.stdout
+
+
+def test_the_lock_hook_records_a_new_prompt_version_and_fails_the_commit(tmp_path):
+    project = _git_project(tmp_path)
+    prompt = next((project / "prompts").glob("*.prompt"))
+    prompt.write_text(prompt.read_text().replace("version: ", "version: 9", 1))
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    done = _try_repo(project, "agentctl-lock")
+    assert done.returncode == 1 and "files were modified by this hook" in done.stdout, done.stdout + done.stderr
+    assert done.stdout.count("agentctl lock") == 1
