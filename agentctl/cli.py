@@ -3,6 +3,7 @@ result to console. The process around them (exit codes, crash logs) is agentctl/
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, List, Optional
@@ -225,7 +226,8 @@ def run(
 
     settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
                                    _trace(trace_content, otlp_endpoint), False if no_live else None, events)
-    _finish(service.run(pipeline, api.RunOptions(inputs or [], input_file, record, replay, role), settings))
+    outcome = service.run(pipeline, api.RunOptions(inputs or [], input_file, record, replay, role), settings)
+    _finish(outcome, to_stderr=events == "-")  # stdout is the events' stream then
 
 
 def _trace(content: bool, endpoint: Optional[str]):
@@ -234,10 +236,10 @@ def _trace(content: bool, endpoint: Optional[str]):
     return TraceOptions(content, endpoint)
 
 
-def _finish(outcome) -> None:
+def _finish(outcome, to_stderr: bool = False) -> None:
     from agentctl import console
 
-    console.print_plain(outcome.text)
+    console.print_plain(outcome.text, sys.stderr if to_stderr else sys.stdout)
     raise typer.Exit(outcome.exit_code)
 
 

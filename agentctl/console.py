@@ -168,9 +168,9 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic], files: int) -> None:
     _emit(Text(summary_line(errors, len(diagnostics) - errors, files), style=style))
 
 
-def print_plain(text: str) -> None:
-    """Machine-readable output: no markup, no wrapping, no colour."""
-    write(sys.stdout, text + ("\n" if not text.endswith("\n") else ""))
+def print_plain(text: str, stream=None) -> None:
+    """Machine-readable output: no markup, no wrapping, no colour; on stdout unless told."""
+    write(stream or sys.stdout, text + ("\n" if not text.endswith("\n") else ""))
 
 
 def print_diff(text: str) -> None:

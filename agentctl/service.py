@@ -32,6 +32,10 @@ class RunOutcome:
 
 def run(pipeline: str, options: api.RunOptions, settings: RunSettings, cwd: Path | None = None) -> RunOutcome:
     """Compile, check inputs and tools, run with live progress. Raises InvalidSpec, UsageError."""
+    if settings.events == "-" and settings.json:
+        raise UsageError("--json and --events - both write to stdout",
+                         "write the events to a file (--events FILE), or leave out --json: the last event, "
+                         "RunFinished, carries the run's status, usage and outputs")
     return _execute(api.prepare_run(pipeline, options, cwd), settings)
 
 

@@ -220,5 +220,21 @@ def test_events_writes_a_json_line_per_event(tmp_path):
     reasked = [line for line in lines if line["type"] == "OutputReasked"]
     assert reasked and reasked[0]["step"] == "review"
     assert all(b["at"] >= a["at"] for a, b in zip(lines, lines[1:]))
+
+
+def test_events_on_stdout_leave_it_to_the_events(tmp_path):
+    """`--events -` made stdout a JSON-lines stream with the summary table after it, which a `| jq`
+    could not read: the summary now goes to stderr, and `--json` (a second document on stdout) is
+    refused."""
+    from tests.record.test_journal import copy_project
+
+    root = copy_project(tmp_path)
     to_stdout = run_cli(*DEMO, "--events", "-", "--no-live", cwd=root)
-    assert json.loads(to_stdout.stdout.splitlines()[0])["type"] == "RunStarted"
+    events = [json.loads(line) for line in to_stdout.stdout.splitlines()]
+    assert events[0]["type"] == "RunStarted" and events[-1]["type"] == "RunFinished"
+    assert to_stdout.returncode == 0 and "total: 6 steps" in to_stdout.stderr
+    both = run_cli(*DEMO, "--events", "-", "--json", cwd=root)
+    assert both.returncode == 2 and both.stdout == ""
+    assert both.stderr == ("error: --json and --events - both write to stdout\n"
+                           "  hint: write the events to a file (--events FILE), or leave out --json: the last "
+                           "event, RunFinished, carries the run's status, usage and outputs\n")
