@@ -9,7 +9,10 @@
 # The README demo runs offline (it replays a cassette); a live run needs the provider's key:
 #   docker run --rm -e OPENAI_API_KEY -v "$PWD:/project" agentctl run pipelines/...
 
-FROM python:3.11-slim AS build
+# BASE: any image with Python 3.11+ on PATH as `python` (and its venv module); tests/test_container.py
+# builds a stand-in from Debian's packages where no registry serves python:3.11-slim.
+ARG BASE=python:3.11-slim
+FROM ${BASE} AS build
 WORKDIR /src
 COPY requirements.lock pyproject.toml README.md ./
 COPY agentctl ./agentctl
@@ -19,7 +22,7 @@ RUN python -m venv /opt/agentctl \
  && /opt/agentctl/bin/python -m compileall -q /opt/agentctl \
  && ! ls /opt/agentctl/lib/python*/site-packages/litellm_init.pth 2>/dev/null
 
-FROM python:3.11-slim
+FROM ${BASE}
 RUN useradd --create-home --uid 10001 agentctl
 COPY --from=build /opt/agentctl /opt/agentctl
 ENV PATH=/opt/agentctl/bin:$PATH PYTHONDONTWRITEBYTECODE=1 NO_COLOR=1
