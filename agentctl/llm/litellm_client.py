@@ -2,6 +2,8 @@
 
 Traps handled here (measured on this machine; docs/development.md lists them with the pins):
 - litellm fetches its price map over HTTP at import unless LITELLM_LOCAL_MODEL_COST_MAP is set;
+- it loads ./.env into the environment at import unless LITELLM_MODE is not DEV, so a run that
+  imported it saw variables that validate or a replay did not: LITELLM_MODE=PRODUCTION;
 - it prints banners on errors unless suppress_debug_info is set;
 - it and the provider SDK retry on their own: every call passes num_retries=0 and max_retries=0,
   because agentctl's retry layer (run/retry.py) is the only one;
@@ -23,6 +25,7 @@ from agentctl.llm.client import (CREDENTIAL_PARAM, RETRYABLE_STATUS, ChatRequest
                                   estimate_tokens, with_env)
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_MODE", "PRODUCTION")  # no .env loaded behind the user's back
 
 _began = time.monotonic()
 import litellm  # noqa: E402 - the environment above must be set first

@@ -102,3 +102,15 @@ def test_the_loader_loads_the_openai_sdk_resources_only_for_routes_that_go_throu
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO,
                           env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
     assert done.stdout.split() == ["False", "True"], done.stderr
+
+
+def test_importing_litellm_does_not_load_the_projects_dotenv_file(tmp_path):
+    """litellm loads ./.env into the environment at import unless LITELLM_MODE says otherwise: a run
+    that imported it saw variables (keys, `${env:...}` values) that validate, a replay or a gate-only
+    run did not. agentctl reads the process environment only."""
+    (tmp_path / ".env").write_text("AGENTCTL_PROBE=from-dotenv\n")
+    code = "import os, agentctl.llm.litellm_client; print(os.environ.get('AGENTCTL_PROBE'))"
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_MODE"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env=env)
+    assert done.stdout.split() == ["None"], done.stderr
