@@ -1,7 +1,9 @@
 """The only module that imports litellm.
 
 Traps handled here (measured on this machine; docs/development.md lists them with the pins):
-- litellm fetches its price map over HTTP at import unless LITELLM_LOCAL_MODEL_COST_MAP is set;
+- litellm fetches its price map over HTTP at import unless LITELLM_LOCAL_MODEL_COST_MAP is set,
+  and its table of Anthropic beta headers at the first call that sends one unless
+  LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS is set: both use the copies bundled with the pinned version;
 - it loads ./.env into the environment at import unless LITELLM_MODE is not DEV, so a run that
   imported it saw variables that validate or a replay did not: LITELLM_MODE=PRODUCTION;
 - it prints banners on errors unless suppress_debug_info is set;
@@ -25,6 +27,7 @@ from agentctl.llm.client import (CREDENTIAL_PARAM, RETRYABLE_STATUS, ChatRequest
                                   estimate_tokens, with_env)
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS", "True")
 os.environ.setdefault("LITELLM_MODE", "PRODUCTION")  # no .env loaded behind the user's back
 
 _began = time.monotonic()

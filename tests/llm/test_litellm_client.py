@@ -114,3 +114,50 @@ def test_importing_litellm_does_not_load_the_projects_dotenv_file(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path,
                           env=env)
     assert done.stdout.split() == ["None"], done.stderr
+
+
+BETA_PROBE = """if True:
+    import asyncio, os, sys, threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def answer(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            hits.append((self.command, self.path))
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = answer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    os.environ["LITELLM_ANTHROPIC_BETA_HEADERS_URL"] = url + "/beta-headers.json"  # where litellm would fetch it
+    from agentctl.llm.client import ChatRequest, LlmError
+    from agentctl.llm.litellm_client import LitellmModel
+
+    request = ChatRequest("anthropic/claude-3-5-haiku-20241022", ({"role": "user", "content": "hi"},),
+                          params={"api_base": url, "api_key": "sk-x", "max_tokens": 8,
+                                  "extra_headers": {"anthropic-beta": "prompt-caching-2024-07-31"}}, timeout_s=10)
+    try:
+        asyncio.run(LitellmModel().complete(request))
+    except LlmError:
+        pass
+    print(hits)
+"""
+
+
+def test_an_anthropic_call_fetches_no_configuration_from_the_internet():
+    """With an anthropic-beta header, litellm fetched its beta-headers table from GitHub on the first
+    call (and warned when it could not): a request to a host nobody configured. Only the provider
+    is asked now; the table bundled with the pinned litellm is used."""
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS"}
+    done = subprocess.run([sys.executable, "-c", BETA_PROBE], capture_output=True, text=True, timeout=300, cwd=REPO,
+                          env=env)
+    assert done.stdout.strip() == "[('POST', '/v1/messages')]", done.stdout + done.stderr
