@@ -83,6 +83,13 @@ def test_missing_credentials_are_a_usage_error_before_any_call(tmp_path, capsys,
     assert not (tmp_path / ".agentctl").exists()  # nothing ran, nothing was journaled
 
 
+def _fresh_python(code: str, cwd=REPO, unset: str = "") -> subprocess.CompletedProcess:
+    """`code` in a new interpreter, where litellm is imported anew (this process has it loaded),
+    with this environment less `unset`."""
+    env = {k: v for k, v in os.environ.items() if k != unset}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
+
+
 def test_the_loader_loads_the_openai_sdk_resources_only_for_routes_that_go_through_it():
     """What the first call would load (issue 14: 0.3 s after the first step started, with MCP
     servers) is loaded by the background loader, and only for providers that need it."""
@@ -99,8 +106,7 @@ def test_the_loader_loads_the_openai_sdk_resources_only_for_routes_that_go_throu
         model.preload(routes("anthropic/claude-3-5-sonnet", "openai/gpt-4o"))
         print("openai.resources" in sys.modules)
     """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO,
-                          env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    done = _fresh_python(code)
     assert done.stdout.split() == ["False", "True"], done.stderr
 
 
@@ -110,9 +116,7 @@ def test_importing_litellm_does_not_load_the_projects_dotenv_file(tmp_path):
     run did not. agentctl reads the process environment only."""
     (tmp_path / ".env").write_text("AGENTCTL_PROBE=from-dotenv\n")
     code = "import os, agentctl.llm.litellm_client; print(os.environ.get('AGENTCTL_PROBE'))"
-    env = {k: v for k, v in os.environ.items() if k != "LITELLM_MODE"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                          env=env)
+    done = _fresh_python(code, cwd=tmp_path, unset="LITELLM_MODE")
     assert done.stdout.split() == ["None"], done.stderr
 
 
@@ -157,7 +161,5 @@ def test_an_anthropic_call_fetches_no_configuration_from_the_internet():
     """With an anthropic-beta header, litellm fetched its beta-headers table from GitHub on the first
     call (and warned when it could not): a request to a host nobody configured. Only the provider
     is asked now; the table bundled with the pinned litellm is used."""
-    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS"}
-    done = subprocess.run([sys.executable, "-c", BETA_PROBE], capture_output=True, text=True, timeout=300, cwd=REPO,
-                          env=env)
+    done = _fresh_python(BETA_PROBE, unset="LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS")
     assert done.stdout.strip() == "[('POST', '/v1/messages')]", done.stdout + done.stderr
