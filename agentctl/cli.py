@@ -225,7 +225,8 @@ def run(
     from agentctl import api, service
 
     settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
-                                   _trace(trace_content, otlp_endpoint), False if no_live else None, events)
+                                   _trace(trace_content, otlp_endpoint), False if no_live else None, events,
+                                   _width(to_stderr=events == "-"))
     outcome = service.run(pipeline, api.RunOptions(inputs or [], input_file, record, replay, role), settings)
     _finish(outcome, to_stderr=events == "-")  # stdout is the events' stream then
 
@@ -234,6 +235,13 @@ def _trace(content: bool, endpoint: Optional[str]):
     from agentctl.runs import TraceOptions
 
     return TraceOptions(content, endpoint)
+
+
+def _width(to_stderr: bool = False) -> Optional[int]:
+    """The terminal width the summary goes to (see _finish), if it goes to a terminal."""
+    from agentctl import console
+
+    return console.terminal_width(sys.stderr if to_stderr else sys.stdout)
 
 
 def _finish(outcome, to_stderr: bool = False) -> None:
@@ -268,7 +276,7 @@ def resume(
     if command.is_batch(root, run_id):
         _finish(command.resume(run_id, root, force, command.Outputs(format="json" if json_output else "text")))
     settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
-                                   _trace(trace_content, otlp_endpoint), False if no_live else None)
+                                   _trace(trace_content, otlp_endpoint), False if no_live else None, width=_width())
     _finish(service.resume(run_id, root, settings, replay, force, budget))
 
 
@@ -277,7 +285,7 @@ def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[s
     from agentctl import service
     from agentctl.compile.project import find_root
 
-    settings = service.RunSettings(json=json_output)
+    settings = service.RunSettings(json=json_output, width=_width())
     _finish(service.answer(run_id, find_root(Path.cwd()), approved, step, settings, replay, role))
 
 

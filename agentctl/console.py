@@ -98,6 +98,15 @@ def err() -> "Console":
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+@lru_cache(maxsize=1)
+def live_console() -> "Console":
+    """The live views' console: it wraps, where err()'s soft wrap would let the terminal's edge
+    cut a frame's long lines (the budget line lost its cost against the budget at 80 columns)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
 class SourceLines:
     """Source lines for carets, read once per file (what a diagnostic points at is small)."""
 
@@ -230,18 +239,28 @@ COLUMNS = ("step", "state", "model", "attempt", "tokens", "cost", "elapsed")
 DROP_ORDER = ("attempt", "model", "tokens", "elapsed", "cost")  # step and state always stay
 
 
-def fit_columns(columns: Sequence[str], rows: list[list[str]], width: int) -> list[int]:
+def fit_columns(columns: Sequence[str], rows: list[list[str]], width: int,
+                drop_order: Sequence[str] = DROP_ORDER, cell: int = 3, frame: int = 1) -> list[int]:
     """The columns that fit in `width` terminal cells, least useful dropped first, so that a
-    narrow terminal shows whole step ids and states rather than every column cut to '…'."""
+    narrow terminal shows whole step ids and states rather than every column cut to '…'. A
+    column takes its widest cell plus `cell` (borders, padding); the table adds `frame`."""
     kept = list(range(len(columns)))
 
     def needed() -> int:
-        return 1 + sum(3 + max([len(columns[i]), *(len(r[i]) for r in rows)]) for i in kept)
-    for name in DROP_ORDER:
+        return frame + sum(cell + max([len(columns[i]), *(len(r[i]) for r in rows)]) for i in kept)
+    for name in drop_order:
         if needed() <= width:
             break
         kept.remove(columns.index(name))
     return kept
+
+
+def terminal_width(stream) -> int | None:
+    """The width of the terminal `stream` writes to; None when it is not a terminal (a log, a pipe)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns if stream.isatty() else None
+    except (OSError, ValueError):
+        return None
 
 
 class LiveProgress:
@@ -259,7 +278,7 @@ class LiveProgress:
         if self.live_mode:
             from rich.live import Live
 
-            self.live = Live(self._table(), console=err(), refresh_per_second=8, transient=False)
+            self.live = Live(self._table(), console=live_console(), refresh_per_second=8, transient=False)
             self.live.__enter__()
         return self
 
@@ -281,8 +300,8 @@ class LiveProgress:
 
         pipeline = self.progress.pipeline
         rows = [[printable(cell) for cell in row] for row in self.progress.table_rows()]
-        kept = fit_columns(COLUMNS, rows, err().size.width)
-        table = Table(title=f"{pipeline.name} {pipeline.version}", expand=False)
+        kept = fit_columns(COLUMNS, rows, live_console().size.width)
+        table = Table(title=f"{pipeline.name} {pipeline.version}", expand=False, caption_justify="left")
         for i in kept:
             table.add_column(COLUMNS[i], justify="right" if COLUMNS[i] in ("tokens", "cost", "elapsed") else "left",
                              no_wrap=COLUMNS[i] in ("step", "state"))
@@ -327,7 +346,7 @@ class BatchProgress:
         if self.live_mode:
             from rich.live import Live
 
-            self.live = Live("", console=err(), refresh_per_second=4, transient=False)
+            self.live = Live("", console=live_console(), refresh_per_second=4, transient=False)
             self.live.__enter__()
         return self
 

@@ -75,9 +75,10 @@ class Progress:
                 row.model, row.attempt = event.model, str(event.attempt)
                 return None
             case LlmAttemptSucceeded():
-                row = self.row(event.step)
-                row.tokens += event.input_tokens + event.output_tokens
-                row.cost += event.cost_usd
+                for sid in self.enclosing(event.step):  # a loop's row counts what its steps spend
+                    row = self.row(sid)
+                    row.tokens += event.input_tokens + event.output_tokens
+                    row.cost += event.cost_usd
                 self.totals = event.run_usage
                 return (f"{event.step:<16} {event.model} attempt {event.attempt}: {event.input_tokens}+"
                         f"{event.output_tokens} tokens, {money(event.cost_usd)}, {event.duration_s:.2f}s")
@@ -116,12 +117,19 @@ class Progress:
     def row(self, step: str) -> Row:
         return self.rows.setdefault(step, Row())
 
+    def enclosing(self, step: str) -> list[str]:
+        """The step and the loops around it, innermost first."""
+        chain = [step]
+        while chain[-1] in self.pipeline.steps and self.pipeline.steps[chain[-1]].parent:
+            chain.append(self.pipeline.steps[chain[-1]].parent)
+        return chain
+
     def table_rows(self) -> list[tuple[str, ...]]:
         now = time.monotonic()
         out = []
         for sid, row in self.rows.items():
             elapsed = (row.ended or now) - row.started if row.started else 0.0
-            out.append((sid, f"{ICONS.get(row.state, '?')} {row.state}", row.model, row.attempt, f"{row.tokens:,}",
+            out.append(("  " * (len(self.enclosing(sid)) - 1) + sid, f"{ICONS.get(row.state, '?')} {row.state}", row.model, row.attempt, f"{row.tokens:,}",
                         money(row.cost), f"{elapsed:.1f}s"))
         return out
 
@@ -135,17 +143,17 @@ class Progress:
         return " · ".join(parts)
 
 
-def summary_text(result: RunResult, pipeline: CompiledPipeline) -> str:
+SUMMARY_COLUMNS = ("step", "status", "LLM", "tools", "tokens", "cost", "time")
+SUMMARY_DROP = ("tools", "LLM", "tokens", "time", "cost")  # on a narrow terminal; step and status stay
+
+
+def summary_text(result: RunResult, pipeline: CompiledPipeline, width: int | None = None) -> str:
+    """What a run did, step by step; `width`: a terminal's, the table's columns fitted to it."""
     duration = (result.finished or time.monotonic()) - result.started
     lines = [f"run {result.run_id} of {pipeline.name}: {result.status} in {duration:.2f}s"]
     if result.error:
         lines.append(f"  {result.error}")
-    width = max([18, *(len(sid) + 2 for sid in result.steps)])  # a long id never runs into its status
-    lines.append(f"  {'step':<{width}}{'status':<11}{'LLM':>5}{'tools':>7}{'tokens':>9}{'cost':>10}{'time':>9}")
-    for sid, step in result.steps.items():
-        u = step.usage
-        lines.append(f"  {sid:<{width}}{step.status:<11}{u.llm_calls:>5}{u.tool_calls:>7}{u.tokens:>9,}"
-                     f"{money(u.cost_usd):>10}{step.duration_s:>8.2f}s")
+    lines.extend(_step_table(result, pipeline, width))
     limits = pipeline.limits
     budget = f" (budget {money(limits.max_cost_usd)})" if limits.max_cost_usd else ""
     lines.append(f"  total: {usage_text(result.usage)}{budget}")
@@ -161,6 +169,37 @@ def summary_text(result: RunResult, pipeline: CompiledPipeline) -> str:
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             lines.append(f"  {key}: {text}")
     return "\n".join(lines)
+
+
+def _step_table(result: RunResult, pipeline: CompiledPipeline, width: int | None) -> list[str]:
+    rows = []
+    for sid, depth in _in_pipeline_order(result, pipeline):
+        step, u = result.steps[sid], result.steps[sid].usage
+        rows.append(["  " * depth + sid, step.status, str(u.llm_calls), str(u.tool_calls), f"{u.tokens:,}",
+                     money(u.cost_usd), f"{step.duration_s:.2f}s"])
+    from agentctl.console import fit_columns
+
+    kept = fit_columns(SUMMARY_COLUMNS, rows, width, SUMMARY_DROP, cell=2, frame=0) if width else \
+        range(len(SUMMARY_COLUMNS))
+    widths = {i: max(len(SUMMARY_COLUMNS[i]), *(len(r[i]) for r in rows)) for i in kept}
+    return ["  " + "  ".join(cells[i].ljust(widths[i]) if i < 2 else cells[i].rjust(widths[i]) for i in kept).rstrip()
+            for cells in [list(SUMMARY_COLUMNS), *rows]]
+
+
+def _in_pipeline_order(result: RunResult, pipeline: CompiledPipeline) -> list[tuple[str, int]]:
+    """The run's steps as the pipeline declares them, a loop's steps under it (depth 1, 2, ...);
+    the journal lists a loop's steps after whatever followed the loop."""
+    found: list[tuple[str, int]] = []
+
+    def walk(ids, depth: int) -> None:
+        for sid in ids:
+            if sid in result.steps:
+                found.append((sid, depth))
+            if sid in pipeline.steps:
+                walk(pipeline.steps[sid].do.body, depth + 1)
+    walk(pipeline.order, 0)
+    listed = {sid for sid, _ in found}
+    return found + [(sid, 0) for sid in result.steps if sid not in listed]
 
 
 def resume_hint(result: RunResult, pipeline: CompiledPipeline | None = None) -> str | None:

@@ -21,6 +21,7 @@ class RunSettings:
     trace: runs.TraceOptions = field(default_factory=runs.TraceOptions)
     live: bool | None = None  # the live table; None: when stderr is a terminal
     events: str | None = None  # --events FILE or - (stdout): a JSON line per event
+    width: int | None = None  # the summary's terminal width; None: not a terminal, every column
 
 
 @dataclass
@@ -82,5 +83,5 @@ def _execute(prepared: runs.Prepared, settings: RunSettings,
     if settings.json:
         text = run_display.result_json(result, redactor)
     else:
-        text = redactor.text(run_display.summary_text(result, prepared.pipeline))
+        text = redactor.text(run_display.summary_text(result, prepared.pipeline, settings.width))
     return RunOutcome(text, result.exit_code, result)

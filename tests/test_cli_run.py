@@ -238,3 +238,26 @@ def test_events_on_stdout_leave_it_to_the_events(tmp_path):
     assert both.stderr == ("error: --json and --events - both write to stdout\n"
                            "  hint: write the events to a file (--events FILE), or leave out --json: the last "
                            "event, RunFinished, carries the run's status, usage and outputs\n")
+
+
+def test_at_40_columns_the_live_view_and_the_summary_fit_the_terminal(tmp_path):
+    """At 40 columns every summary row wrapped in two (`write  succeeded  5` / `0  1,480 ...`)."""
+    from tests.record.test_journal import copy_project
+    from tests.support.terminal import run_in_terminal
+
+    code, screen = run_in_terminal([sys.executable, "-m", "agentctl", *DEMO], copy_project(tmp_path), columns=40)
+    assert code == 0, screen
+    lines = screen.splitlines()
+    frame = [line for line in lines if line.startswith(("┃", "│"))]
+    assert frame and max(len(line) for line in frame) <= 40
+    assert any(line.split("│")[1:3] == [" approved ", " ✓ succeeded "] for line in frame)
+    start = next(i for i, line in enumerate(lines) if line.startswith("run ") and "succeeded in" in line)
+    last = max(i for i in range(start) if lines[i].startswith("└"))
+    # the budget line, cut at the terminal's edge, lost the cost against its budget even at 80 columns
+    assert "$0.0027 of $0.6000 ·" in " ".join(line.strip() for line in lines[last + 1:start])
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("  total:"))
+    table = lines[start + 1:end]
+    assert [line.split()[:2] for line in table] == [["step", "status"], ["write", "succeeded"],
+                                                    ["draft", "succeeded"], ["review", "succeeded"],
+                                                    ["approved", "succeeded"]]
+    assert max(len(line) for line in table) <= 40

@@ -42,3 +42,56 @@ def test_a_narrow_terminal_drops_columns_and_keeps_step_and_state():
     assert [COLUMNS[i] for i in fit_columns(COLUMNS, rows, 200)] == list(COLUMNS)
     assert [COLUMNS[i] for i in fit_columns(COLUMNS, rows, 40)] == ["step", "state"]
     assert [COLUMNS[i] for i in fit_columns(COLUMNS, rows, 50)] == ["step", "state", "cost"]
+
+
+def _finished(pipeline, *ids):
+    result = RunResult("r1", pipeline.name, status="succeeded")
+    for sid in ids:
+        result.steps[sid] = StepResult(sid, status="succeeded", usage=Usage(llm_calls=2, tokens=123_456, cost_usd=0.5))
+    return result
+
+
+def _table(summary: str) -> list[str]:
+    lines = summary.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("step"))
+    end = next(i for i, line in enumerate(lines) if line.lstrip().startswith("total:"))
+    return lines[start:end]
+
+
+def test_the_summary_fits_a_narrow_terminal_and_keeps_step_and_status():
+    """At 40 columns the summary wrapped every row in two (`write  succeeded  5` / `0  1,480 ...`)."""
+    pipeline = _progress().pipeline
+    result = _finished(pipeline, "write", "draft", "review", "approved")
+    narrow = _table(run_display.summary_text(result, pipeline, width=40))
+    assert max(len(line) for line in narrow) <= 40
+    assert narrow[0].split() == ["step", "status", "cost", "time"]
+    assert narrow[1].split() == ["write", "succeeded", "$0.5000", "0.00s"]
+    assert _table(run_display.summary_text(result, pipeline, width=20))[1].split() == ["write", "succeeded"]
+    wide = _table(run_display.summary_text(result, pipeline, width=120))
+    assert wide[0].split() == ["step", "status", "LLM", "tools", "tokens", "cost", "time"]
+    assert _table(run_display.summary_text(result, pipeline)) == wide  # not a terminal: every column
+
+
+def test_the_summary_lists_steps_in_pipeline_order_with_a_loop_s_steps_under_it():
+    """The journal's order put the gate after the loop but before the loop's own steps."""
+    pipeline = _progress().pipeline
+    result = _finished(pipeline, "write", "approved", "draft", "review")
+    rows = [line.split()[0] for line in _table(run_display.summary_text(result, pipeline))[1:]]
+    assert rows == ["write", "draft", "review", "approved"]
+    indents = [len(line) - len(line.lstrip()) for line in _table(run_display.summary_text(result, pipeline))[1:]]
+    assert indents[1] == indents[2] == indents[0] + 2 and indents[3] == indents[0]
+
+
+def test_a_loop_s_live_row_counts_its_steps_tokens_and_cost_and_they_are_shown_under_it():
+    """The loop's row said 0 tokens and $0.0000 while its steps spent; the summary said $0.0027."""
+    from agentctl.run.events import LlmAttemptSucceeded
+
+    progress = _progress()
+    for sid in ("write", "draft"):
+        progress.apply(StepStarted(at=1.0, step=sid, kind="agent", what=None))
+    progress.apply(LlmAttemptSucceeded(
+        at=2.0, step="draft", work="draft", attempt_id=1, model="openai/gpt-4o", attempt=1, input_tokens=100,
+        output_tokens=20, cost_usd=0.25, duration_s=1.0, response_model=None, finish_reason="stop", content=None,
+        remaining_usd=None, run_usage=Usage(llm_calls=1), call_index=0, request_key="k", tool_calls=()))
+    rows = {row[0]: row for row in progress.table_rows()}
+    assert rows["write"][4:6] == ("120", "$0.2500") and rows["  draft"][4:6] == ("120", "$0.2500")
