@@ -278,20 +278,19 @@ class LiveProgress:
         if self.live_mode:
             from rich.live import Live
 
-            self.live = Live(self._table(), console=live_console(), refresh_per_second=8, transient=False)
+            # built at each refresh, not each event: the clocks move during a long model call
+            self.live = Live(console=live_console(), refresh_per_second=8, transient=False,
+                             get_renderable=self._table)
             self.live.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         if self.live is not None:
-            self.live.update(self._table())
-            self.live.__exit__(*exc)
+            self.live.__exit__(*exc)  # its last refresh draws the final frame
 
     def __call__(self, event) -> None:
         line = self.progress.apply(event)
-        if self.live is not None:
-            self.live.update(self._table())
-        elif line:  # masked, then shortened: a shortened secret would no longer be recognised
+        if self.live is None and line:  # masked, then shortened: a shortened secret would no longer be recognised
             line = self.redact(f"[{event.at - self.progress.started:7.2f}s] {line}")
             write(sys.stderr, (line if len(line) <= MAX_LINE else line[:MAX_LINE - 1] + "…") + "\n")
 

@@ -14,13 +14,12 @@ from agentctl.dimensions import COUNTED, DIMENSIONS, Usage
 from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
-                                 OutputReasked, RunFinished, RunStarted, ServerPhase, StepFinished, StepStarted,
-                                 ToolCallFailed,
-                                 ToolCallRefused, ToolCallRestored, ToolCallStarted,
-                                 ToolCallSucceeded)
+                                 OutputReasked, RunFinished, RunStarted, ServerPhase, ServerStarting,
+                                 StepFinished, StepStarted, ToolCallFailed, ToolCallRefused, ToolCallRestored,
+                                 ToolCallStarted, ToolCallSucceeded)
 from agentctl.run.executor import RunResult
 
-ICONS = {"pending": "·", "running": "…", "succeeded": "✓", "failed": "✗", "skipped": "-", "denied": "✗",
+ICONS = {"pending": "·", "running": "…", "starting": "…", "started": "✓", "succeeded": "✓", "failed": "✗", "skipped": "-", "denied": "✗",
          "cancelled": "✗", "paused": "‖"}
 
 
@@ -97,7 +96,14 @@ class Progress:
                 return f"{event.step:<16} reask: {event.problem}"
             case GateWarned():
                 return f"{event.step:<16} warning: {event.message}"
+            case ServerStarting():
+                row = self.row(f"mcp {event.server}")
+                row.state, row.started = "starting", event.at
+                return f"{'mcp ' + event.server:<16} starting"
             case ServerPhase():
+                if event.phase == "start" and f"mcp {event.server}" in self.rows:
+                    row = self.rows[f"mcp {event.server}"]
+                    row.state, row.ended = ("failed" if event.error else "started"), event.at
                 verb = "started" if event.phase == "start" else "stopped"
                 took = f"{event.at - event.started_at:.1f} s"
                 return f"{'mcp ' + event.server:<16} {verb} in {took}" + (f": {event.error}" if event.error else "")
@@ -127,10 +133,11 @@ class Progress:
     def table_rows(self) -> list[tuple[str, ...]]:
         now = time.monotonic()
         out = []
-        for sid, row in self.rows.items():
+        for sid, row in list(self.rows.items()):  # a copy: the live view's thread reads while the run adds
             elapsed = (row.ended or now) - row.started if row.started else 0.0
-            out.append(("  " * (len(self.enclosing(sid)) - 1) + sid, f"{ICONS.get(row.state, '?')} {row.state}", row.model, row.attempt, f"{row.tokens:,}",
-                        money(row.cost), f"{elapsed:.1f}s"))
+            spent = ("", "") if sid.startswith("mcp ") else (f"{row.tokens:,}", money(row.cost))  # a server's row
+            out.append(("  " * (len(self.enclosing(sid)) - 1) + sid, f"{ICONS.get(row.state, '?')} {row.state}",
+                        row.model, row.attempt, *spent, f"{elapsed:.1f}s"))
         return out
 
     def budget_line(self) -> str:

@@ -95,3 +95,37 @@ def test_a_loop_s_live_row_counts_its_steps_tokens_and_cost_and_they_are_shown_u
         remaining_usd=None, run_usage=Usage(llm_calls=1), call_index=0, request_key="k", tool_calls=()))
     rows = {row[0]: row for row in progress.table_rows()}
     assert rows["write"][4:6] == ("120", "$0.2500") and rows["  draft"][4:6] == ("120", "$0.2500")
+
+
+def test_a_starting_mcp_server_has_a_row_until_it_is_up():
+    from agentctl.run.events import ServerPhase, ServerStarting
+
+    progress = _progress()
+    progress.apply(ServerStarting(at=1.0, server="itinerary"))
+    assert progress.table_rows()[0][:2] == ("mcp itinerary", "… starting")
+    progress.apply(ServerPhase(at=2.5, server="itinerary", phase="start", started_at=1.0))
+    assert progress.table_rows()[0][:2] == ("mcp itinerary", "✓ started")
+    assert progress.table_rows()[0][4:] == ("", "", "1.5s")
+
+
+def test_the_live_view_s_clocks_move_between_events(monkeypatch):
+    """The table was built per event: between two events (a 2 s model call, a server starting)
+    the elapsed column and the wall clock stood still."""
+    import io
+
+    from rich.console import Console
+
+    from agentctl import console
+
+    clock = [10.0]
+    monkeypatch.setattr(run_display.time, "monotonic", lambda: clock[0])
+    screen = Console(file=io.StringIO(), force_terminal=True, width=120, height=40)
+    monkeypatch.setattr(console, "live_console", lambda: screen)
+    progress = _progress()
+    progress.started = 10.0
+    live = console.LiveProgress(progress, str, live=True)
+    with live:
+        live(StepStarted(at=10.0, step="write", kind="loop", what=None))
+        clock[0] = 13.5
+        live.live.refresh()
+        assert "3.5s" in screen.file.getvalue() and "3.5 s of 600.0 s" in screen.file.getvalue()

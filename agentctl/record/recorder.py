@@ -9,10 +9,9 @@ from agentctl.record.journal import Journal
 from agentctl.run.answers import response_record
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
-                                 OutputReasked, RunFinished, RunStarted, ServerPhase, StepFinished, StepStarted,
-                                 ToolCallFailed,
-                                 ToolCallRefused, ToolCallRestored, ToolCallStarted,
-                                 ToolCallSucceeded)
+                                 OutputReasked, RunFinished, RunStarted, ServerPhase, ServerStarting,
+                                 StepFinished, StepStarted, ToolCallFailed, ToolCallRefused, ToolCallRestored,
+                                 ToolCallStarted, ToolCallSucceeded)
 
 
 class JournalRecorder:
@@ -64,7 +63,8 @@ class JournalRecorder:
                 record_refusal(journal, run_id, event.step, event.tool, event.reason)
             case (RunStarted() | StepStarted() | LlmAttemptStarted() | LlmAnswerRestored() | ToolCallStarted()
                   | ToolCallRestored()
-                  | ApprovalAsked() | ApprovalDecided() | OutputReasked() | GateWarned() | ServerPhase()):
+                  | ApprovalAsked() | ApprovalDecided() | OutputReasked() | GateWarned() | ServerStarting()
+                  | ServerPhase()):
                 pass  # the run's start and approvals are written by runs.py and JournalApprover
             case _:
                 assert_never(event)

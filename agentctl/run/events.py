@@ -211,6 +211,14 @@ class GateWarned(_Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ServerStarting(_Event):
+    """An MCP server is being started (they start together, before the first step); its
+    ServerPhase follows when it is up or has failed."""
+
+    server: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ServerPhase(_Event):
     """An MCP server started (before the first step) or the servers stopped (after the last):
     `at` is when it ended, `started_at` when it began (monotonic)."""
@@ -224,7 +232,7 @@ class ServerPhase(_Event):
 Event = Union[RunStarted, RunFinished, StepStarted, StepFinished, ItemFinished, LlmAttemptStarted,
               LlmAttemptSucceeded, LlmAttemptFailed, LlmAnswerRestored, ToolCallStarted, ToolCallSucceeded,
               ToolCallFailed, ToolCallRestored, ToolCallRefused, ApprovalAsked, ApprovalDecided, OutputReasked, GateWarned,
-              ServerPhase]
+              ServerStarting, ServerPhase]
 Subscriber = Callable[[Event], None]
 
 

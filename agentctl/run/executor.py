@@ -26,8 +26,8 @@ from agentctl.run.answers import JournaledAnswers
 from agentctl.run.approvals import Approver
 from agentctl.run.budget import ONE_STEP, Budget, Budgets
 from agentctl.run.evaluate import evaluate, step_state
-from agentctl.run.events import (EventBus, ItemFinished, RunFinished, RunStarted, ServerPhase, StepFinished,
-                                 StepStarted)
+from agentctl.run.events import (EventBus, ItemFinished, RunFinished, RunStarted, ServerPhase, ServerStarting,
+                                 StepFinished, StepStarted)
 from agentctl.run.permissions import PolicyCheck
 from agentctl.run.kinds import RUNNERS, Denied, RunKind, StepCall
 from agentctl.run.routing import ModelRouter
@@ -155,8 +155,11 @@ class Executor:
         if prepare is not None:
             from agentctl.tools.registry import used_tools
 
+            names = used_tools(self.pipeline)
+            for server in getattr(self.tools, "servers_for", lambda _: ())(names):
+                self.events.emit(ServerStarting(server=server))
             try:
-                await prepare(used_tools(self.pipeline))
+                await prepare(names)
             finally:
                 self._report_phases()
 

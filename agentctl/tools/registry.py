@@ -3,6 +3,7 @@ servers are started before the first step and stopped after the last)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -34,10 +35,16 @@ class Tools(Mapping[str, Tool]):
     def __len__(self) -> int:
         return len(self.tools)
 
-    async def prepare(self, names: set[str]) -> None:
+    def servers_for(self, names: set[str]) -> list[str]:
+        """The MCP servers that prepare(names) starts."""
+        if self.servers is None:
+            return []
         specs = [getattr(self.tools.get(n), "spec", None) for n in names]
-        targets = {spec.target for spec in specs if spec is not None and spec.kind == "mcp"}
-        if targets and self.servers is not None:  # started together: the slowest sets the wait, not the sum
+        return sorted({spec.target for spec in specs if spec is not None and spec.kind == "mcp"})
+
+    async def prepare(self, names: set[str]) -> None:
+        targets = self.servers_for(names)
+        if targets:  # started together: the slowest sets the wait, not the sum
             await self.servers.start_all(targets)
         for name in sorted(names):
             prepare = getattr(self.tools.get(name), "prepare", None)
@@ -105,6 +112,7 @@ class ServerLogs:
         from agentctl.record.redact import Redactor
 
         self.redact = Redactor.for_pipeline(pipeline).text
+        self.pipeline = pipeline.name
         self.folder = Path(pipeline.root) / ".agentctl" / "logs"
         self.last: dict[str, deque] = defaultdict(lambda: deque(maxlen=self.KEPT))
         self.files: dict[str, Any] = {}
@@ -116,6 +124,9 @@ class ServerLogs:
             if source not in self.files:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self.files[source] = open(self.folder / f"{source.replace(' ', '-')}.log", "a", encoding="utf-8")
+                # one file per server across runs: each run's lines under a header with its start
+                started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+                self.files[source].write(f"--- {started} {source}, pipeline {self.pipeline} ---\n")
             self.files[source].write(line + "\n")
             self.files[source].flush()
         except OSError:  # a read-only project: the last lines are still kept in memory

@@ -11,29 +11,54 @@ import subprocess
 import termios
 
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+TIMEOUT = 120.0  # only guards a hung child; nothing waits for it to pass
 
 
-def run_in_terminal(argv: list[str], cwd, columns: int, rows: int = 24, env: dict | None = None,
-                    timeout: float = 120.0) -> tuple[int, str]:
-    """Exit code and everything the terminal received, escape sequences removed, lines split on
-    the terminal's \\r\\n."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), **(env or {})}
-    proc = subprocess.Popen(argv, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env,
-                            start_new_session=True)
-    os.close(slave)
-    received = bytearray()
-    try:
-        while select.select([master], [], [], timeout)[0]:  # the timeout only guards a hung child
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: every end of the terminal closed, the child is gone
-                break
-            if not chunk:
-                break
-            received += chunk
-    finally:
-        os.close(master)
-    code = proc.wait(timeout=timeout)
-    return code, _ESCAPES.sub("", received.decode("utf-8", "replace")).replace("\r\n", "\n")
+class Terminal:
+    """`argv` started in a pseudo-terminal `columns` wide; `expect` reads until a text has been
+    shown (to act at a known moment of the run), `finish` to the end."""
+
+    def __init__(self, argv: list[str], cwd, columns: int, rows: int = 24, env: dict | None = None) -> None:
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), **(env or {})}
+        self.proc = subprocess.Popen(argv, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     start_new_session=True)
+        os.close(slave)
+        self.received = bytearray()
+        self.closed = False
+
+    @property
+    def screen(self) -> str:
+        """Everything shown so far, escape sequences removed, lines split on the terminal's \\r\\n."""
+        return _ESCAPES.sub("", self.received.decode("utf-8", "replace")).replace("\r\n", "\n")
+
+    def _read(self) -> bool:
+        if self.closed or not select.select([self.master], [], [], TIMEOUT)[0]:
+            return False
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:  # EIO: every end of the terminal closed, the child is gone
+            chunk = b""
+        if not chunk:
+            self.closed = True
+            os.close(self.master)
+            return False
+        self.received += chunk
+        return True
+
+    def expect(self, text: str) -> str:
+        while text not in self.screen:
+            if not self._read():
+                raise AssertionError(f"{text!r} never shown; the terminal showed:\n{self.screen}")
+        return self.screen
+
+    def finish(self) -> tuple[int, str]:
+        while self._read():
+            pass
+        return self.proc.wait(timeout=TIMEOUT), self.screen
+
+
+def run_in_terminal(argv: list[str], cwd, columns: int, rows: int = 24, env: dict | None = None) -> tuple[int, str]:
+    """Exit code and everything the terminal showed."""
+    return Terminal(argv, cwd, columns, rows, env).finish()

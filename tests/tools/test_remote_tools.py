@@ -198,6 +198,9 @@ outputs:
     assert "[mcp test]" not in err and secret not in err  # kept out of the progress display
     log = (project.root / ".agentctl" / "logs" / "mcp-test.log").read_text()
     assert "debug: whispering with ***" in log and secret not in log
+    assert project.run(body).status == "succeeded"  # a second run: its lines under a header of their own
+    blocks = (project.root / ".agentctl" / "logs" / "mcp-test.log").read_text().split("--- ")[1:]
+    assert len(blocks) == 2 and all(" mcp test, pipeline t ---\n" in b and "whispering" in b for b in blocks)
 
 
 def test_a_server_that_does_not_start_shows_its_last_lines(project, server):
@@ -250,3 +253,47 @@ steps:
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "ANTHROPIC_API_KEY" in done.stderr and "internal error" not in done.stdout + done.stderr
+
+
+def test_each_mcp_server_is_announced_as_starting_before_it_is_up(project, server, monkeypatch):
+    """The live view showed an empty table while the servers started: no event said they were."""
+    import sys
+
+    from agentctl.run.events import EventBus, ServerPhase, ServerStarting, StepStarted
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("LEDGER", str(project.root / "ledger.jsonl"))
+    server.push(Behaviour(content=None, tool_calls=[("shout", '{"text": "hi"}')]), answer("done"))
+    seen, bus = [], EventBus()
+    bus.subscribe(lambda event: seen.append(event))
+    result = project.run(MCP_PIPELINE.replace("@PY@", sys.executable).replace("@REPO@", str(REPO)), events=bus)
+    assert result.status == "succeeded", result.error
+    kinds = [(type(e).__name__, getattr(e, "server", getattr(e, "step", None))) for e in seen
+             if isinstance(e, (ServerStarting, ServerPhase, StepStarted))]
+    assert kinds[:3] == [("ServerStarting", "test"), ("ServerPhase", "test"), ("StepStarted", "reserve")]
+
+
+def test_the_live_view_shows_a_server_starting_until_it_is_up(project, server):
+    """At a terminal: an empty table, its clock stopped, for as long as the servers took to start."""
+    import sys
+
+    from tests.conftest import REPO
+    from tests.support.terminal import Terminal
+
+    gate = project.root / "server-may-start"
+    body = MCP_PIPELINE.replace("@PY@", sys.executable).replace("@REPO@", str(REPO)).replace(
+        "command: [@PY@, -m, tests.support.mcp_server]".replace("@PY@", sys.executable),
+        f'command: [sh, -c, "while [ ! -e {gate} ]; do sleep 0.05; done; exec {sys.executable} -m '
+        'tests.support.mcp_server"]')
+    server.push(Behaviour(content=None, tool_calls=[("shout", '{"text": "hi"}')]), answer("done"))
+    path = project.pipeline(body)
+    terminal = Terminal([sys.executable, "-m", "agentctl", "run", path], project.root, columns=100,
+                        env={"LEDGER": str(project.root / "ledger.jsonl"), "PYTHONPATH": str(REPO)})
+    terminal.expect("mcp test │ … starting │")
+    gate.touch()
+    code, screen = terminal.finish()
+    assert code == 0, screen
+    last_frame = screen[screen.rindex("┏"):].splitlines()
+    states = {cells[1].strip(): cells[2].strip() for cells in (line.split("│") for line in last_frame)
+              if len(cells) > 3}
+    assert states == {"mcp test": "✓ started", "reserve": "✓ succeeded", "talk": "✓ succeeded"}
