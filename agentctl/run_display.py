@@ -114,7 +114,7 @@ class Progress:
             case RunFinished():
                 self.totals = event.usage
                 for row in self.rows.values():  # the last frame must not show a step still running
-                    if row.state == "running":
+                    if row.state in ("running", "starting"):
                         row.state, row.ended = ("paused" if event.status == "paused" else "cancelled"), event.at
                 return None
             case _:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 
 from agentctl.llm.client import ChatRequest, ChatResponse
 
@@ -16,7 +16,8 @@ from agentctl.llm.client import ChatRequest, ChatResponse
 class LoadingModel:
     def __init__(self, routes) -> None:
         self.loaded: Future = Future()
-        threading.Thread(target=self._load, args=(routes,), name="agentctl-load-litellm", daemon=True).start()
+        self.thread = threading.Thread(target=self._load, args=(routes,), name="agentctl-load-litellm", daemon=True)
+        self.thread.start()
 
     def _load(self, routes) -> None:
         try:
@@ -25,9 +26,16 @@ class LoadingModel:
             model = LitellmModel()
             model.check_credentials(routes)  # a UsageError naming the variable, before the first step
             model.preload(routes)
-            self.loaded.set_result(model)
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the model
-            self.loaded.set_exception(exc)
+            self._settle(self.loaded.set_exception, exc)
+        else:
+            self._settle(self.loaded.set_result, model)
+
+    def _settle(self, setter, value) -> None:
+        try:
+            setter(value)
+        except InvalidStateError:  # the run stopped while loading (Ctrl-C): no one waits any more
+            pass
 
     async def ready(self):
         return await asyncio.wrap_future(self.loaded)

@@ -85,6 +85,9 @@ class McpServers:
         except Exception as exc:  # noqa: BLE001 - reported through `ready` when it happens at start
             if not ready.done():
                 ready.set_exception(exc)
+        except asyncio.CancelledError:  # stopped while starting (close(): Ctrl-C, a failed start)
+            ready.cancel()
+            raise
         finally:
             errlog.close()  # the relay reads to the end of what the server printed, then stops
 
@@ -120,8 +123,10 @@ class McpServers:
         """Every server told to stop at once; each closes its stdin and waits for its process."""
         began = time.monotonic()
         try:
-            for stop in self.stops.values():
+            for name, stop in self.stops.items():
                 stop.set()
+                if name not in self.sessions:  # still starting: waiting for it could take its whole timeout
+                    self.serving[name].cancel()
             await asyncio.gather(*self.serving.values(), return_exceptions=True)
             await asyncio.gather(*self.relays.values(), return_exceptions=True)
         finally:

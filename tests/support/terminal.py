@@ -6,9 +6,13 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
 import subprocess
 import termios
+import time
+
+from tests.support.signals import interruptible
 
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 TIMEOUT = 120.0  # only guards a hung child; nothing waits for it to pass
@@ -23,10 +27,11 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), **(env or {})}
         self.proc = subprocess.Popen(argv, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=interruptible)
         os.close(slave)
         self.received = bytearray()
         self.closed = False
+        self.deadline = time.monotonic() + TIMEOUT  # the live view writes all along: a per-read timeout never ends
 
     @property
     def screen(self) -> str:
@@ -34,7 +39,8 @@ class Terminal:
         return _ESCAPES.sub("", self.received.decode("utf-8", "replace")).replace("\r\n", "\n")
 
     def _read(self) -> bool:
-        if self.closed or not select.select([self.master], [], [], TIMEOUT)[0]:
+        left = self.deadline - time.monotonic()
+        if self.closed or left <= 0 or not select.select([self.master], [], [], left)[0]:
             return False
         try:
             chunk = os.read(self.master, 65536)
@@ -50,12 +56,20 @@ class Terminal:
     def expect(self, text: str) -> str:
         while text not in self.screen:
             if not self._read():
-                raise AssertionError(f"{text!r} never shown; the terminal showed:\n{self.screen}")
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the command and what it started
+                raise AssertionError(f"{text!r} never shown; the terminal showed:\n{self.screen[-3000:]}")
         return self.screen
+
+    def interrupt(self) -> None:
+        """Ctrl-C: SIGINT to the command's process group, as a terminal sends it."""
+        os.killpg(self.proc.pid, signal.SIGINT)
 
     def finish(self) -> tuple[int, str]:
         while self._read():
             pass
+        if not self.closed:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the command and what it started
+            raise AssertionError(f"still running after {TIMEOUT:g} s; the terminal showed:\n{self.screen[-3000:]}")
         return self.proc.wait(timeout=TIMEOUT), self.screen
 
 

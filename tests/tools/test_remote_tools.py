@@ -297,3 +297,28 @@ def test_the_live_view_shows_a_server_starting_until_it_is_up(project, server):
     states = {cells[1].strip(): cells[2].strip() for cells in (line.split("│") for line in last_frame)
               if len(cells) > 3}
     assert states == {"mcp test": "✓ started", "reserve": "✓ succeeded", "talk": "✓ succeeded"}
+
+
+def test_ctrl_c_while_a_server_starts_stops_at_once_without_a_traceback(project, server):
+    """Ctrl-C during start-up waited for the server to come up (its whole timeout, for one that
+    hangs) and printed an InvalidStateError traceback from the thread loading litellm."""
+    import sqlite3
+    import sys
+
+    from tests.conftest import REPO
+    from tests.support.terminal import Terminal
+
+    never = project.root / "never-created"
+    body = MCP_PIPELINE.replace("@PY@", sys.executable).replace("@REPO@", str(REPO)).replace(
+        "command: [@PY@, -m, tests.support.mcp_server]".replace("@PY@", sys.executable),
+        f'command: [sh, -c, "while [ ! -e {never} ]; do sleep 0.05; done"]\n    timeout_s: 3600')
+    terminal = Terminal([sys.executable, "-m", "agentctl", "run", project.pipeline(body)], project.root,
+                        columns=100, env={"LEDGER": str(project.root / "ledger.jsonl")})
+    terminal.expect("mcp test │ … starting │")
+    terminal.interrupt()
+    code, screen = terminal.finish()
+    assert code == 130, screen
+    assert "Traceback" not in screen and "Error" not in screen.replace("interrupted", "")
+    assert "│ mcp test │ ✗ cancelled │" in screen[screen.rindex("┏"):]
+    (status,) = sqlite3.connect(project.root / ".agentctl" / "journal.db").execute("SELECT status FROM runs").fetchone()
+    assert status == "interrupted"
