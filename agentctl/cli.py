@@ -254,7 +254,7 @@ def _finish(outcome, to_stderr: bool = False) -> None:
 @app.command(epilog="Examples:  agentctl resume 3f2a9c1b7d4e  ·  agentctl resume 3f2a9c1b7d4e --budget max_cost_usd=2")
 def resume(
     run_id: str = typer.Argument(..., help="The run (see `agentctl runs list`) or eval batch to continue.",
-                                 autocompletion=completion.batch_or_run_ids),
+                                 autocompletion=completion.resumable_ids),
     force: bool = typer.Option(False, "--force", help="Continue even if the pipeline or a prompt changed."),
     budget: Optional[List[str]] = typer.Option(None, "--budget", help="Raise a run budget, e.g. max_cost_usd=2."),
     json_output: JsonFlag = False,
@@ -294,7 +294,7 @@ AnswerAs = typer.Option("human", "--as", help="Answer as this role (the approval
 
 
 @app.command(epilog="Example:  agentctl approve 3f2a9c1b7d4e sign_off")
-def approve(run_id: str = typer.Argument(..., help="A paused run.", autocompletion=completion.run_ids),
+def approve(run_id: str = typer.Argument(..., help="A paused run.", autocompletion=completion.paused_run_ids),
             step: Optional[str] = typer.Argument(None, help="The step to approve (default: every pending one)."),
             replay: Replay = None, json_output: JsonFlag = False, role: str = AnswerAs) -> None:
     """Approve a paused run's pending approval and continue it."""
@@ -302,7 +302,7 @@ def approve(run_id: str = typer.Argument(..., help="A paused run.", autocompleti
 
 
 @app.command(epilog="Example:  agentctl deny 3f2a9c1b7d4e sign_off")
-def deny(run_id: str = typer.Argument(..., help="A paused run.", autocompletion=completion.run_ids),
+def deny(run_id: str = typer.Argument(..., help="A paused run.", autocompletion=completion.paused_run_ids),
          step: Optional[str] = typer.Argument(None, help="The step to deny (default: every pending one)."),
          replay: Replay = None, json_output: JsonFlag = False, role: str = AnswerAs) -> None:
     """Deny a paused run's pending approval and continue it (what needs the approval is skipped)."""

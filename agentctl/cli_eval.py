@@ -84,7 +84,7 @@ def run(
                                  "agentctl eval show 3f2a9c1b7d4e -o report.json --junit junit.xml")
 def show(
     batch_id: str = typer.Argument(..., help="The batch (printed by `agentctl eval`).",
-                                   autocompletion=completion.batch_or_run_ids),
+                                   autocompletion=completion.batch_ids),
     failed: bool = typer.Option(False, "--failed", help="Only the rows that did not pass."),
     output: ReportJson = None,
     junit: Junit = None,

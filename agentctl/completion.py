@@ -35,18 +35,39 @@ def renderable(incomplete: str) -> list[str]:
     return _paths(incomplete, ("prompts/**/*.prompt", "pipelines/**/*.yaml"))
 
 
-def run_ids(incomplete: str) -> list[tuple[str, str]]:
-    """(id, what it is) of the newest runs whose id starts with `incomplete`."""
+# typer passes a completion callback only the parameters it knows (incomplete, ctx, args): the
+# callbacks below take `incomplete` alone and share these two.
+def _runs(incomplete: str, statuses: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(id, what it is) of the newest runs whose id starts with `incomplete` (with one of these
+    statuses, when given)."""
     try:
         from agentctl import runs
 
         rows = runs.list_runs(_root(), None, None, 200) or []
-        return [(r["id"], f"{r['pipeline']} {r['status']}") for r in rows if r["id"].startswith(incomplete)]
+        return [(r["id"], f"{r['pipeline']} {r['status']}") for r in rows
+                if r["id"].startswith(incomplete) and (not statuses or r["status"] in statuses)]
     except Exception:  # noqa: BLE001 - a shell completion must never print a traceback
         return []
 
 
-def batch_or_run_ids(incomplete: str) -> list[tuple[str, str]]:
+def paused_run_ids(incomplete: str) -> list[tuple[str, str]]:
+    """What approve and deny take."""
+    return _runs(incomplete, ("paused",))
+
+
+def run_ids(incomplete: str) -> list[tuple[str, str]]:
+    return _runs(incomplete)
+
+
+def batch_ids(incomplete: str) -> list[tuple[str, str]]:
+    return _batches(incomplete)
+
+
+UNFINISHED = ("paused", "failed", "interrupted", "budget_exceeded", "running")  # what resume takes
+
+
+def _batches(incomplete: str, statuses: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(id, what it is) of the newest eval batches (with one of these statuses, when given)."""
     try:
         from agentctl import runs
         from agentctl.record.batches import batches
@@ -56,10 +77,15 @@ def batch_or_run_ids(incomplete: str) -> list[tuple[str, str]]:
             return []
         journal = runs.journal_for(root, read_only=True)
         try:
-            found = [(b["id"], f"eval {b['eval']} {b['status']}") for b in batches(journal, 200)
-                     if b["id"].startswith(incomplete)]
+            return [(b["id"], f"eval {b['eval']} {b['status']}") for b in batches(journal, 200)
+                    if b["id"].startswith(incomplete) and (not statuses or b["status"] in statuses)]
         finally:
             journal.close()
-        return found + run_ids(incomplete)
     except Exception:  # noqa: BLE001 - as above
         return []
+
+
+def resumable_ids(incomplete: str) -> list[tuple[str, str]]:
+    """What resume takes: eval batches and runs that did not finish (a run of a process that died
+    reads as interrupted; one still running is refused by resume itself)."""
+    return _batches(incomplete, UNFINISHED) + _runs(incomplete, UNFINISHED)

@@ -36,3 +36,25 @@ def test_run_and_batch_ids_complete_from_the_journal(tmp_path):
     assert complete(f"agentctl resume {run_id[:4]}", root) == [run_id]
     assert complete("agentctl trace zz", root) == []
     assert complete("agentctl trace ", tmp_path) == []  # no journal: nothing, and no error
+
+
+def test_approve_offers_paused_runs_and_resume_unfinished_ones(tmp_path):
+    """`agentctl approve <TAB>` offered every run, a succeeded one too, which approve then refuses."""
+    import json
+
+    from tests.record.test_journal import copy_project
+    from tests.test_cli_run import _cassette_for_expense
+
+    root = copy_project(tmp_path / "p")
+    cassette = tmp_path / "c.json"
+    _cassette_for_expense(cassette, {"category": "travel", "within_policy": True, "reason": "ok"})
+    ran = {}
+    for name, args in {"paused": ["-i", "amount_usd=800"], "done": ["-i", "amount_usd=800", "--approve"]}.items():
+        done = subprocess.run([sys.executable, "-m", "agentctl", "run", "pipelines/expense_approval.yaml", "-i",
+                               "requester=ada", "-i", "description=train", *args, "--replay", str(cassette), "--json"],
+                              cwd=root, capture_output=True, text=True, timeout=60)
+        ran[name] = json.loads(done.stdout)["run_id"]
+    assert complete("agentctl approve ", root) == [ran["paused"]]
+    assert complete("agentctl deny ", root) == [ran["paused"]]
+    assert complete("agentctl resume ", root) == [ran["paused"]]
+    assert sorted(complete("agentctl trace ", root)) == sorted(ran.values())
