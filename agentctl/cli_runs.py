@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -9,13 +10,17 @@ import typer
 
 from agentctl import completion
 from agentctl.cli_options import JsonFlag
+from agentctl.errors import EXIT_CODES
 
 runs_app = typer.Typer(help="The run journal.", no_args_is_help=True)
+
+# the statuses a run ends with (errors.EXIT_CODES), and running
+RunStatus = Enum("RunStatus", {name: name for name in (*EXIT_CODES, "running")}, type=str)
 
 
 @runs_app.command("list", epilog="Example:  agentctl runs list --pipeline travel-planner --status failed")
 def runs_list(pipeline: Optional[str] = typer.Option(None, "--pipeline", help="Only this pipeline."),
-              status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status."),
+              status: Optional[RunStatus] = typer.Option(None, "--status", help="Only runs with this status."),
               limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
               json_output: JsonFlag = False) -> None:
     """List runs, newest first."""
@@ -23,11 +28,15 @@ def runs_list(pipeline: Optional[str] = typer.Option(None, "--pipeline", help="O
     from agentctl.compile.project import find_root
 
     root = find_root(Path.cwd())
-    rows = runs.list_runs(root, pipeline, status, limit)
+    rows = runs.list_runs(root, pipeline, status.value if status else None, limit)
     if json_output:
         console.print_plain(run_display.runs_json(rows or []))
     elif rows is None:
         console.print_info(f"no runs recorded in {root}")
+    elif not rows and (pipeline or status):
+        console.print_info("no runs match " + " and ".join(
+            f"{option} {value}" for option, value in (("--pipeline", pipeline), ("--status", status and status.value))
+            if value))
     else:
         console.print_plain(run_display.runs_table(rows))
 

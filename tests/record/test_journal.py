@@ -155,3 +155,20 @@ def test_a_read_only_journal_folder_still_lists_and_shows_runs_and_a_run_says_wh
     resumed = invoke(capsys, monkeypatch, "resume", "r1")
     assert resumed.code == 1 and "internal error" not in resumed.err
     assert "cannot write the run journal" in resumed.err and "writable" in resumed.err
+
+
+def test_runs_list_refuses_an_unknown_status_and_says_when_nothing_matches(tmp_path, capsys, monkeypatch):
+    """`runs list --status faild` said "no runs yet" in a journal full of runs."""
+    from agentctl import api
+    from tests.support.cli import invoke
+
+    (tmp_path / "agentctl.lock").write_text("")
+    journal = Journal(tmp_path / ".agentctl" / "journal.db")
+    journal.start_run("r1", api.compile_file(str(REPO / "pipelines" / "article_review.yaml")).pipeline, {}, 1)
+    journal.finish_run("r1", "failed", "boom", {}, {})
+    journal.close()
+    monkeypatch.chdir(tmp_path)
+    typo = invoke(capsys, monkeypatch, "runs", "list", "--status", "faild")
+    assert typo.code == 2 and "'faild' is not one of" in typo.err and "'interrupted'" in typo.err
+    assert invoke(capsys, monkeypatch, "runs", "list", "--status", "paused").out == "no runs match --status paused\n"
+    assert "r1" in invoke(capsys, monkeypatch, "runs", "list", "--status", "failed").out
