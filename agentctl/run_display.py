@@ -19,8 +19,8 @@ from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarn
                                  ToolCallStarted, ToolCallSucceeded)
 from agentctl.run.executor import RunResult
 
-ICONS = {"pending": "·", "running": "…", "starting": "…", "started": "✓", "succeeded": "✓", "failed": "✗", "skipped": "-", "denied": "✗",
-         "cancelled": "✗", "paused": "‖"}
+ICONS = {"pending": "·", "running": "…", "starting": "…", "started": "✓", "succeeded": "✓", "failed": "✗",
+         "skipped": "-", "denied": "✗", "cancelled": "✗", "paused": "‖", "waiting": "‖"}
 
 
 def money(value: float) -> str:
@@ -108,13 +108,16 @@ class Progress:
                 took = f"{event.at - event.started_at:.1f} s"
                 return f"{'mcp ' + event.server:<16} {verb} in {took}" + (f": {event.error}" if event.error else "")
             case ApprovalAsked():
+                self.row(event.step).state = "waiting"
                 return f"{event.step:<16} waits for approval by {event.role}: {event.message}"
             case ApprovalDecided():
+                if self.row(event.step).state == "waiting":
+                    self.row(event.step).state = "running"
                 return f"{event.step:<16} {'approved' if event.approved else 'denied'} by {event.by}"
             case RunFinished():
                 self.totals = event.usage
                 for row in self.rows.values():  # the last frame must not show a step still running
-                    if row.state in ("running", "starting"):
+                    if row.state in ("running", "starting", "waiting"):
                         row.state, row.ended = ("paused" if event.status == "paused" else "cancelled"), event.at
                 return None
             case _:

@@ -129,3 +129,14 @@ def test_the_live_view_s_clocks_move_between_events(monkeypatch):
         clock[0] = 13.5
         live.live.refresh()
         assert "3.5s" in screen.file.getvalue() and "3.5 s of 600.0 s" in screen.file.getvalue()
+
+
+def test_a_step_waiting_for_an_approval_says_so():
+    from agentctl.run.events import ApprovalAsked, ApprovalDecided
+
+    progress = _progress()
+    progress.apply(StepStarted(at=1.0, step="approved", kind="approval", what=None))
+    progress.apply(ApprovalAsked(at=1.5, step="approved", role="manager", message="ok?"))
+    assert progress.table_rows()[0][1] == "‖ waiting"
+    progress.apply(ApprovalDecided(at=2.0, step="approved", approved=True, by="ada", role="manager"))
+    assert progress.table_rows()[0][1] == "… running"
