@@ -25,4 +25,12 @@ if [ ! -x "$multitool" ] && [ "$(uname -s)" = Linux ] && command -v npm >/dev/nu
     echo "note: npm could not install the SARIF Multitool; tests/test_sarif.py will skip it" >&2
   fi
 fi
+# yaml-language-server (the server behind VS Code's YAML extension, pinned) for tests/test_editor.py:
+# what an editor shows with the schemas and the settings `agentctl init` writes.
+yls=.venv/yaml-language-server/node_modules/.bin/yaml-language-server
+if [ ! -e "$yls" ] && command -v npm >/dev/null; then
+  npm install --silent --no-save --no-audit --no-fund --prefix .venv/yaml-language-server \
+    yaml-language-server@1.19.2 >/dev/null 2>&1 \
+    || echo "note: npm could not install yaml-language-server; tests/test_editor.py will skip" >&2
+fi
 exec "$root/.venv/bin/python" -m pytest -q -n 2 "$@"
