@@ -300,7 +300,7 @@ class LiveProgress:
         pipeline = self.progress.pipeline
         rows = [[printable(cell) for cell in row] for row in self.progress.table_rows()]
         kept = fit_columns(COLUMNS, rows, live_console().size.width)
-        table = Table(title=f"{pipeline.name} {pipeline.version}", expand=False, caption_justify="left")
+        table = Table(title=printable(f"{pipeline.name} {pipeline.version}"), expand=False, caption_justify="left")
         for i in kept:
             table.add_column(COLUMNS[i], justify="right" if COLUMNS[i] in ("tokens", "cost", "elapsed") else "left",
                              no_wrap=COLUMNS[i] in ("step", "state"))
@@ -324,12 +324,10 @@ def ask_approval(request, redact=lambda text: text) -> bool:
     """Show an approval request's context (secrets masked) and ask, at the terminal."""
     import json
 
-    sys.stderr.write(redact(f"\napproval needed at step '{request.step}' ({request.approver}): {request.message}") + "\n")
-    for key, value in request.context.items():
-        shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-        sys.stderr.write(redact(f"  {key}: {shown}") + "\n")
-    sys.stderr.write("approve? [y/N] ")
-    sys.stderr.flush()
+    lines = [f"\napproval needed at step '{request.step}' ({request.approver}): {request.message}"]
+    for key, value in request.context.items():  # a model's tool arguments among them: escaped below
+        lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}")
+    write(sys.stderr, "\n".join(redact(line) for line in lines) + "\napprove? [y/N] ")
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 

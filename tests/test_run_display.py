@@ -140,3 +140,28 @@ def test_a_step_waiting_for_an_approval_says_so():
     assert progress.table_rows()[0][1] == "‖ waiting"
     progress.apply(ApprovalDecided(at=2.0, step="approved", approved=True, by="ada", role="manager"))
     assert progress.table_rows()[0][1] == "… running"
+
+
+def test_the_live_title_and_an_approval_question_never_send_control_characters(monkeypatch, capsys):
+    """A version "1\\e[31m" reached the terminal raw in the live view's title, and a model's tool
+    arguments raw in the approval question a human answers."""
+    import io
+
+    from rich.console import Console
+
+    from agentctl import console
+    from agentctl.run.approvals import ApprovalRequest
+
+    screen = Console(file=io.StringIO(), force_terminal=True, width=120)
+    monkeypatch.setattr(console, "live_console", lambda: screen)
+    progress = _progress()
+    progress.pipeline = type(progress.pipeline)(**{**progress.pipeline.__dict__, "version": "1\x1b[31mRED"})
+    with console.LiveProgress(progress, str, live=True):
+        pass
+    assert "\x1b[31mRED" not in screen.file.getvalue() and "\\x1b[31mRED" in screen.file.getvalue()
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    request = ApprovalRequest(step="pay", approver="manager", message="pay \x1b]0;owned\x07?",
+                              context={"iban": "DE00\x1b[2J"})
+    assert console.ask_approval(request) is False
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\\x1b]0;owned\\x07" in err and "DE00\\x1b[2J" in err
