@@ -77,6 +77,7 @@ class McpServers:
         errlog = await self._relay_stderr(name)
         try:
             async with stdio_client(params, errlog=errlog) as (read, write):
+                errlog.close()  # the server has its own copy: the relay ends when the server does
                 async with ClientSession(read, write, read_timeout_seconds=spec.timeout_s) as session:
                     await session.initialize()
                     listed = await session.list_tools()
@@ -90,6 +91,17 @@ class McpServers:
             raise
         finally:
             errlog.close()  # the relay reads to the end of what the server printed, then stops
+
+    async def why_gone(self, name: str, error: Exception) -> str:
+        """When a call failed because the server closed its end (it exited, most likely), what it
+        printed last; else nothing."""
+        from mcp import MCPError
+        from mcp_types import CONNECTION_CLOSED
+
+        if not (isinstance(error, MCPError) and error.code == CONNECTION_CLOSED):
+            return ""
+        await self._drained(name)
+        return self.tail(name)
 
     def tail(self, name: str) -> str:
         """The server's last printed lines, when its output is kept (registry.ServerLogs)."""
@@ -160,7 +172,8 @@ class McpTool:
                                              meta=meta or None)
         except Exception as exc:  # noqa: BLE001 - protocol errors and timeouts end the call
             timeout = "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower()
-            raise ToolError(f"tool '{self.name}' (MCP): {type(exc).__name__}: {exc}", retryable=timeout) from None
+            why = await self.servers.why_gone(self.spec.target, exc)
+            raise ToolError(f"tool '{self.name}' (MCP): {type(exc).__name__}: {exc}{why}", retryable=timeout) from None
         text = "\n".join(getattr(block, "text", "") for block in result.content)
         if result.is_error:
             raise ToolError(f"tool '{self.name}' (MCP) reported an error: {text[:300]}")

@@ -39,5 +39,14 @@ def whisper(text: str) -> str:
     return text.lower()
 
 
+@server.tool()
+def crash(text: str) -> str:
+    """Die in the middle of a call, saying why on stderr (a server that fails during a run)."""
+    import sys
+
+    print(f"fatal: index corrupted while reading {text}", file=sys.stderr, flush=True)
+    os._exit(3)
+
+
 if __name__ == "__main__":
     server.run("stdio")

@@ -322,3 +322,25 @@ def test_ctrl_c_while_a_server_starts_stops_at_once_without_a_traceback(project,
     assert "│ mcp test │ ✗ cancelled │" in screen[screen.rindex("┏"):]
     (status,) = sqlite3.connect(project.root / ".agentctl" / "journal.db").execute("SELECT status FROM runs").fetchone()
     assert status == "interrupted"
+
+
+def test_a_server_that_dies_during_a_call_shows_its_last_lines(project, server):
+    """It said only "MCPError: Connection closed"; why the server died was in its log alone."""
+    import sys
+
+    from tests.conftest import REPO
+
+    body = f"""
+mcp_servers:
+  test:
+    command: [{sys.executable}, -m, tests.support.mcp_server]
+    env: {{PYTHONPATH: "{REPO}"}}
+tools:
+  crash: {{mcp: test}}
+steps:
+  - {{id: use, tool: crash, with: {{text: block 7}}}}
+"""
+    result = project.run(body)
+    assert result.status == "failed"
+    assert "Connection closed" in result.error and "its last lines" in result.error
+    assert "fatal: index corrupted while reading block 7" in result.error
