@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import assert_never
 
 from agentctl.compile.ir import CompiledPipeline
+from agentctl.console import fit_columns
 from agentctl.dimensions import COUNTED, DIMENSIONS, Usage
 from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
@@ -187,8 +188,6 @@ def _step_table(result: RunResult, pipeline: CompiledPipeline, width: int | None
         step, u = result.steps[sid], result.steps[sid].usage
         rows.append(["  " * depth + sid, step.status, str(u.llm_calls), str(u.tool_calls), f"{u.tokens:,}",
                      money(u.cost_usd), f"{step.duration_s:.2f}s"])
-    from agentctl.console import fit_columns
-
     kept = fit_columns(SUMMARY_COLUMNS, rows, width, SUMMARY_DROP, cell=2, frame=0) if width else \
         range(len(SUMMARY_COLUMNS))
     widths = {i: max(len(SUMMARY_COLUMNS[i]), *(len(r[i]) for r in rows)) for i in kept}

@@ -22,6 +22,10 @@ def test_the_hooks_are_agentctl_commands_on_project_files():
     files = re.compile(hooks["agentctl-validate"]["files"])
     assert files.search("pipelines/travel.yaml") and files.search("prompts/triage.prompt")
     assert files.search("sub/evals/smoke.eval.yaml") and not files.search("README.md")
+    # what validate also reads: a policy file (any name a pipeline's `policy:` gives), a Python
+    # tool's module (E315), an eval's data; a commit of only these skipped the hook
+    assert all(files.search(path) for path in ("policy.yaml", "security/support.policy.yaml", "tools/booking.py",
+                                               "evals/expenses.jsonl", "schemas/review.json"))
 
 
 def test_pre_commit_accepts_the_manifest():
