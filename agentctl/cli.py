@@ -11,7 +11,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from agentctl import __version__, completion
-from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, JsonFlag, NoLive, OtlpEndpoint, Replay, Role,
+from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, Events, JsonFlag, NoLive, OtlpEndpoint, Replay, Role,
                                   TraceContent, decision)
 from agentctl.errors import EXIT_CHECKS, EXIT_FAILED, EXIT_OK, UsageError
 
@@ -218,30 +218,27 @@ def run(
     trace_content: TraceContent = False,
     otlp_endpoint: OtlpEndpoint = None,
     no_live: NoLive = False,
-    events: Optional[str] = typer.Option(None, "--events", help="Write a JSON line per event to FILE (- for stdout)."),
+    events: Events = None,
     role: Role = None,
 ) -> None:
     """Run a pipeline: live progress, then a summary. Exit 0 ok, 1 failed, 3 budget, 4 paused, 130 Ctrl-C."""
     from agentctl import api, service
 
-    settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
-                                   _trace(trace_content, otlp_endpoint), False if no_live else None, events,
-                                   _width(to_stderr=events == "-"))
+    settings = _run_settings(decision(approve, deny), json_output, concurrency, trace_content, otlp_endpoint,
+                             no_live, events)
     outcome = service.run(pipeline, api.RunOptions(inputs or [], input_file, record, replay, role), settings)
     _finish(outcome, to_stderr=events == "-")  # stdout is the events' stream then
 
 
-def _trace(content: bool, endpoint: Optional[str]):
+def _run_settings(decision: Optional[bool], json_output: bool, concurrency: int, trace_content: bool,
+                  otlp_endpoint: Optional[str], no_live: bool, events: Optional[str]):
+    """How run, resume, approve and deny show and record the run they run or continue."""
+    from agentctl import console, service
     from agentctl.runs import TraceOptions
 
-    return TraceOptions(content, endpoint)
-
-
-def _width(to_stderr: bool = False) -> Optional[int]:
-    """The terminal width the summary goes to (see _finish), if it goes to a terminal."""
-    from agentctl import console
-
-    return console.terminal_width(sys.stderr if to_stderr else sys.stdout)
+    summary_to = sys.stderr if events == "-" else sys.stdout  # as _finish prints it
+    return service.RunSettings(decision, json_output, concurrency, TraceOptions(trace_content, otlp_endpoint),
+                               False if no_live else None, events, console.terminal_width(summary_to))
 
 
 def _finish(outcome, to_stderr: bool = False) -> None:
@@ -265,6 +262,7 @@ def resume(
     trace_content: TraceContent = False,
     otlp_endpoint: OtlpEndpoint = None,
     no_live: NoLive = False,
+    events: Events = None,
 ) -> None:
     """Continue an interrupted, failed, paused or budget-stopped run, or the rest of an eval batch;
     committed steps and finished rows are not run again."""
@@ -275,18 +273,20 @@ def resume(
     root = find_root(Path.cwd())
     if command.is_batch(root, run_id):
         _finish(command.resume(run_id, root, force, command.Outputs(format="json" if json_output else "text")))
-    settings = service.RunSettings(decision(approve, deny), json_output, concurrency,
-                                   _trace(trace_content, otlp_endpoint), False if no_live else None, width=_width())
-    _finish(service.resume(run_id, root, settings, replay, force, budget))
+    settings = _run_settings(decision(approve, deny), json_output, concurrency, trace_content, otlp_endpoint,
+                             no_live, events)
+    _finish(service.resume(run_id, root, settings, replay, force, budget), to_stderr=events == "-")
 
 
-def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str], json_output: bool,
-            role: str) -> None:
+def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str], role: str, json_output: bool,
+            concurrency: int, trace_content: bool, otlp_endpoint: Optional[str], no_live: bool,
+            events: Optional[str]) -> None:
     from agentctl import service
     from agentctl.compile.project import find_root
 
-    settings = service.RunSettings(json=json_output, width=_width())
-    _finish(service.answer(run_id, find_root(Path.cwd()), approved, step, settings, replay, role))
+    settings = _run_settings(None, json_output, concurrency, trace_content, otlp_endpoint, no_live, events)
+    _finish(service.answer(run_id, find_root(Path.cwd()), approved, step, settings, replay, role),
+            to_stderr=events == "-")
 
 
 AnswerAs = typer.Option("human", "--as", help="Answer as this role (the approval names who may; roles.yaml "
@@ -296,17 +296,21 @@ AnswerAs = typer.Option("human", "--as", help="Answer as this role (the approval
 @app.command(epilog="Example:  agentctl approve 3f2a9c1b7d4e sign_off")
 def approve(run_id: str = typer.Argument(..., help="A paused run.", autocompletion=completion.paused_run_ids),
             step: Optional[str] = typer.Argument(None, help="The step to approve (default: every pending one)."),
-            replay: Replay = None, json_output: JsonFlag = False, role: str = AnswerAs) -> None:
+            replay: Replay = None, role: str = AnswerAs, json_output: JsonFlag = False, concurrency: Concurrency = 8,
+            trace_content: TraceContent = False, otlp_endpoint: OtlpEndpoint = None, no_live: NoLive = False,
+            events: Events = None) -> None:
     """Approve a paused run's pending approval and continue it."""
-    _answer(run_id, step, True, replay, json_output, role)
+    _answer(run_id, step, True, replay, role, json_output, concurrency, trace_content, otlp_endpoint, no_live, events)
 
 
 @app.command(epilog="Example:  agentctl deny 3f2a9c1b7d4e sign_off")
 def deny(run_id: str = typer.Argument(..., help="A paused run.", autocompletion=completion.paused_run_ids),
          step: Optional[str] = typer.Argument(None, help="The step to deny (default: every pending one)."),
-         replay: Replay = None, json_output: JsonFlag = False, role: str = AnswerAs) -> None:
+         replay: Replay = None, role: str = AnswerAs, json_output: JsonFlag = False, concurrency: Concurrency = 8,
+         trace_content: TraceContent = False, otlp_endpoint: OtlpEndpoint = None, no_live: NoLive = False,
+         events: Events = None) -> None:
     """Deny a paused run's pending approval and continue it (what needs the approval is skipped)."""
-    _answer(run_id, step, False, replay, json_output, role)
+    _answer(run_id, step, False, replay, role, json_output, concurrency, trace_content, otlp_endpoint, no_live, events)
 
 
 @app.command(epilog="Examples:  agentctl trace 3f2a9c1b7d4e  ·  agentctl trace 3f2a9c1b7d4e --format json")

@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 
 from agentctl import completion
 
-from agentctl.cli_options import (ApproveAll, Baseline, DenyAll, Junit, OtlpEndpoint, Record, Replay, Role,
+from agentctl.cli_options import (ApproveAll, Baseline, DenyAll, Junit, NoLive, OtlpEndpoint, Record, Replay, Role,
                                   ReportFormat, ReportJson, decision)
 
 
@@ -68,13 +68,14 @@ def run(
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Run the rows on the Dask scheduler at this "
                                           "address, e.g. tcp://10.0.0.5:8786."),
     chunk_rows: int = typer.Option(500, "--chunk-rows", min=1, max=100_000, help="Rows per chunk on a cluster."),
+    no_live: NoLive = False,
 ) -> None:
     """Run an eval file: every row as a journaled run, checked, reported from the journal."""
     from agentctl.evals import command
 
-    options = command.Options(replay, record, cache, decision(approve, deny), command.parse_shard(shard),
-                              command.Outputs(output, junit, command.report_format(format), baseline), otlp_endpoint,
-                              role, workers, cluster, chunk_rows)
+    outputs = command.Outputs(output, junit, command.report_format(format), baseline, False if no_live else None)
+    options = command.Options(replay, record, cache, decision(approve, deny), command.parse_shard(shard), outputs,
+                              otlp_endpoint, role, workers, cluster, chunk_rows)
     options.check_cluster()
     compiled = command.load(path)
     _finish(command.dry_run(compiled) if dry_run else command.run(compiled, options))

@@ -15,6 +15,7 @@ Record = Annotated[Optional[str], typer.Option("--record", help="Record model ca
 ApproveAll = Annotated[bool, typer.Option("--approve", help="Approve every approval gate.")]
 DenyAll = Annotated[bool, typer.Option("--deny", help="Deny every approval gate.")]
 NoLive = Annotated[bool, typer.Option("--no-live", help="One line per event instead of the live table.")]
+Events = Annotated[Optional[str], typer.Option("--events", help="Write a JSON line per event to FILE (- for stdout).")]
 TraceContent = Annotated[bool, typer.Option("--trace-content", help="Record prompts and completions (redacted).")]
 OtlpEndpoint = Annotated[Optional[str], typer.Option("--otlp-endpoint", help="Send the trace to this collector.")]
 Role = Annotated[Optional[str], typer.Option("--role", envvar="AGENTCTL_ROLE", show_envvar=True,

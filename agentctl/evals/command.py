@@ -66,6 +66,7 @@ class Outputs:
     junit: str | None = None
     format: str = "text"  # text, markdown or json (the report itself)
     baseline: str | None = None
+    live: bool | None = None  # the live status line: None, on a terminal; False, a line per row (--no-live)
 
 
 FORMATS = ("text", "markdown", "json")
@@ -248,7 +249,7 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     batch = Batch(compiled, model, SharedTools(build_tools(pipeline)), journal, FixedApprover(options.decision), batch_id,
                   options.shard, progress, options.role)
     batch.traces = BatchTraces(pipeline.root, batch_id, journal.redact, options.otlp_endpoint)
-    view = BatchView(compiled, batch)
+    view = BatchView(compiled, batch, options.outputs.live)
     set_pid(journal, batch_id, os.getpid())
     # What is loaded by now (litellm, the compiled pipeline) lives for the whole batch: collections
     # skip it. Without this, a 10,000-row batch spent a tenth of its time in the cyclic collector.

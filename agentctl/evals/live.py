@@ -25,8 +25,8 @@ def expected_runs(compiled: CompiledEval, shard: tuple[int, int] | None, finishe
 
 
 class BatchView:
-    def __init__(self, compiled: CompiledEval, batch) -> None:
-        self.compiled, self.batch = compiled, batch
+    def __init__(self, compiled: CompiledEval, batch, live: bool | None = None) -> None:
+        self.compiled, self.batch, self.live = compiled, batch, live
         self.total = expected_runs(compiled, batch.shard, len(batch.progress.finished))
         self.done = self.passed = self.failed = self.errors = 0
         self.cost = 0.0
@@ -37,7 +37,7 @@ class BatchView:
     def __enter__(self) -> "BatchView":
         from agentctl.console import BatchProgress
 
-        self.display = BatchProgress().__enter__()
+        self.display = BatchProgress(self.live).__enter__()
         return self
 
     def __exit__(self, *exc) -> None:

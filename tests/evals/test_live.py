@@ -35,3 +35,22 @@ def test_the_status_line_counts_rows_and_cost_against_the_budget(tmp_path, capsy
     assert status.endswith(" s left")
     err = capsys.readouterr().err
     assert "row 1 (a): pass [succeeded]  1/4" in err and "row 2 (b): FAIL [failed]  2/4" in err
+
+
+def test_no_live_at_a_terminal_prints_a_line_per_row(tmp_path):
+    """`run` and `resume` had --no-live; `eval` showed its live line at a terminal whatever one asked."""
+    import shutil
+    import sys
+
+    from tests.conftest import REPO
+    from tests.support.example import copy_example
+    from tests.support.terminal import run_in_terminal
+
+    root = copy_example(tmp_path)
+    shutil.copytree(REPO / "evals", root / "evals")
+    args = ["eval", "evals/expense_approval.eval.yaml", "--replay", "evals/cassettes/expenses.json", "--approve"]
+    code, screen = run_in_terminal([sys.executable, "-m", "agentctl", *args, "--no-live"], root, columns=120)
+    assert code == 0, screen
+    import re
+
+    assert re.search(r"^row 1 \(e01\): pass \[succeeded\]  \d+/24$", screen, re.M) and "runs · 22 passing" not in screen

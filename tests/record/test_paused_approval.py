@@ -174,3 +174,18 @@ def test_the_journal_commands_speak_json(tmp_path, capsys, monkeypatch):
     approved = invoke(capsys, monkeypatch, "approve", run_id, "--json")
     assert approved.code == 0 and approved.json()["status"] == "succeeded" and approved.json()["version"] == 1
     assert "approved: ok; continuing run" in approved.err
+
+
+def test_approve_and_resume_take_the_run_s_output_options(project, tmp_path):
+    """`run` had --events and --no-live; `approve`, `deny` and `resume`, which continue the same run
+    with the same display, did not (nor --otlp-endpoint, --trace-content, --concurrency on approve)."""
+    run_id, db = start_paused(project)
+    events = tmp_path / "approve-events.jsonl"
+    approved = cli(project, "approve", run_id, "--as", "manager", "--replay", "c.json", "--no-live", "--events",
+                   str(events), "--concurrency", "2", "--trace-content")
+    assert approved.returncode == 0, approved.stderr
+    kinds = [json.loads(line)["type"] for line in events.read_text().splitlines()]
+    assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished" and "StepFinished" in kinds
+    for command in ("resume", "deny"):
+        shown = cli(project, command, "--help")
+        assert all(option in shown.stdout for option in ("--events", "--no-live", "--otlp-endpoint")), command
