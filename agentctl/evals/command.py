@@ -368,6 +368,10 @@ class SharedTools(Tools):
         super().__init__(tools.tools, tools.servers)
         self.ready: asyncio.Future | None = None
 
+    def servers_for(self, names) -> list[str]:
+        """Only the first row starts servers (and says so); the others use them."""
+        return [] if self.ready is not None else super().servers_for(names)
+
     async def prepare(self, names) -> None:
         if self.ready is None:  # the first row starts them; the others wait for that, not start them again
             self.ready = asyncio.ensure_future(super().prepare(names))

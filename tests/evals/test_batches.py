@@ -174,3 +174,24 @@ def test_resume_runs_a_row_whose_run_was_recorded_in_the_batch_but_never_started
 def test_a_baseline_that_cannot_be_read_stops_the_eval_before_any_call(batch, capsys, monkeypatch, server):
     done = invoke(capsys, monkeypatch, "eval", batch(), "--baseline", "missing.json")
     assert done.code == 2 and "missing.json does not exist" in done.err and server.count() == 0
+
+
+def test_only_the_first_row_of_a_batch_announces_the_servers_it_starts():
+    """Every row's run said the batch's MCP servers were starting, though only the first starts them."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from agentctl.evals.command import SharedTools
+
+    class Servers:
+        async def start_all(self, names):
+            pass
+
+    tool = SimpleNamespace(spec=SimpleNamespace(kind="mcp", target="itinerary"))
+    shared = SharedTools(SimpleNamespace(tools={"find": tool}, servers=Servers()))
+
+    async def two_rows():
+        first = shared.servers_for({"find"})
+        await shared.prepare({"find"})
+        return first, shared.servers_for({"find"})
+    assert asyncio.run(two_rows()) == (["itinerary"], [])
