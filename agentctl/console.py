@@ -236,6 +236,8 @@ def print_tool_output(source: str, line: str) -> None:
 
 
 COLUMNS = ("step", "state", "model", "attempt", "tokens", "cost", "elapsed")
+STATE_STYLES = {"succeeded": "green", "started": "green", "failed": "bold red", "denied": "red", "cancelled": "red",
+                "running": "yellow", "starting": "yellow", "waiting": "magenta", "paused": "magenta"}
 DROP_ORDER = ("attempt", "model", "tokens", "elapsed", "cost")  # step and state always stay
 
 
@@ -296,6 +298,7 @@ class LiveProgress:
 
     def _table(self):
         from rich.table import Table
+        from rich.text import Text as RichText
 
         pipeline = self.progress.pipeline
         rows = [[printable(cell) for cell in row] for row in self.progress.table_rows()]
@@ -304,8 +307,10 @@ class LiveProgress:
         for i in kept:
             table.add_column(COLUMNS[i], justify="right" if COLUMNS[i] in ("tokens", "cost", "elapsed") else "left",
                              no_wrap=COLUMNS[i] in ("step", "state"))
-        for row in rows:
-            table.add_row(*(row[i] for i in kept))
+        state = COLUMNS.index("state")
+        for row in rows:  # a state in its colour (none under NO_COLOR: rich drops colours then)
+            table.add_row(*(RichText(row[i], STATE_STYLES.get(row[i].split()[-1])) if i == state else row[i]
+                            for i in kept))
         table.caption = self.progress.budget_line()
         return table
 

@@ -261,3 +261,21 @@ def test_at_40_columns_the_live_view_and_the_summary_fit_the_terminal(tmp_path):
                                                     ["draft", "succeeded"], ["review", "succeeded"],
                                                     ["approved", "succeeded"]]
     assert max(len(line) for line in table) <= 40
+
+
+def test_at_a_terminal_states_have_colours_and_no_color_keeps_the_view_without_them(tmp_path):
+    import re
+
+    from tests.record.test_journal import copy_project
+    from tests.support.terminal import Terminal
+
+    colours = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[0-9;]+)m")
+    root = copy_project(tmp_path)
+    seen = {}
+    for name, env in (("colour", {}), ("no colour", {"NO_COLOR": "1"})):
+        terminal = Terminal([sys.executable, "-m", "agentctl", *DEMO], root, columns=100, env=env)
+        code, screen = terminal.finish()
+        assert code == 0, screen
+        seen[name] = (bytes(terminal.received).decode(), screen)
+    assert "\x1b[32m✓ succeeded" in seen["colour"][0]
+    assert not colours.search(seen["no colour"][0]) and "│ approved │ ✓ succeeded │" in seen["no colour"][1]
