@@ -302,12 +302,16 @@ class LiveProgress:
 
         pipeline = self.progress.pipeline
         rows = [[printable(cell) for cell in row] for row in self.progress.table_rows()]
-        kept = fit_columns(COLUMNS, rows, live_console().size.width)
+        width = live_console().size.width
+        kept = fit_columns(COLUMNS, rows, width)
         table = Table(title=printable(f"{pipeline.name} {pipeline.version}"), expand=False, caption_justify="left")
+        step, state = COLUMNS.index("step"), COLUMNS.index("state")
+        # the other columns stay whole: a step id too long for the terminal is the one cut short
+        others = sum(3 + max([len(COLUMNS[i]), *(len(row[i]) for row in rows)]) for i in kept if i != step)
         for i in kept:
             table.add_column(COLUMNS[i], justify="right" if COLUMNS[i] in ("tokens", "cost", "elapsed") else "left",
-                             no_wrap=COLUMNS[i] in ("step", "state"))
-        state = COLUMNS.index("state")
+                             no_wrap=i in (step, state), overflow="ellipsis",
+                             max_width=max(4, width - 4 - others) if i == step else None)
         for row in rows:  # a state in its colour (none under NO_COLOR: rich drops colours then)
             table.add_row(*(RichText(row[i], STATE_STYLES.get(row[i].split()[-1])) if i == state else row[i]
                             for i in kept))

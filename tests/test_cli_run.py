@@ -279,3 +279,18 @@ def test_at_a_terminal_states_have_colours_and_no_color_keeps_the_view_without_t
         seen[name] = (bytes(terminal.received).decode(), screen)
     assert "\x1b[32m✓ succeeded" in seen["colour"][0]
     assert not colours.search(seen["no colour"][0]) and "│ approved │ ✓ succeeded │" in seen["no colour"][1]
+
+
+def test_a_step_id_too_long_for_the_terminal_is_cut_and_its_state_stays_whole(tmp_path):
+    """At 40 columns a 55-character id squeezed the state column to `✓ s…`."""
+    from tests.support.cli import scratch_project
+    from tests.support.terminal import run_in_terminal
+
+    long_id = "a_very_long_step_identifier_that_goes_on_and_on_forever"
+    scratch_project(tmp_path, {"pipelines/p.yaml": (
+        "apiVersion: agentctl/v1\nname: g\nversion: 1\nsteps:\n"
+        f"  - {{id: {long_id}, gate: {{check: '${{{{ 1 < 5 }}}}'}}}}\n")})
+    code, screen = run_in_terminal([sys.executable, "-m", "agentctl", "run", "pipelines/p.yaml"], tmp_path, columns=40)
+    assert code == 0, screen
+    row = next(line for line in screen[screen.rindex("┏"):].splitlines() if line.startswith("│ a_very"))
+    assert len(row) <= 40 and row.endswith("│ ✓ succeeded │") and "…" in row
