@@ -11,8 +11,8 @@ from typing import Annotated, List, Optional
 import typer
 
 from agentctl import __version__, completion
-from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, Events, JsonFlag, NoLive, OtlpEndpoint, Replay, Role,
-                                  TraceContent, decision)
+from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, Events, JsonFlag, NoLive, OtlpEndpoint, Replay,
+                                  Role, TraceContent, decision)
 from agentctl.errors import EXIT_CHECKS, EXIT_FAILED, EXIT_OK, UsageError
 
 app = typer.Typer(
