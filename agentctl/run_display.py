@@ -168,6 +168,11 @@ def summary_text(result: RunResult, pipeline: CompiledPipeline, width: int | Non
     limits = pipeline.limits
     budget = f" (budget {money(limits.max_cost_usd)})" if limits.max_cost_usd else ""
     lines.append(f"  total: {usage_text(result.usage)}{budget}")
+    if result.cut_off.llm_calls:  # charged at their worst case: the provider may bill a call it was answering
+        calls = result.cut_off.llm_calls
+        lines.append(f"  of which {calls} LLM call{'' if calls == 1 else 's'}, cut off by the stop, "
+                     f"{'is' if calls == 1 else 'are'} counted at {'its' if calls == 1 else 'their'} worst case "
+                     f"({result.cut_off.tokens:,} tokens, {money(result.cut_off.cost_usd)})")
     finished = [s for s, r in result.steps.items() if r.status == "succeeded"]
     if result.status != "succeeded" and finished:
         lines.append(f"  finished and kept: {', '.join(finished)}")
@@ -271,7 +276,7 @@ def result_json(result: RunResult, redactor: Redactor | None = None) -> str:
     payload = {
         "version": JSON_VERSION, "run_id": result.run_id, "pipeline": result.pipeline, "status": result.status,
         "exit_code": result.exit_code, "error": result.error, "outputs": result.outputs,
-        "usage": result.usage.as_dict(),
+        "usage": result.usage.as_dict(), "cut_off": result.cut_off.as_dict(),
         "duration_s": round((result.finished or time.monotonic()) - result.started, 3),
         "steps": {sid: {"status": s.status, "output": s.output, "error": s.error, "usage": s.usage.as_dict(),
                         "duration_s": round(s.duration_s, 3)} for sid, s in result.steps.items()},

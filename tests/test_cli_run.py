@@ -108,6 +108,9 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_says_what_finished(tmp_path):
         server.stop()
     assert proc.returncode == 130, err
     assert "interrupted" in out and "finished and kept: draft" in out
+    # the review's call, cut off in flight, is charged at its worst case: the summary says so
+    assert "of which 1 LLM call, cut off by the stop, is counted at its worst case" in out
+    assert "cut off" not in run_cli(*DEMO).stdout  # a run that ends on its own cuts nothing off
 
 
 def copy_example(tmp_path):

@@ -49,6 +49,7 @@ class Budget:
     used: Usage = field(default_factory=Usage)
     reserved: Usage = field(default_factory=Usage)
     started: float = field(default=0.0)
+    cut_off: Usage = field(default_factory=Usage)  # of `used`: worst cases of calls a stop cut off in flight
 
     def __post_init__(self) -> None:
         self.started = self.clock()
@@ -166,8 +167,10 @@ class Budgets:
         self.calls.in_flight.append((self, want))
         return want
 
-    def end_call(self, reservation: Usage, actual: Usage | None, step: str | None, check: bool = True) -> None:
-        """Settle a model call with what it used (None: it failed and used nothing)."""
+    def end_call(self, reservation: Usage, actual: Usage | None, step: str | None, check: bool = True,
+                 cut_off: bool = False) -> None:
+        """Settle a model call with what it used (None: it failed and used nothing; `cut_off`: a stop
+        ended it in flight, and `actual` is its worst case, since the provider may bill it)."""
         in_flight = self.calls.in_flight
         del in_flight[next(i for i, (_, held) in enumerate(in_flight) if held is reservation)]
         if actual is None:
@@ -175,6 +178,9 @@ class Budgets:
         else:
             self._reconcile(reservation, actual)
             self.settle(reservation, actual, step, check=False)
+            if cut_off:
+                for scope in self.scopes:
+                    scope.cut_off.add(actual)
         self.calls.changed()
         if actual is not None and check:
             for scope in self.scopes:

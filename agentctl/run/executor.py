@@ -67,6 +67,7 @@ class RunResult:
     error: str | None = None
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
+    cut_off: Usage = field(default_factory=Usage)  # of `usage`: worst cases of calls a stop cut off in flight
 
     @property
     def exit_code(self) -> int:
@@ -139,7 +140,7 @@ class Executor:
             raise
         finally:
             await self._close_tools()
-            result.usage = self.budget.used
+            result.usage, result.cut_off = self.budget.used, self.budget.cut_off
             result.finished = time.monotonic()
             self.events.emit(RunFinished(status=result.status, error=result.error, usage=result.usage,
                                          outputs=result.outputs))

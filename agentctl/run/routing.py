@@ -132,7 +132,7 @@ class ModelRouter:
             raise error from None
         except asyncio.CancelledError:  # the run stopped; the provider may bill the call all the same
             provider_call.cancel()
-            budgets.end_call(reservation, reservation, step, check=False)
+            budgets.end_call(reservation, reservation, step, check=False, cut_off=True)
             raise
         except BaseException:
             provider_call.cancel()
