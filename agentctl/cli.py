@@ -227,7 +227,7 @@ def run(
     settings = _run_settings(decision(approve, deny), json_output, concurrency, trace_content, otlp_endpoint,
                              no_live, events)
     outcome = service.run(pipeline, api.RunOptions(inputs or [], input_file, record, replay, role), settings)
-    _finish(outcome, to_stderr=events == "-")  # stdout is the events' stream then
+    _finish(outcome, _summary_stream(events))
 
 
 def _run_settings(decision: Optional[bool], json_output: bool, concurrency: int, trace_content: bool,
@@ -236,15 +236,19 @@ def _run_settings(decision: Optional[bool], json_output: bool, concurrency: int,
     from agentctl import console, service
     from agentctl.runs import TraceOptions
 
-    summary_to = sys.stderr if events == "-" else sys.stdout  # as _finish prints it
     return service.RunSettings(decision, json_output, concurrency, TraceOptions(trace_content, otlp_endpoint),
-                               False if no_live else None, events, console.terminal_width(summary_to))
+                               False if no_live else None, events, console.terminal_width(_summary_stream(events)))
 
 
-def _finish(outcome, to_stderr: bool = False) -> None:
+def _summary_stream(events: Optional[str]):
+    """Where a run's summary (or --json) goes: stdout, unless the events' stream is there (--events -)."""
+    return sys.stderr if events == "-" else sys.stdout
+
+
+def _finish(outcome, stream=None) -> None:
     from agentctl import console
 
-    console.print_plain(outcome.text, sys.stderr if to_stderr else sys.stdout)
+    console.print_plain(outcome.text, stream or sys.stdout)
     raise typer.Exit(outcome.exit_code)
 
 
@@ -275,18 +279,15 @@ def resume(
         _finish(command.resume(run_id, root, force, command.Outputs(format="json" if json_output else "text")))
     settings = _run_settings(decision(approve, deny), json_output, concurrency, trace_content, otlp_endpoint,
                              no_live, events)
-    _finish(service.resume(run_id, root, settings, replay, force, budget), to_stderr=events == "-")
+    _finish(service.resume(run_id, root, settings, replay, force, budget), _summary_stream(events))
 
 
-def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str], role: str, json_output: bool,
-            concurrency: int, trace_content: bool, otlp_endpoint: Optional[str], no_live: bool,
-            events: Optional[str]) -> None:
+def _answer(run_id: str, step: Optional[str], approved: bool, replay: Optional[str], role: str, settings) -> None:
     from agentctl import service
     from agentctl.compile.project import find_root
 
-    settings = _run_settings(None, json_output, concurrency, trace_content, otlp_endpoint, no_live, events)
     _finish(service.answer(run_id, find_root(Path.cwd()), approved, step, settings, replay, role),
-            to_stderr=events == "-")
+            _summary_stream(settings.events))
 
 
 AnswerAs = typer.Option("human", "--as", help="Answer as this role (the approval names who may; roles.yaml "
@@ -300,7 +301,8 @@ def approve(run_id: str = typer.Argument(..., help="A paused run.", autocompleti
             trace_content: TraceContent = False, otlp_endpoint: OtlpEndpoint = None, no_live: NoLive = False,
             events: Events = None) -> None:
     """Approve a paused run's pending approval and continue it."""
-    _answer(run_id, step, True, replay, role, json_output, concurrency, trace_content, otlp_endpoint, no_live, events)
+    _answer(run_id, step, True, replay, role,
+            _run_settings(None, json_output, concurrency, trace_content, otlp_endpoint, no_live, events))
 
 
 @app.command(epilog="Example:  agentctl deny 3f2a9c1b7d4e sign_off")
@@ -310,7 +312,8 @@ def deny(run_id: str = typer.Argument(..., help="A paused run.", autocompletion=
          trace_content: TraceContent = False, otlp_endpoint: OtlpEndpoint = None, no_live: NoLive = False,
          events: Events = None) -> None:
     """Deny a paused run's pending approval and continue it (what needs the approval is skipped)."""
-    _answer(run_id, step, False, replay, role, json_output, concurrency, trace_content, otlp_endpoint, no_live, events)
+    _answer(run_id, step, False, replay, role,
+            _run_settings(None, json_output, concurrency, trace_content, otlp_endpoint, no_live, events))
 
 
 @app.command(epilog="Examples:  agentctl trace 3f2a9c1b7d4e  ·  agentctl trace 3f2a9c1b7d4e --format json")
