@@ -246,15 +246,20 @@ def fit_columns(columns: Sequence[str], rows: list[list[str]], width: int,
     """The columns that fit in `width` terminal cells, least useful dropped first, so that a
     narrow terminal shows whole step ids and states rather than every column cut to '…'. A
     column takes its widest cell plus `cell` (borders, padding); the table adds `frame`."""
-    kept = list(range(len(columns)))
+    kept, widths = list(range(len(columns))), column_widths(columns, rows)
 
     def needed() -> int:
-        return frame + sum(cell + max([len(columns[i]), *(len(r[i]) for r in rows)]) for i in kept)
+        return frame + sum(cell + widths[i] for i in kept)
     for name in drop_order:
         if needed() <= width:
             break
         kept.remove(columns.index(name))
     return kept
+
+
+def column_widths(columns: Sequence[str], rows: list[list[str]]) -> list[int]:
+    """Each column's widest cell, its heading included."""
+    return [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(columns)]
 
 
 def terminal_width(stream) -> int | None:
@@ -307,7 +312,8 @@ class LiveProgress:
         table = Table(title=printable(f"{pipeline.name} {pipeline.version}"), expand=False, caption_justify="left")
         step, state = COLUMNS.index("step"), COLUMNS.index("state")
         # the other columns stay whole: a step id too long for the terminal is the one cut short
-        others = sum(3 + max([len(COLUMNS[i]), *(len(row[i]) for row in rows)]) for i in kept if i != step)
+        widths = column_widths(COLUMNS, rows)
+        others = sum(3 + widths[i] for i in kept if i != step)
         for i in kept:
             table.add_column(COLUMNS[i], justify="right" if COLUMNS[i] in ("tokens", "cost", "elapsed") else "left",
                              no_wrap=i in (step, state), overflow="ellipsis",

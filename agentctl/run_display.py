@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import assert_never
 
 from agentctl.compile.ir import CompiledPipeline
-from agentctl.console import fit_columns
+from agentctl.console import column_widths, fit_columns
 from agentctl.dimensions import COUNTED, DIMENSIONS, Usage
 from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
@@ -35,6 +35,7 @@ def usage_text(usage: Usage) -> str:
 @dataclass
 class Row:
     state: str = "pending"
+    server: bool = False  # an MCP server's row ("mcp NAME"): its start-up, no spending of its own
     model: str = ""
     attempt: str = ""
     tokens: int = 0
@@ -75,7 +76,7 @@ class Progress:
                 row.model, row.attempt = event.model, str(event.attempt)
                 return None
             case LlmAttemptSucceeded():
-                for sid in self.enclosing(event.step):  # a loop's row counts what its steps spend
+                for sid in enclosing(self.pipeline, event.step):  # a loop's row counts what its steps spend
                     row = self.row(sid)
                     row.tokens += event.input_tokens + event.output_tokens
                     row.cost += event.cost_usd
@@ -99,12 +100,12 @@ class Progress:
                 return f"{event.step:<16} warning: {event.message}"
             case ServerStarting():
                 row = self.row(f"mcp {event.server}")
-                row.state, row.started = "starting", event.at
+                row.state, row.started, row.server = "starting", event.at, True
                 return f"{'mcp ' + event.server:<16} starting"
             case ServerPhase():
                 if event.phase == "start" and f"mcp {event.server}" in self.rows:
-                    row = self.rows[f"mcp {event.server}"]
-                    row.state, row.ended = ("failed" if event.error else "started"), event.at
+                    self.rows[f"mcp {event.server}"].state = "failed" if event.error else "started"
+                    self.rows[f"mcp {event.server}"].ended = event.at
                 verb = "started" if event.phase == "start" else "stopped"
                 took = f"{event.at - event.started_at:.1f} s"
                 return f"{'mcp ' + event.server:<16} {verb} in {took}" + (f": {event.error}" if event.error else "")
@@ -127,20 +128,13 @@ class Progress:
     def row(self, step: str) -> Row:
         return self.rows.setdefault(step, Row())
 
-    def enclosing(self, step: str) -> list[str]:
-        """The step and the loops around it, innermost first."""
-        chain = [step]
-        while chain[-1] in self.pipeline.steps and self.pipeline.steps[chain[-1]].parent:
-            chain.append(self.pipeline.steps[chain[-1]].parent)
-        return chain
-
     def table_rows(self) -> list[tuple[str, ...]]:
         now = time.monotonic()
         out = []
         for sid, row in list(self.rows.items()):  # a copy: the live view's thread reads while the run adds
             elapsed = (row.ended or now) - row.started if row.started else 0.0
-            spent = ("", "") if sid.startswith("mcp ") else (f"{row.tokens:,}", money(row.cost))  # a server's row
-            out.append(("  " * (len(self.enclosing(sid)) - 1) + sid, f"{ICONS.get(row.state, '?')} {row.state}",
+            spent = ("", "") if row.server else (f"{row.tokens:,}", money(row.cost))
+            out.append(("  " * depth(self.pipeline, sid) + sid, f"{ICONS.get(row.state, '?')} {row.state}",
                         row.model, row.attempt, *spent, f"{elapsed:.1f}s"))
         return out
 
@@ -168,11 +162,12 @@ def summary_text(result: RunResult, pipeline: CompiledPipeline, width: int | Non
     limits = pipeline.limits
     budget = f" (budget {money(limits.max_cost_usd)})" if limits.max_cost_usd else ""
     lines.append(f"  total: {usage_text(result.usage)}{budget}")
-    if result.cut_off.llm_calls:  # charged at their worst case: the provider may bill a call it was answering
-        calls = result.cut_off.llm_calls
-        lines.append(f"  of which {calls} LLM call{'' if calls == 1 else 's'}, cut off by the stop, "
-                     f"{'is' if calls == 1 else 'are'} counted at {'its' if calls == 1 else 'their'} worst case "
-                     f"({result.cut_off.tokens:,} tokens, {money(result.cut_off.cost_usd)})")
+    calls = result.cut_off.llm_calls  # charged at their worst case: the provider may bill a call it was answering
+    if calls:
+        which = ("1 LLM call, cut off by the stop, is counted at its" if calls == 1 else
+                 f"{calls} LLM calls, cut off by the stop, are counted at their")
+        lines.append(f"  of which {which} worst case ({result.cut_off.tokens:,} tokens, "
+                     f"{money(result.cut_off.cost_usd)})")
     finished = [s for s, r in result.steps.items() if r.status == "succeeded"]
     if result.status != "succeeded" and finished:
         lines.append(f"  finished and kept: {', '.join(finished)}")
@@ -189,31 +184,45 @@ def summary_text(result: RunResult, pipeline: CompiledPipeline, width: int | Non
 
 def _step_table(result: RunResult, pipeline: CompiledPipeline, width: int | None) -> list[str]:
     rows = []
-    for sid, depth in _in_pipeline_order(result, pipeline):
+    for sid in _in_pipeline_order(result, pipeline):
         step, u = result.steps[sid], result.steps[sid].usage
-        rows.append(["  " * depth + sid, step.status, str(u.llm_calls), str(u.tool_calls), f"{u.tokens:,}",
-                     money(u.cost_usd), f"{step.duration_s:.2f}s"])
+        rows.append(["  " * depth(pipeline, sid) + sid, step.status, str(u.llm_calls), str(u.tool_calls),
+                     f"{u.tokens:,}", money(u.cost_usd), f"{step.duration_s:.2f}s"])
     kept = fit_columns(SUMMARY_COLUMNS, rows, width, SUMMARY_DROP, cell=2, frame=0) if width else \
         range(len(SUMMARY_COLUMNS))
-    widths = {i: max(len(SUMMARY_COLUMNS[i]), *(len(r[i]) for r in rows)) for i in kept}
-    return ["  " + "  ".join(cells[i].ljust(widths[i]) if i < 2 else cells[i].rjust(widths[i]) for i in kept).rstrip()
-            for cells in [list(SUMMARY_COLUMNS), *rows]]
+    widths = column_widths(SUMMARY_COLUMNS, rows)
+    left = {SUMMARY_COLUMNS.index("step"), SUMMARY_COLUMNS.index("status")}  # text; the figures align right
+    return ["  " + "  ".join(cells[i].ljust(widths[i]) if i in left else cells[i].rjust(widths[i]) for i in kept)
+            .rstrip() for cells in [list(SUMMARY_COLUMNS), *rows]]
 
 
-def _in_pipeline_order(result: RunResult, pipeline: CompiledPipeline) -> list[tuple[str, int]]:
-    """The run's steps as the pipeline declares them, a loop's steps under it (depth 1, 2, ...);
-    the journal lists a loop's steps after whatever followed the loop."""
-    found: list[tuple[str, int]] = []
+def _in_pipeline_order(result: RunResult, pipeline: CompiledPipeline) -> list[str]:
+    """The run's steps as the pipeline declares them, a loop's steps after it (the journal lists
+    them after whatever followed the loop)."""
+    found: list[str] = []
 
-    def walk(ids, depth: int) -> None:
+    def walk(ids) -> None:
         for sid in ids:
             if sid in result.steps:
-                found.append((sid, depth))
+                found.append(sid)
             if sid in pipeline.steps:
-                walk(pipeline.steps[sid].do.body, depth + 1)
-    walk(pipeline.order, 0)
-    listed = {sid for sid, _ in found}
-    return found + [(sid, 0) for sid in result.steps if sid not in listed]
+                walk(pipeline.steps[sid].do.body)
+    walk(pipeline.order)
+    listed = set(found)
+    return found + [sid for sid in result.steps if sid not in listed]
+
+
+def enclosing(pipeline: CompiledPipeline, step: str) -> list[str]:
+    """The step and the loops around it, innermost first."""
+    chain = [step]
+    while chain[-1] in pipeline.steps and pipeline.steps[chain[-1]].parent:
+        chain.append(pipeline.steps[chain[-1]].parent)
+    return chain
+
+
+def depth(pipeline: CompiledPipeline, step: str) -> int:
+    """How many loops the step is in: its indent in the live view and the summary."""
+    return len(enclosing(pipeline, step)) - 1
 
 
 def resume_hint(result: RunResult, pipeline: CompiledPipeline | None = None) -> str | None:
