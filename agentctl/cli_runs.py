@@ -10,12 +10,11 @@ import typer
 
 from agentctl import completion
 from agentctl.cli_options import JsonFlag
-from agentctl.errors import EXIT_CODES
+from agentctl.errors import RUN_STATUSES
 
 runs_app = typer.Typer(help="The run journal.", no_args_is_help=True)
 
-# the statuses a run ends with (errors.EXIT_CODES), and running
-RunStatus = Enum("RunStatus", {name: name for name in (*EXIT_CODES, "running")}, type=str)
+RunStatus = Enum("RunStatus", {name: name for name in RUN_STATUSES}, type=str)
 
 
 @runs_app.command("list", epilog="Example:  agentctl runs list --pipeline travel-planner --status failed")
@@ -28,15 +27,15 @@ def runs_list(pipeline: Optional[str] = typer.Option(None, "--pipeline", help="O
     from agentctl.compile.project import find_root
 
     root = find_root(Path.cwd())
-    rows = runs.list_runs(root, pipeline, status.value if status else None, limit)
+    wanted = {"--pipeline": pipeline, "--status": status.value if status else None}
+    rows = runs.list_runs(root, wanted["--pipeline"], wanted["--status"], limit)
     if json_output:
         console.print_plain(run_display.runs_json(rows or []))
     elif rows is None:
         console.print_info(f"no runs recorded in {root}")
-    elif not rows and (pipeline or status):
-        console.print_info("no runs match " + " and ".join(
-            f"{option} {value}" for option, value in (("--pipeline", pipeline), ("--status", status and status.value))
-            if value))
+    elif not rows and any(wanted.values()):
+        console.print_info("no runs match " + " and ".join(f"{option} {value}" for option, value in wanted.items()
+                                                           if value))
     else:
         console.print_plain(run_display.runs_table(rows))
 

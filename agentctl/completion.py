@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agentctl.errors import RUN_STATUSES
+
 
 def _root() -> Path:
     from agentctl.compile.project import find_root
@@ -63,7 +65,7 @@ def batch_ids(incomplete: str) -> list[tuple[str, str]]:
     return _batches(incomplete)
 
 
-UNFINISHED = ("paused", "failed", "interrupted", "budget_exceeded", "running")  # what resume takes
+UNFINISHED = tuple(status for status in RUN_STATUSES if status != "succeeded")  # what resume takes
 
 
 def _batches(incomplete: str, statuses: tuple[str, ...] = ()) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ EXIT_CODES = {
     "paused": EXIT_PAUSED,
     "interrupted": EXIT_INTERRUPTED,
 }
+RUN_STATUSES = (*EXIT_CODES, "running")  # what the journal says of a run: how it ended, or running
 
 
 class AgentctlError(Exception):
