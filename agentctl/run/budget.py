@@ -49,7 +49,7 @@ class Budget:
     used: Usage = field(default_factory=Usage)
     reserved: Usage = field(default_factory=Usage)
     started: float = field(default=0.0)
-    cut_off: Usage = field(default_factory=Usage)  # of `used`: worst cases of calls a stop cut off in flight
+    cut_off: Usage = field(default_factory=Usage)  # the run's: worst cases of calls a stop cut off in flight
 
     def __post_init__(self) -> None:
         self.started = self.clock()
@@ -178,9 +178,8 @@ class Budgets:
         else:
             self._reconcile(reservation, actual)
             self.settle(reservation, actual, step, check=False)
-            if cut_off:
-                for scope in self.scopes:
-                    scope.cut_off.add(actual)
+            if cut_off:  # the run's scope (the outermost) keeps them, for its summary
+                self.scopes[0].cut_off.add(actual)
         self.calls.changed()
         if actual is not None and check:
             for scope in self.scopes:

@@ -90,7 +90,7 @@ class McpServers:
             ready.cancel()
             raise
         finally:
-            errlog.close()  # the relay reads to the end of what the server printed, then stops
+            errlog.close()  # when the server never got that far (closing twice is harmless)
 
     async def why_gone(self, name: str, error: Exception) -> str:
         """When a call failed because the server closed its end (it exited, most likely), what it
