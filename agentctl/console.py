@@ -237,7 +237,8 @@ def print_tool_output(source: str, line: str) -> None:
 
 COLUMNS = ("step", "state", "model", "attempt", "tokens", "cost", "elapsed")
 STATE_STYLES = {"succeeded": "green", "started": "green", "failed": "bold red", "denied": "red", "cancelled": "red",
-                "running": "yellow", "starting": "yellow", "waiting": "magenta", "paused": "magenta"}
+                "running": "yellow", "starting": "yellow", "waiting": "magenta", "paused": "magenta",
+                "stopping": "yellow", "cancelling": "yellow", "stopped": "green"}
 DROP_ORDER = ("attempt", "model", "tokens", "elapsed", "cost")  # step and state always stay
 
 

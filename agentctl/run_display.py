@@ -15,13 +15,13 @@ from agentctl.dimensions import COUNTED, DIMENSIONS, Usage
 from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
-                                 OutputReasked, RunFinished, RunStarted, ServerPhase, ServerStarting,
+                                 OutputReasked, RunFinished, RunStarted, ServerPhase, ServerStarting, ServerStopping,
                                  StepFinished, StepStarted, ToolCallFailed, ToolCallRefused, ToolCallRestored,
                                  ToolCallStarted, ToolCallSucceeded)
 from agentctl.run.executor import RunResult
 
 ICONS = {"pending": "·", "running": "…", "starting": "…", "started": "✓", "succeeded": "✓", "failed": "✗",
-         "skipped": "-", "denied": "✗", "cancelled": "✗", "paused": "‖", "waiting": "‖"}
+         "skipped": "-", "denied": "✗", "cancelled": "✗", "paused": "‖", "waiting": "‖", "stopping": "…", "cancelling": "…", "stopped": "✓"}
 
 
 def money(value: float) -> str:
@@ -102,10 +102,20 @@ class Progress:
                 row = self.row(f"mcp {event.server}")
                 row.state, row.started, row.server = "starting", event.at, True
                 return f"{'mcp ' + event.server:<16} starting"
+            case ServerStopping():
+                row = self.rows.get(f"mcp {event.server}")
+                if row is None or row.state not in ("started", "starting"):
+                    return None  # one that failed to start is gone already
+                row.state = "stopping" if row.state == "started" else "cancelling"
+                row.started, row.ended = event.at, None  # its clock now counts the stop
+                return f"{'mcp ' + event.server:<16} {row.state}"
             case ServerPhase():
                 if event.phase == "start" and f"mcp {event.server}" in self.rows:
                     self.rows[f"mcp {event.server}"].state = "failed" if event.error else "started"
                     self.rows[f"mcp {event.server}"].ended = event.at
+                for row in self.rows.values() if event.phase == "stop" else ():
+                    if row.state == "stopping":
+                        row.state, row.ended = "stopped", event.at
                 verb = "started" if event.phase == "start" else "stopped"
                 took = f"{event.at - event.started_at:.1f} s"
                 return f"{'mcp ' + event.server:<16} {verb} in {took}" + (f": {event.error}" if event.error else "")
@@ -119,7 +129,7 @@ class Progress:
             case RunFinished():
                 self.totals = event.usage
                 for row in self.rows.values():  # the last frame must not show a step still running
-                    if row.state in ("running", "starting", "waiting"):
+                    if row.state in ("running", "starting", "waiting", "cancelling"):
                         row.state, row.ended = ("paused" if event.status == "paused" else "cancelled"), event.at
                 return None
             case _:

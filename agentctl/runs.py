@@ -150,20 +150,27 @@ def journaled_executor(prepared: Prepared, approver, journal, cont: Continuation
                     role=prepared.role)
 
 
-_STOP_SIGNALS = ("SIGTERM", "SIGHUP")  # what CI runners and containers send; Ctrl-C is asyncio.run's
+_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # Ctrl-C, and what CI runners and containers send
 
 
 async def _stopped_by_signals(run):
-    """SIGTERM and SIGHUP stop the run as Ctrl-C does: work in flight is cancelled, the run ends
-    as interrupted (journaled, summarised, MCP servers stopped)."""
+    """Ctrl-C, SIGTERM and SIGHUP stop the run: work in flight is cancelled, the run ends as
+    interrupted (journaled, summarised, MCP servers stopped). The first one stops it; those that
+    follow while it stops change nothing (asyncio.run's own Ctrl-C handler would raise in the
+    middle of the stop, and the servers' shutdown, bounded by the MCP SDK, would be cut)."""
     import asyncio
     import signal
 
     loop, task = asyncio.get_running_loop(), asyncio.current_task()
+
+    def stop() -> None:
+        if not task.cancelling():
+            task.cancel()
+
     installed = []
     for name in _STOP_SIGNALS:
         try:
-            loop.add_signal_handler(getattr(signal, name), task.cancel)
+            loop.add_signal_handler(getattr(signal, name), stop)
             installed.append(getattr(signal, name))
         except (AttributeError, ValueError, RuntimeError, NotImplementedError):  # not the main thread, or Windows
             pass

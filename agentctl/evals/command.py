@@ -377,5 +377,8 @@ class SharedTools(Tools):
             self.ready = asyncio.ensure_future(super().prepare(names))
         await asyncio.shield(self.ready)
 
+    def servers_to_stop(self) -> list[str]:
+        return []  # the batch stops them, after its last row
+
     async def close(self) -> None:
         pass

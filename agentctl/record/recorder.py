@@ -9,7 +9,7 @@ from agentctl.record.journal import Journal
 from agentctl.run.answers import response_record
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
-                                 OutputReasked, RunFinished, RunStarted, ServerPhase, ServerStarting,
+                                 OutputReasked, RunFinished, RunStarted, ServerPhase, ServerStarting, ServerStopping,
                                  StepFinished, StepStarted, ToolCallFailed, ToolCallRefused, ToolCallRestored,
                                  ToolCallStarted, ToolCallSucceeded)
 
@@ -64,7 +64,7 @@ class JournalRecorder:
             case (RunStarted() | StepStarted() | LlmAttemptStarted() | LlmAnswerRestored() | ToolCallStarted()
                   | ToolCallRestored()
                   | ApprovalAsked() | ApprovalDecided() | OutputReasked() | GateWarned() | ServerStarting()
-                  | ServerPhase()):
+                  | ServerStopping() | ServerPhase()):
                 pass  # the run's start and approvals are written by runs.py and JournalApprover
             case _:
                 assert_never(event)

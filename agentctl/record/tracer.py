@@ -29,7 +29,7 @@ from agentctl.record.otel_config import traceparent_headers
 from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
-                                 OutputReasked, RunFinished, RunStarted, ServerPhase, ServerStarting,
+                                 OutputReasked, RunFinished, RunStarted, ServerPhase, ServerStarting, ServerStopping,
                                  StepFinished, StepStarted, ToolCallFailed, ToolCallRefused, ToolCallRestored,
                                  ToolCallStarted, ToolCallSucceeded)
 from agentctl.tools.base import TRACE_HEADERS
@@ -142,8 +142,8 @@ class RunTracer:
                 span = self.start(f"mcp {event.phase} {event.server}", self.root, event.started_at, "startup", **{
                     "agentctl.mcp.server": event.server, "agentctl.mcp.phase": event.phase})
                 self.end(span, event.at, event.error, "mcp_start" if event.error else None)
-            case ItemFinished() | ApprovalAsked() | OutputReasked() | GateWarned() | ServerStarting():
-                pass  # a server's start is one span, from ServerPhase
+            case ItemFinished() | ApprovalAsked() | OutputReasked() | GateWarned() | ServerStarting() | ServerStopping():
+                pass  # a server's start is one span, from ServerPhase, and so is the servers' stop
             case _:
                 assert_never(event)
 

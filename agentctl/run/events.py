@@ -219,6 +219,14 @@ class ServerStarting(_Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ServerStopping(_Event):
+    """An MCP server is being stopped (after the last step, or at a stop: Ctrl-C, a budget), which
+    takes up to the MCP SDK's grace periods; one ServerPhase follows when all have stopped."""
+
+    server: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ServerPhase(_Event):
     """An MCP server started (before the first step) or the servers stopped (after the last):
     `at` is when it ended, `started_at` when it began (monotonic)."""
@@ -232,7 +240,7 @@ class ServerPhase(_Event):
 Event = Union[RunStarted, RunFinished, StepStarted, StepFinished, ItemFinished, LlmAttemptStarted,
               LlmAttemptSucceeded, LlmAttemptFailed, LlmAnswerRestored, ToolCallStarted, ToolCallSucceeded,
               ToolCallFailed, ToolCallRestored, ToolCallRefused, ApprovalAsked, ApprovalDecided, OutputReasked, GateWarned,
-              ServerStarting, ServerPhase]
+              ServerStarting, ServerStopping, ServerPhase]
 Subscriber = Callable[[Event], None]
 
 

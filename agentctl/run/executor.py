@@ -27,7 +27,7 @@ from agentctl.run.approvals import Approver
 from agentctl.run.budget import ONE_STEP, Budget, Budgets
 from agentctl.run.evaluate import evaluate, step_state
 from agentctl.run.events import (EventBus, ItemFinished, RunFinished, RunStarted, ServerPhase, ServerStarting,
-                                 StepFinished, StepStarted)
+                                 ServerStopping, StepFinished, StepStarted)
 from agentctl.run.permissions import PolicyCheck
 from agentctl.run.kinds import RUNNERS, Denied, RunKind, StepCall
 from agentctl.run.routing import ModelRouter
@@ -165,13 +165,22 @@ class Executor:
                 self._report_phases()
 
     async def _close_tools(self) -> None:
+        """Stops what prepare() started, to the end: a second Ctrl-C while the servers stop does
+        not cut it short (the MCP SDK bounds each wait), so RunFinished follows a finished stop."""
         close = getattr(self.tools, "close", None)
-        if close is not None:
+        if close is None:
+            return
+        for server in getattr(self.tools, "servers_to_stop", lambda: ())():
+            self.events.emit(ServerStopping(server=server))
+        closing = asyncio.ensure_future(close())
+        while not closing.done():
             try:
-                await close()
+                await asyncio.shield(closing)
+            except asyncio.CancelledError:
+                continue
             except Exception:  # noqa: BLE001 - stopping a server must not hide the run's result
                 pass
-            self._report_phases()
+        self._report_phases()
 
     def _report_phases(self) -> None:
         """Server start-up and shutdown as events: the trace has no unexplained gap before the first step."""

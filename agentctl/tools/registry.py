@@ -51,6 +51,10 @@ class Tools(Mapping[str, Tool]):
             if prepare is not None:
                 await prepare()
 
+    def servers_to_stop(self) -> list[str]:
+        """The MCP servers close() stops: those prepare() started or is starting."""
+        return sorted(self.servers.starting) if self.servers is not None else []
+
     def phases(self) -> list[tuple[str, str, float, float, str | None]]:
         """MCP servers' start and stop times not reported yet (each is reported once)."""
         if self.servers is None:

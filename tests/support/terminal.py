@@ -60,6 +60,14 @@ class Terminal:
                 raise AssertionError(f"{text!r} never shown; the terminal showed:\n{self.screen[-3000:]}")
         return self.screen
 
+    def until(self, done, what: str) -> str:
+        """Read what is shown until `done()` holds (something the test saw happen elsewhere)."""
+        while not done():
+            if not self._read():
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                raise AssertionError(f"{what} never happened; the terminal showed:\n{self.screen[-3000:]}")
+        return self.screen
+
     def interrupt(self) -> None:
         """Ctrl-C: SIGINT to the command's process group, as a terminal sends it."""
         os.killpg(self.proc.pid, signal.SIGINT)

@@ -296,7 +296,8 @@ def test_the_live_view_shows_a_server_starting_until_it_is_up(project, server):
     last_frame = screen[screen.rindex("┏"):].splitlines()
     states = {cells[1].strip(): cells[2].strip() for cells in (line.split("│") for line in last_frame)
               if len(cells) > 3}
-    assert states == {"mcp test": "✓ started", "reserve": "✓ succeeded", "talk": "✓ succeeded"}
+    assert states == {"mcp test": "✓ stopped", "reserve": "✓ succeeded", "talk": "✓ succeeded"}
+    assert "mcp test │ ✓ started" in screen  # before the steps ran
 
 
 def test_ctrl_c_while_a_server_starts_stops_at_once_without_a_traceback(project, server):
@@ -344,3 +345,43 @@ steps:
     assert result.status == "failed"
     assert "Connection closed" in result.error and "its last lines" in result.error
     assert "fatal: index corrupted while reading block 7" in result.error
+
+
+def test_a_second_ctrl_c_while_the_servers_stop_changes_nothing(project, server):
+    """After Ctrl-C nothing showed that the servers were being stopped, so users pressed it again;
+    the second one cut the stop short: asyncio printed "Loop ... that handles pid N is closed" and
+    the journal kept the run as `running`. Now the live view shows the servers stopping, and a
+    second Ctrl-C leaves the stop to end on its own."""
+    import sqlite3
+    import sys
+    import threading
+
+    from tests.conftest import REPO
+    from tests.support.openai_server import Behaviour
+    from tests.support.terminal import Terminal
+
+    gate, calling = project.root / "server-may-exit", threading.Event()
+
+    def hold(body):
+        calling.set()
+        return Behaviour(content="slow", delay_s=300)
+
+    server.default = hold
+    # the server outlives its closed stdin (as some do) until the test lets it go
+    body = MCP_PIPELINE.replace("@REPO@", str(REPO)).replace(
+        "command: [@PY@, -m, tests.support.mcp_server]",
+        f"command: [sh, -c, \"{sys.executable} -m tests.support.mcp_server; trap '' TERM; "
+        f'while [ ! -e {gate} ]; do sleep 0.05; done"]')
+    terminal = Terminal([sys.executable, "-m", "agentctl", "run", project.pipeline(body)], project.root,
+                        columns=100, env={"LEDGER": str(project.root / "ledger.jsonl")})
+    terminal.until(calling.is_set, "the agent's model call")
+    terminal.interrupt()
+    terminal.expect("mcp test │ … stopping")
+    terminal.interrupt()
+    gate.touch()
+    code, screen = terminal.finish()
+    assert code == 130, screen
+    assert "that handles pid" not in screen and "Traceback" not in screen
+    assert "│ mcp test │ ✓ stopped " in screen[screen.rindex("┏"):]
+    (status,) = sqlite3.connect(project.root / ".agentctl" / "journal.db").execute("SELECT status FROM runs").fetchone()
+    assert status == "interrupted"
