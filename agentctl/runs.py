@@ -8,6 +8,7 @@ project mounted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -103,7 +104,7 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
                                       concurrency)
         remember_trace(journal, cont, tracer)
         try:
-            return asyncio.run(_stopped_by_signals(executor.run()))
+            return asyncio.run(stopped_by_signals(executor.run()))
         except (KeyboardInterrupt, asyncio.CancelledError):  # journaled as interrupted by the executor
             return executor.result
     finally:
@@ -153,7 +154,7 @@ def journaled_executor(prepared: Prepared, approver, journal, cont: Continuation
 _STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # Ctrl-C, and what CI runners and containers send
 
 
-async def _stopped_by_signals(run):
+async def stopped_by_signals(run):
     """Ctrl-C, SIGTERM and SIGHUP stop the run: work in flight is cancelled, the run ends as
     interrupted (journaled, summarised, MCP servers stopped). The first one stops it; those that
     follow while it stops change nothing (asyncio.run's own Ctrl-C handler would raise in the
@@ -179,6 +180,34 @@ async def _stopped_by_signals(run):
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+
+
+@contextlib.contextmanager
+def interrupted_by_signals():
+    """For work outside an event loop (a batch on a Dask cluster): the first of Ctrl-C, SIGTERM and
+    SIGHUP raises KeyboardInterrupt, as Ctrl-C alone would; those that follow are ignored, so they
+    cannot cut short the recording that follows it."""
+    import signal
+
+    stopped = False
+
+    def interrupt(signum, frame) -> None:
+        nonlocal stopped
+        if not stopped:
+            stopped = True
+            raise KeyboardInterrupt
+
+    previous = {}
+    for name in _STOP_SIGNALS:
+        try:
+            previous[name] = signal.signal(getattr(signal, name), interrupt)
+        except (AttributeError, ValueError):  # not the main thread, or Windows
+            pass
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 def export_trace(tracer, root: str, run_id: str, options: TraceOptions) -> None:

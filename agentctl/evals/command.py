@@ -255,8 +255,8 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     # skip it. Without this, a 10,000-row batch spent a tenth of its time in the cyclic collector.
     gc.freeze()
     try:
-        status = asyncio.run(_run_shown(batch, view))
-    except KeyboardInterrupt:
+        status = asyncio.run(runs.stopped_by_signals(_run_shown(batch, view)))
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, SIGTERM, SIGHUP: the rows so far are reported
         status = "interrupted"
     finally:
         gc.unfreeze()
@@ -298,14 +298,15 @@ def on_cluster(compiled: CompiledEval, batch_id: str, options: Options, progress
         for problem in result["trace_problems"]:
             console.print_warning(f"trace not exported by a worker: {problem} (kept in the batch's trace file)")
 
-    try:
-        status = cluster.run_batch(compiled, batch_id, options, journal, progress or Progress(), said)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        finish_batch(journal, batch_id, status)
-        report = reporting.from_journal(journal, batch_id)
-        journal.close()
+    with runs.interrupted_by_signals():
+        try:
+            status = cluster.run_batch(compiled, batch_id, options, journal, progress or Progress(), said)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            finish_batch(journal, batch_id, status)
+            report = reporting.from_journal(journal, batch_id)
+            journal.close()
     return outcome_of(report, status, options.outputs, journal.redact, compiled.pipeline.root)
 
 

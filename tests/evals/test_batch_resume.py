@@ -7,6 +7,8 @@ import signal
 import sqlite3
 import time
 
+import pytest
+
 from tests.support.crash_project import agentctl, crash_server, make_project  # noqa: F401
 
 CITIES = ["oslo", "rome", "lima", "kyiv", "baku", "doha", "riga", "bern"]
@@ -86,7 +88,10 @@ def test_resume_refuses_a_batch_whose_data_changed(tmp_path, crash_server):
     assert "resume with --force" in err
 
 
-def test_ctrl_c_stops_the_batch_with_130_and_prints_the_resume_command(tmp_path, crash_server):
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_ctrl_c_stops_the_batch_with_130_and_prints_the_resume_command(tmp_path, crash_server, signal_name):
+    """SIGTERM and SIGHUP, what CI runners and containers send, killed the batch where it stood:
+    no report, rows in flight left running. They stop it as Ctrl-C does, as they stop a run."""
     root = make_project(tmp_path / "p", crash_server.url)
     (root / "evals").mkdir()
     (root / "evals" / "cities.jsonl").write_text("".join(json.dumps({"city": c}) + "\n" for c in CITIES))
@@ -100,7 +105,7 @@ def test_ctrl_c_stops_the_batch_with_130_and_prints_the_resume_command(tmp_path,
         except sqlite3.OperationalError:
             pass
         time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, signal_name))
     out, err = proc.communicate(timeout=60)
     batch_id = sqlite3.connect(root / ".agentctl" / "journal.db").execute("SELECT id FROM batches").fetchone()[0]
     assert proc.returncode == 130, out + err

@@ -187,13 +187,15 @@ def _first_waiting_worker(ledger, batch) -> int:
     raise AssertionError("no worker reached the waiting row")
 
 
-def test_an_interrupted_cluster_batch_resumes_with_the_rest_of_its_rows(project, tmp_path):
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_cluster_batch_resumes_with_the_rest_of_its_rows(project, tmp_path, signal_name):
+    """SIGTERM (a CI runner cancelling the job) killed the batch where it stood, without its report."""
     root = project.root
     ledger_project(root)
     first = start_batch(root, "2")
     try:
         _first_waiting_worker(root / "ledger.txt", first)
-        first.send_signal(signal.SIGINT)  # Ctrl-C while rows wait
+        first.send_signal(getattr(signal, signal_name))  # Ctrl-C (or SIGTERM) while rows wait
         out, err = first.communicate(timeout=120)
     finally:
         first.kill()
