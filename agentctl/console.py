@@ -281,6 +281,7 @@ class LiveProgress:
         self.redact = redact
         self.live_mode = _live(sys.stderr) if live is None else live
         self.live = None
+        self.asking = False
 
     def __enter__(self) -> "LiveProgress":
         if self.live_mode:
@@ -293,6 +294,8 @@ class LiveProgress:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.asking:  # a question the run's stop left unanswered: what follows starts on a new line
+            write(sys.stderr, "\n")
         if self.live is not None:
             self.live.__exit__(*exc)  # its last refresh draws the final frame
 
@@ -329,9 +332,11 @@ class LiveProgress:
         """Ask a human at the terminal, with the live view out of the way while they answer."""
         if self.live is not None:
             self.live.stop()
+        self.asking = True
         try:
             return ask_approval(request, self.redact)
         finally:
+            self.asking = False
             if self.live is not None:
                 self.live.start()
 

@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO, run_cli
 
 DEMO = ["run", "pipelines/article_review.yaml", "-i", "topic=Idempotency keys in payment APIs",
@@ -297,3 +299,42 @@ def test_a_step_id_too_long_for_the_terminal_is_cut_and_its_state_stays_whole(tm
     assert code == 0, screen
     row = next(line for line in screen[screen.rindex("┏"):].splitlines() if line.startswith("│ a_very"))
     assert len(row) <= 40 and row.endswith("│ ✓ succeeded │") and "…" in row
+
+
+APPROVAL = "apiVersion: agentctl/v1\nname: a\nversion: 1\nsteps:\n  - {id: ok, approval: {message: \"go?\"}}\n"
+
+
+@pytest.mark.parametrize("answer", ["y\n", "n\n"])
+def test_an_approval_question_at_the_terminal_is_answered_there(tmp_path, answer):
+    from tests.support.cli import scratch_project
+    from tests.support.terminal import Terminal
+
+    scratch_project(tmp_path, {"pipelines/a.yaml": APPROVAL})
+    terminal = Terminal([sys.executable, "-m", "agentctl", "run", "pipelines/a.yaml"], tmp_path, columns=100)
+    terminal.expect("approve? [y/N]")
+    terminal.type(answer)
+    code, screen = terminal.finish()
+    assert code == 0, screen
+    assert ("ok    succeeded" if answer == "y\n" else "ok    denied") in screen
+
+
+def test_ctrl_c_at_an_approval_question_stops_the_run_at_once(tmp_path):
+    """The question was read in a thread of asyncio's default executor, which the run's end waits
+    for: after Ctrl-C the run hung until Enter (or a second Ctrl-C)."""
+    import sqlite3
+
+    from tests.support.cli import scratch_project
+    from tests.support.terminal import Terminal
+
+    scratch_project(tmp_path, {"pipelines/a.yaml": APPROVAL})
+    terminal = Terminal([sys.executable, "-m", "agentctl", "run", "pipelines/a.yaml"], tmp_path, columns=100)
+    terminal.expect("approve? [y/N]")
+    terminal.interrupt()
+    terminal.expect("continue with: agentctl resume")
+    code, screen = terminal.finish()
+    assert code == 130, screen
+    assert "Traceback" not in screen
+    after_question = screen.split("approve? [y/N]")[1]
+    assert "\n" in after_question[:after_question.index("run ")]  # the summary starts on a line of its own
+    (status,) = sqlite3.connect(tmp_path / ".agentctl" / "journal.db").execute("SELECT status FROM runs").fetchone()
+    assert status == "interrupted"

@@ -59,8 +59,31 @@ class PromptApprover:
         self.ask = ask
 
     async def decide(self, request: ApprovalRequest) -> Decision:
+        """The question waits in a daemon thread of its own: a run stopped while it is asked (Ctrl-C)
+        ends at once, where a thread of asyncio's executor would hold the run's end until Enter."""
         import asyncio
+        import threading
 
-        approved = await asyncio.to_thread(self.ask, request)
-        return Decision(approved, f"{request.approver} (terminal)")
+        loop, answer = asyncio.get_running_loop(), asyncio.get_running_loop().create_future()
+
+        def settle(approved: bool | None, error: BaseException | None) -> None:
+            if answer.done():  # the run stopped while asking
+                return
+            if error is not None:
+                answer.set_exception(error)
+            else:
+                answer.set_result(approved)
+
+        def ask() -> None:
+            try:
+                approved, error = self.ask(request), None
+            except BaseException as exc:  # noqa: BLE001 - handed to the run, which reports it
+                approved, error = None, exc
+            try:
+                loop.call_soon_threadsafe(settle, approved, error)
+            except RuntimeError:  # answered after the run ended: nobody is waiting any more
+                pass
+
+        threading.Thread(target=ask, name=f"approval {request.step}", daemon=True).start()
+        return Decision(await answer, f"{request.approver} (terminal)")
 

@@ -68,6 +68,10 @@ class Terminal:
                 raise AssertionError(f"{what} never happened; the terminal showed:\n{self.screen[-3000:]}")
         return self.screen
 
+    def type(self, text: str) -> None:
+        """Keys typed at the terminal (\n for Enter)."""
+        os.write(self.master, text.encode())
+
     def interrupt(self) -> None:
         """Ctrl-C: SIGINT to the command's process group, as a terminal sends it."""
         os.killpg(self.proc.pid, signal.SIGINT)
