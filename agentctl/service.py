@@ -71,7 +71,7 @@ def _execute(prepared: runs.Prepared, settings: RunSettings,
         except OSError as exc:
             raise UsageError(f"--events {settings.events}: {exc.strerror}") from None
     with progress:
-        if settings.decision is None and sys.stdin.isatty():
+        if settings.decision is None and sys.stdin.isatty() and sys.stderr.isatty():  # where the question shows
             approver = PromptApprover(progress.ask)
         else:
             approver = FixedApprover(settings.decision)

@@ -338,3 +338,24 @@ def test_ctrl_c_at_an_approval_question_stops_the_run_at_once(tmp_path):
     assert "\n" in after_question[:after_question.index("run ")]  # the summary starts on a line of its own
     (status,) = sqlite3.connect(tmp_path / ".agentctl" / "journal.db").execute("SELECT status FROM runs").fetchone()
     assert status == "interrupted"
+
+
+def test_with_stderr_not_a_terminal_an_approval_pauses_rather_than_asks_unseen(tmp_path):
+    """`agentctl run ... 2> run.log` at a terminal wrote the question into the log and waited for
+    an answer the user was never asked for: the run seemed to hang."""
+    import pty
+
+    from tests.support.cli import scratch_project
+
+    scratch_project(tmp_path, {"pipelines/a.yaml": APPROVAL})
+    master, slave = pty.openpty()
+    try:
+        with open(tmp_path / "run.log", "w") as log:
+            done = subprocess.run([sys.executable, "-m", "agentctl", "run", "pipelines/a.yaml"], cwd=tmp_path,
+                                  stdin=slave, stdout=subprocess.PIPE, stderr=log, text=True, timeout=120)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert done.returncode == 4, (tmp_path / "run.log").read_text()
+    assert "approve? [y/N]" not in (tmp_path / "run.log").read_text()
+    assert "agentctl approve" in done.stdout
