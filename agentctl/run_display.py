@@ -21,7 +21,8 @@ from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarn
 from agentctl.run.executor import RunResult
 
 ICONS = {"pending": "·", "running": "…", "starting": "…", "started": "✓", "succeeded": "✓", "failed": "✗",
-         "skipped": "-", "denied": "✗", "cancelled": "✗", "paused": "‖", "waiting": "‖", "stopping": "…", "cancelling": "…", "stopped": "✓"}
+         "skipped": "-", "denied": "✗", "cancelled": "✗", "paused": "‖", "waiting": "‖", "stopping": "…",
+         "cancelling": "…", "stopped": "✓"}
 
 
 def money(value: float) -> str:

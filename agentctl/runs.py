@@ -8,7 +8,6 @@ project mounted.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -92,6 +91,7 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
     dependents start and before the progress display or the tracer hear of it."""
     import asyncio
 
+    from agentctl import interrupts
     from agentctl.record.redact import Redactor
 
     pipeline, trace = prepared.pipeline, trace or TraceOptions()
@@ -104,7 +104,7 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
                                       concurrency)
         remember_trace(journal, cont, tracer)
         try:
-            return asyncio.run(stopped_by_signals(executor.run()))
+            return asyncio.run(interrupts.stopped_by_signals(executor.run()))
         except (KeyboardInterrupt, asyncio.CancelledError):  # journaled as interrupted by the executor
             return executor.result
     finally:
@@ -149,65 +149,6 @@ def journaled_executor(prepared: Prepared, approver, journal, cont: Continuation
                     answers=JournaledAnswers(cont.answers),
                     memory=lambda key, tool, args: journal.journaled_call(cont.run_id, key, tool, args),
                     role=prepared.role)
-
-
-_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # Ctrl-C, and what CI runners and containers send
-
-
-async def stopped_by_signals(run):
-    """Ctrl-C, SIGTERM and SIGHUP stop the run: work in flight is cancelled, the run ends as
-    interrupted (journaled, summarised, MCP servers stopped). The first one stops it; those that
-    follow while it stops change nothing (asyncio.run's own Ctrl-C handler would raise in the
-    middle of the stop, and the servers' shutdown, bounded by the MCP SDK, would be cut)."""
-    import asyncio
-    import signal
-
-    loop, task = asyncio.get_running_loop(), asyncio.current_task()
-
-    def stop() -> None:
-        if not task.cancelling():
-            task.cancel()
-
-    installed = []
-    for name in _STOP_SIGNALS:
-        try:
-            loop.add_signal_handler(getattr(signal, name), stop)
-            installed.append(getattr(signal, name))
-        except (AttributeError, ValueError, RuntimeError, NotImplementedError):  # not the main thread, or Windows
-            pass
-    try:
-        return await run
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-
-
-@contextlib.contextmanager
-def interrupted_by_signals():
-    """For work outside an event loop (a batch on a Dask cluster): the first of Ctrl-C, SIGTERM and
-    SIGHUP raises KeyboardInterrupt, as Ctrl-C alone would; those that follow are ignored, so they
-    cannot cut short the recording that follows it."""
-    import signal
-
-    stopped = False
-
-    def interrupt(signum, frame) -> None:
-        nonlocal stopped
-        if not stopped:
-            stopped = True
-            raise KeyboardInterrupt
-
-    previous = {}
-    for name in _STOP_SIGNALS:
-        try:
-            previous[name] = signal.signal(getattr(signal, name), interrupt)
-        except (AttributeError, ValueError):  # not the main thread, or Windows
-            pass
-    try:
-        yield
-    finally:
-        for name, handler in previous.items():
-            signal.signal(getattr(signal, name), handler)
 
 
 def export_trace(tracer, root: str, run_id: str, options: TraceOptions) -> None:

@@ -226,7 +226,7 @@ def resume(batch_id: str, root: Path, force: bool, outputs: Outputs) -> EvalOutc
 def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=None) -> EvalOutcome:
     """The batch's rows, as `options.role` (checked by run and resume before the batch was recorded
     or reopened)."""
-    from agentctl import api, runs
+    from agentctl import api, interrupts, runs
     from agentctl.evals import report as reporting
     from agentctl.evals.batch import Batch
     from agentctl.evals.live import BatchView
@@ -255,7 +255,7 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     # skip it. Without this, a 10,000-row batch spent a tenth of its time in the cyclic collector.
     gc.freeze()
     try:
-        status = asyncio.run(runs.stopped_by_signals(_run_shown(batch, view)))
+        status = asyncio.run(interrupts.stopped_by_signals(_run_shown(batch, view)))
     except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, SIGTERM, SIGHUP: the rows so far are reported
         status = "interrupted"
     finally:
@@ -273,7 +273,7 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
 def on_cluster(compiled: CompiledEval, batch_id: str, options: Options, progress=None) -> EvalOutcome:
     """The batch's rows in chunks on Dask (evals/cluster.py), recorded in the project journal as
     they finish; then the same report as a batch run in this process."""
-    from agentctl import console, runs
+    from agentctl import console, interrupts, runs
     from agentctl.evals import report as reporting
     from agentctl.evals.batch import Progress
     from agentctl.record.batches import finish_batch, set_pid
@@ -298,7 +298,7 @@ def on_cluster(compiled: CompiledEval, batch_id: str, options: Options, progress
         for problem in result["trace_problems"]:
             console.print_warning(f"trace not exported by a worker: {problem} (kept in the batch's trace file)")
 
-    with runs.interrupted_by_signals():
+    with interrupts.interrupted_by_signals():
         try:
             status = cluster.run_batch(compiled, batch_id, options, journal, progress or Progress(), said)
         except KeyboardInterrupt:
