@@ -135,3 +135,29 @@ def test_a_result_that_breaks_the_output_schema_fails_the_step(tmp_path):
     done = run_pipeline(tmp_path, steps, "--json")
     assert done.returncode == 1, done.stdout
     assert "does not match its output_schema: found: 'x' is not of type 'integer'" in json.loads(done.stdout)["error"]
+
+
+def test_ctrl_c_during_a_python_tool_call_shows_no_traceback_from_its_worker(tmp_path):
+    """Ctrl-C reached the tool's worker process too (the terminal signals its whole process group):
+    the function was interrupted where it stood and its KeyboardInterrupt traceback was shown
+    under `[tool NAME]`. The run decides what stops: it kills the worker."""
+    import sys
+
+    from tests.support.cli import scratch_project
+    from tests.support.terminal import Terminal
+
+    called = tmp_path / "called"
+    scratch_project(tmp_path, {
+        "tools/__init__.py": "",
+        "tools/slow.py": f"import pathlib, time\n\ndef slow() -> dict:\n    pathlib.Path({str(called)!r}).touch()\n"
+                         "    time.sleep(3600)\n    return {}\n",
+        "pipelines/s.yaml": "apiVersion: agentctl/v1\nname: s\nversion: 1\ntools:\n  nap: {python: tools.slow:slow}\n"
+                            "steps:\n  - {id: a, tool: nap}\n",
+    })
+    terminal = Terminal([sys.executable, "-m", "agentctl", "run", "pipelines/s.yaml"], tmp_path, columns=100)
+    terminal.until(called.exists, "the tool's call")
+    terminal.interrupt()
+    code, screen = terminal.finish()
+    assert code == 130, screen
+    assert "KeyboardInterrupt" not in screen and "Traceback" not in screen, screen
+    assert "a     cancelled" in screen
