@@ -328,7 +328,7 @@ class LiveProgress:
         table.caption = self.progress.budget_line()
         return table
 
-    def ask(self, request) -> bool:
+    def ask(self, request) -> bool | None:
         """Ask a human at the terminal, with the live view out of the way while they answer."""
         if self.live is not None:
             self.live.stop()
@@ -341,15 +341,20 @@ class LiveProgress:
                 self.live.start()
 
 
-def ask_approval(request, redact=lambda text: text) -> bool:
-    """Show an approval request's context (secrets masked) and ask, at the terminal."""
+def ask_approval(request, redact=lambda text: text) -> bool | None:
+    """Show an approval request's context (secrets masked) and ask, at the terminal; None when the
+    input ends unanswered (Ctrl-D, the terminal closed): nobody decided."""
     import json
 
     lines = [f"\napproval needed at step '{request.step}' ({request.approver}): {request.message}"]
     for key, value in request.context.items():  # a model's tool arguments among them: escaped below
         lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}")
     write(sys.stderr, "\n".join(redact(line) for line in lines) + "\napprove? [y/N] ")
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+    line = sys.stdin.readline()
+    if not line:
+        write(sys.stderr, "\n")
+        return None
+    return line.strip().lower() in ("y", "yes")
 
 
 class BatchProgress:

@@ -359,3 +359,22 @@ def test_with_stderr_not_a_terminal_an_approval_pauses_rather_than_asks_unseen(t
     assert done.returncode == 4, (tmp_path / "run.log").read_text()
     assert "approve? [y/N]" not in (tmp_path / "run.log").read_text()
     assert "agentctl approve" in done.stdout
+
+
+def test_end_of_input_at_an_approval_question_pauses_the_run_rather_than_denies(tmp_path):
+    """Ctrl-D (or the terminal closing) at the question was recorded as a denial by the human at
+    the terminal, a decision nobody made: a denied step is skipped for good. It now pauses."""
+    import sqlite3
+
+    from tests.support.cli import scratch_project
+    from tests.support.terminal import Terminal
+
+    scratch_project(tmp_path, {"pipelines/a.yaml": APPROVAL})
+    terminal = Terminal([sys.executable, "-m", "agentctl", "run", "pipelines/a.yaml"], tmp_path, columns=100)
+    terminal.expect("approve? [y/N]")
+    terminal.type("\x04")  # Ctrl-D at the start of a line: end of input
+    code, screen = terminal.finish()
+    assert code == 4, screen
+    assert "denied" not in screen and "agentctl approve" in screen
+    db = sqlite3.connect(tmp_path / ".agentctl" / "journal.db")
+    assert db.execute("SELECT status FROM runs").fetchone() == ("paused",)

@@ -53,9 +53,10 @@ class FixedApprover:
 
 
 class PromptApprover:
-    """Asks a human through `ask` (console.ask_approval), off the event loop."""
+    """Asks a human through `ask` (console.ask_approval), off the event loop; when the input ends
+    unanswered (`ask` returns None) the run pauses, as with no terminal."""
 
-    def __init__(self, ask: Callable[[ApprovalRequest], bool]) -> None:
+    def __init__(self, ask: Callable[[ApprovalRequest], bool | None]) -> None:
         self.ask = ask
 
     async def decide(self, request: ApprovalRequest) -> Decision:
@@ -85,5 +86,8 @@ class PromptApprover:
                 pass
 
         threading.Thread(target=ask, name=f"approval {request.step}", daemon=True).start()
-        return Decision(await answer, f"{request.approver} (terminal)")
+        approved = await answer
+        if approved is None:  # the input ended unanswered: nobody decided, so nothing is recorded
+            raise ApprovalPaused(request)
+        return Decision(approved, f"{request.approver} (terminal)")
 
