@@ -285,13 +285,15 @@ class LiveProgress:
 
     def __enter__(self) -> "LiveProgress":
         if self.live_mode:
-            from rich.live import Live
-
-            # built at each refresh, not each event: the clocks move during a long model call
-            self.live = Live(console=live_console(), refresh_per_second=8, transient=False,
-                             get_renderable=self._table)
+            self.live = self._new_live()
             self.live.__enter__()
         return self
+
+    def _new_live(self):
+        from rich.live import Live
+
+        # built at each refresh, not each event: the clocks move during a long model call
+        return Live(console=live_console(), refresh_per_second=8, transient=False, get_renderable=self._table)
 
     def __exit__(self, *exc) -> None:
         if self.asking:  # a question the run's stop left unanswered: what follows starts on a new line
@@ -337,7 +339,8 @@ class LiveProgress:
             return ask_approval(request, self.redact)
         finally:
             self.asking = False
-            if self.live is not None:
+            if self.live is not None:  # a new view below the answer: the old one would redraw over the question
+                self.live = self._new_live()
                 self.live.start()
 
 

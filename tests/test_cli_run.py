@@ -378,3 +378,25 @@ def test_end_of_input_at_an_approval_question_pauses_the_run_rather_than_denies(
     assert "denied" not in screen and "agentctl approve" in screen
     db = sqlite3.connect(tmp_path / ".agentctl" / "journal.db")
     assert db.execute("SELECT status FROM runs").fetchone() == ("paused",)
+
+
+def test_the_approval_question_and_its_answer_stay_on_the_screen(tmp_path):
+    """After the answer the live view started again and redrew its frame where it had been,
+    moving the cursor up over the question: the question, its context and the answer were erased
+    from the screen and the scrollback."""
+    from tests.support.cli import scratch_project
+    from tests.support.terminal import Terminal
+
+    three = ("apiVersion: agentctl/v1\nname: b\nversion: 1\nsteps:\n  - {id: first, gate: {check: true}}\n"
+             "  - {id: ok, approval: {message: \"go?\"}, needs: [first]}\n"
+             "  - {id: after, gate: {check: true}, needs: [ok]}\n")
+    scratch_project(tmp_path, {"pipelines/b.yaml": three})
+    terminal = Terminal([sys.executable, "-m", "agentctl", "run", "pipelines/b.yaml"], tmp_path, columns=100)
+    terminal.expect("approve? [y/N]")
+    terminal.type("y\n")
+    code, screen = terminal.finish()
+    assert code == 0, screen
+    raw = terminal.received.decode("utf-8", "replace")
+    answered = raw[raw.index("approve? [y/N]"):]
+    up = "\x1b[1A"  # cursor up: how a live view redraws over what it drew before
+    assert up not in answered[:answered.index("┏")], "the next frame is drawn over the question"
