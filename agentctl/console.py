@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from agentctl.diagnostics import Diagnostic
 from agentctl.errors import AgentctlError
+from agentctl.fitting import column_widths, fit_columns
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -239,30 +240,6 @@ COLUMNS = ("step", "state", "model", "attempt", "tokens", "cost", "elapsed")
 STATE_STYLES = {"succeeded": "green", "started": "green", "failed": "bold red", "denied": "red", "cancelled": "red",
                 "running": "yellow", "starting": "yellow", "waiting": "magenta", "paused": "magenta",
                 "stopping": "yellow", "cancelling": "yellow", "stopped": "green"}
-DROP_ORDER = ("attempt", "model", "tokens", "elapsed", "cost")  # step and state always stay
-
-
-def fit_columns(columns: Sequence[str], rows: list[list[str]], width: int,
-                drop_order: Sequence[str] = DROP_ORDER, cell: int = 3, frame: int = 1) -> list[int]:
-    """The columns that fit in `width` terminal cells, least useful dropped first, so that a
-    narrow terminal shows whole step ids and states rather than every column cut to '…'. A
-    column takes its widest cell plus `cell` (borders, padding); the table adds `frame`."""
-    kept, widths = list(range(len(columns))), column_widths(columns, rows)
-
-    def needed() -> int:
-        return frame + sum(cell + widths[i] for i in kept)
-    for name in drop_order:
-        if needed() <= width:
-            break
-        kept.remove(columns.index(name))
-    return kept
-
-
-def column_widths(columns: Sequence[str], rows: list[list[str]]) -> list[int]:
-    """Each column's widest cell, its heading included."""
-    return [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(columns)]
-
-
 def terminal_width(stream) -> int | None:
     """The width of the terminal `stream` writes to; None when it is not a terminal (a log, a pipe)."""
     try:
@@ -311,9 +288,11 @@ class LiveProgress:
         from rich.table import Table
         from rich.text import Text as RichText
 
-        pipeline = self.progress.pipeline
-        rows = [[printable(cell) for cell in row] for row in self.progress.table_rows()]
-        width = live_console().size.width
+        pipeline, (width, height) = self.progress.pipeline, live_console().size
+        caption = self.progress.budget_line()
+        # the title, the heading's three lines, the bottom border and the caption (which wraps)
+        room = height - 6 - -(-len(caption) // max(width, 1))
+        rows = [[printable(cell) for cell in row] for row in self.progress.table_rows(room)]
         kept = fit_columns(COLUMNS, rows, width)
         table = Table(title=printable(f"{pipeline.name} {pipeline.version}"), expand=False, caption_justify="left")
         step, state = COLUMNS.index("step"), COLUMNS.index("state")
@@ -327,7 +306,7 @@ class LiveProgress:
         for row in rows:  # a state in its colour (none under NO_COLOR: rich drops colours then)
             table.add_row(*(RichText(row[i], STATE_STYLES.get(row[i].split()[-1])) if i == state else row[i]
                             for i in kept))
-        table.caption = self.progress.budget_line()
+        table.caption = caption
         return table
 
     def ask(self, request) -> bool | None:

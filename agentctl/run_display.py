@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import assert_never
 
 from agentctl.compile.ir import CompiledPipeline
-from agentctl.console import column_widths, fit_columns
+from agentctl.fitting import column_widths, fit_columns, fold_rows
 from agentctl.dimensions import COUNTED, DIMENSIONS, Usage
 from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
@@ -23,6 +23,8 @@ from agentctl.run.executor import RunResult
 ICONS = {"pending": "·", "running": "…", "starting": "…", "started": "✓", "succeeded": "✓", "failed": "✗",
          "skipped": "-", "denied": "✗", "cancelled": "✗", "paused": "‖", "waiting": "‖", "stopping": "…",
          "cancelling": "…", "stopped": "✓"}
+
+QUIET = {"succeeded", "skipped", "started", "stopped"}  # finished with nothing to look at: folded first
 
 
 def money(value: float) -> str:
@@ -139,15 +141,18 @@ class Progress:
     def row(self, step: str) -> Row:
         return self.rows.setdefault(step, Row())
 
-    def table_rows(self) -> list[tuple[str, ...]]:
+    def table_rows(self, room: int | None = None) -> list[tuple[str, ...]]:
+        """The live table's rows, in the order they started; with `room`, at most that many, the
+        oldest of those finished unremarkably folded into one (fitting.fold_rows)."""
         now = time.monotonic()
         out = []
-        for sid, row in list(self.rows.items()):  # a copy: the live view's thread reads while the run adds
+        items = list(self.rows.items())  # a copy: the live view's thread reads while the run adds
+        for sid, row in items:
             elapsed = (row.ended or now) - row.started if row.started else 0.0
             spent = ("", "") if row.server else (f"{row.tokens:,}", money(row.cost))
             out.append(("  " * depth(self.pipeline, sid) + sid, f"{ICONS.get(row.state, '?')} {row.state}",
                         row.model, row.attempt, *spent, f"{elapsed:.1f}s"))
-        return out
+        return out if room is None else fold_rows(out, [row.state in QUIET for _, row in items], room)
 
     def budget_line(self) -> str:
         """Every budget dimension: what the run used, against its limit when it has one."""

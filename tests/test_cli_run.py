@@ -400,3 +400,28 @@ def test_the_approval_question_and_its_answer_stay_on_the_screen(tmp_path):
     answered = raw[raw.index("approve? [y/N]"):]
     up = "\x1b[1A"  # cursor up: how a live view redraws over what it drew before
     assert up not in answered[:answered.index("┏")], "the next frame is drawn over the question"
+
+
+def test_a_long_pipeline_in_a_short_terminal_shows_the_step_running_and_the_budget(tmp_path):
+    """In a 24-line terminal a 31-step pipeline showed its first 19 finished rows and '...': the
+    step running and the budget line were never on the screen while it ran."""
+    from tests.support.cli import scratch_project
+    from tests.support.terminal import Terminal
+
+    go = tmp_path / "go"
+    gates = "".join(f"  - {{id: s{i:02d}, gate: {{check: true}}{f', needs: [s{i - 1:02d}]' if i else ''}}}\n"
+                    for i in range(30))
+    scratch_project(tmp_path, {
+        "tools/__init__.py": "",
+        "tools/wait.py": f"import pathlib, time\n\ndef wait() -> dict:\n    while not pathlib.Path({str(go)!r}).exists():\n"
+                         "        time.sleep(0.05)\n    return {}\n",
+        "pipelines/long.yaml": "apiVersion: agentctl/v1\nname: long\nversion: 1\ntools:\n  wait: {python: tools.wait:wait, timeout_s: 600}\n"
+                               f"steps:\n{gates}  - {{id: last, tool: wait, needs: [s29]}}\n",
+    })
+    terminal = Terminal([sys.executable, "-m", "agentctl", "run", "pipelines/long.yaml"], tmp_path, columns=100, rows=24)
+    terminal.expect("│ last │ … running")
+    terminal.expect("30 steps · 0 LLM calls")  # the budget line, below the rows
+    go.touch()
+    code, screen = terminal.finish()
+    assert code == 0, screen
+    assert "│ …    │ ✓ 15 done" in screen  # 31 rows in 17 lines: 15 folded into one

@@ -36,7 +36,8 @@ def test_a_long_step_id_does_not_run_into_its_status():
 
 
 def test_a_narrow_terminal_drops_columns_and_keeps_step_and_state():
-    from agentctl.console import COLUMNS, fit_columns
+    from agentctl.console import COLUMNS
+    from agentctl.fitting import fit_columns
 
     rows = [["document_verification", "… running", "openai/gpt-4o", "2", "1,234", "$0.0123", "12.3s"]]
     assert [COLUMNS[i] for i in fit_columns(COLUMNS, rows, 200)] == list(COLUMNS)
@@ -165,3 +166,26 @@ def test_the_live_title_and_an_approval_question_never_send_control_characters(m
     assert console.ask_approval(request) is False
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\\x1b]0;owned\\x07" in err and "DE00\\x1b[2J" in err
+
+
+def test_on_a_short_terminal_the_oldest_finished_rows_fold_so_the_running_ones_stay_in_sight(tmp_path):
+    """A 31-step pipeline in a 24-line terminal showed its first 19 rows, all finished, then '...':
+    the step running and the budget line were below the screen."""
+    from agentctl.run.events import StepFinished
+
+    steps = "".join(f"  - {{id: s{i:02d}, gate: {{check: true}}}}\n" for i in range(31))
+    path = tmp_path / "long.yaml"
+    path.write_text(f"apiVersion: agentctl/v1\nname: long\nversion: 1\nsteps:\n{steps}")
+    progress = run_display.Progress(api.compile_file(str(path)).pipeline)
+    for i in range(31):
+        progress.apply(StepStarted(at=1.0, step=f"s{i:02d}", kind="gate", what=None))
+        if i < 30:
+            status = "failed" if i == 3 else "succeeded"
+            progress.apply(StepFinished(at=1.5, step=f"s{i:02d}", status=status, output=None, error=None,
+                                        usage=Usage(), duration_s=0.5, started_at=None, work=f"s{i:02d}",
+                                        run_usage=Usage()))
+    rows = progress.table_rows(10)
+    assert [row[:2] for row in rows] == [
+        ("…", "✓ 22 done"), ("s03", "✗ failed"), *((f"s{i}", "✓ succeeded") for i in range(23, 30)),
+        ("s30", "… running")]
+    assert len(progress.table_rows(40)) == 31  # room for all: nothing folded

@@ -135,11 +135,9 @@ class _Worker:
 
     @classmethod
     async def start(cls, root: str, name: str, output: Callable[[str, str], None]) -> "_Worker":
-        # a session of its own, as MCP servers get: Ctrl-C at the terminal signals the whole process
-        # group, and the run, not the signal, decides what stops (it kills the worker)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "agentctl.tools.python_worker", root, cwd=root, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=2**26, start_new_session=True)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=2**26)
         return cls(process, name, output)
 
     async def ask(self, request: dict) -> dict:

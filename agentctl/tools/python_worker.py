@@ -19,7 +19,14 @@ import sys
 
 
 def main(root: str) -> None:
+    import signal
+
     from agentctl.tools.python_tool import load_function
+
+    # Ctrl-C at the terminal reaches the whole process group, this process too: the run decides what
+    # stops (it kills this process), so the function is not interrupted with a traceback. A handler,
+    # not SIG_IGN: what the function starts gets the default back when it runs a program.
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
 
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # the function's own stdout (print) goes to stderr
