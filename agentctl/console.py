@@ -12,7 +12,7 @@ import re
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from agentctl.diagnostics import Diagnostic
 from agentctl.errors import AgentctlError
@@ -341,17 +341,20 @@ def ask_approval(request, redact=lambda text: text) -> bool | None:
 
 class BatchProgress:
     """`agentctl eval`'s progress on stderr: on a terminal one live status line (rows done, passing,
-    failing, errors, cost against the budget, time left); elsewhere one line per finished row."""
+    failing, errors, cost against the budget, time), redrawn from `status` at each refresh so it
+    shows from the start and its clock moves; elsewhere one line per finished row."""
 
-    def __init__(self, live: bool | None = None) -> None:
+    def __init__(self, live: bool | None = None, status: Callable[[], str] = lambda: "") -> None:
         self.live_mode = _live(sys.stderr) if live is None else live
+        self.status = status
         self.live = None
 
     def __enter__(self) -> "BatchProgress":
         if self.live_mode:
             from rich.live import Live
 
-            self.live = Live("", console=live_console(), refresh_per_second=4, transient=False)
+            self.live = Live(console=live_console(), refresh_per_second=4, transient=False,
+                             get_renderable=lambda: printable(self.status()))
             self.live.__enter__()
         return self
 
@@ -359,8 +362,9 @@ class BatchProgress:
         if self.live is not None:
             self.live.__exit__(*exc)
 
-    def update(self, status: str, row_line: str) -> None:
+    def update(self, row_line: str) -> None:
+        """A row finished: its line, off a terminal (the live line counts it)."""
         if self.live is not None:
-            self.live.update(printable(status))
+            self.live.refresh()
         else:
             write(sys.stderr, (row_line if len(row_line) <= MAX_LINE else row_line[:MAX_LINE - 1] + "…") + "\n")

@@ -276,6 +276,7 @@ def on_cluster(compiled: CompiledEval, batch_id: str, options: Options, progress
     from agentctl import console, interrupts, runs
     from agentctl.evals import report as reporting
     from agentctl.evals.batch import Progress
+    from agentctl.evals.live import expected_runs
     from agentctl.record.batches import finish_batch, set_pid
     from agentctl.record.redact import Redactor
 
@@ -298,9 +299,14 @@ def on_cluster(compiled: CompiledEval, batch_id: str, options: Options, progress
         for problem in result["trace_problems"]:
             console.print_warning(f"trace not exported by a worker: {problem} (kept in the batch's trace file)")
 
+    progress = progress or Progress()
+    where = f"a local cluster of {options.workers} workers" if options.workers else f"the Dask cluster at {options.cluster}"
+    rows = expected_runs(compiled, options.shard, len(progress.finished))
+    console.print_note(f"batch {batch_id}: {rows} rows in chunks of {options.chunk_rows} on {where}; "
+                       "each chunk is recorded when it finishes")
     with interrupts.interrupted_by_signals():
         try:
-            status = cluster.run_batch(compiled, batch_id, options, journal, progress or Progress(), said)
+            status = cluster.run_batch(compiled, batch_id, options, journal, progress, said)
         except KeyboardInterrupt:
             pass
         finally:

@@ -37,7 +37,7 @@ class BatchView:
     def __enter__(self) -> "BatchView":
         from agentctl.console import BatchProgress
 
-        self.display = BatchProgress(self.live).__enter__()
+        self.display = BatchProgress(self.live, self.status).__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -52,13 +52,13 @@ class BatchView:
         verdict = "pass" if record["passed"] else "FAIL"
         line = (f"row {record['row_number']} ({record['row_id']}): {verdict} [{record['status']}]"
                 f"  {self.done}/{self.total}")
-        self.display.update(self.status(), line)
+        self.display.update(line)
 
     def status(self) -> str:
         limit = self.compiled.limits.max_cost_usd
         cost = f"${self.cost:.4f}" + (f" of ${limit:.2f}" if limit is not None else "")
         elapsed = time.monotonic() - self.started
         left = max(0, self.total - self.done)
-        eta = f"{elapsed / self.done * left:.0f} s left" if self.done else "estimating"
+        eta = f", {elapsed / self.done * left:.0f} s left" if self.done else ""
         return (f"{self.done}/{self.total} runs · {self.passed} passing · {self.failed} failing · "
-                f"{self.errors} errors · {cost} · {eta}")
+                f"{self.errors} errors · {cost} · {elapsed:.0f} s{eta}")

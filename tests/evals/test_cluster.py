@@ -51,6 +51,8 @@ def test_a_batch_on_the_cluster_reports_what_one_process_reports(batch, cluster,
     assert len(spread.json()["rows"]) == 40
     assert comparable(spread.json()) == comparable(alone.json())
     assert spread.err.count("rows recorded") == 6  # 40 rows in chunks of 7
+    # said at the start: until the first chunk was recorded, nothing showed the batch had started
+    assert spread.err.index(f"40 rows in chunks of 7 on the Dask cluster at {cluster}") < spread.err.index("rows recorded")
     shown = invoke(capsys, monkeypatch, "eval", "show", spread.json()["batch_id"], "--format", "json")
     assert comparable(shown.json()) == comparable(spread.json())  # the project journal has every row
     traces = [trace_lines(spread.json()["batch_id"]), trace_lines(alone.json()["batch_id"])]

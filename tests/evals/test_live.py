@@ -54,3 +54,31 @@ def test_no_live_at_a_terminal_prints_a_line_per_row(tmp_path):
     import re
 
     assert re.search(r"^row 1 \(e01\): pass \[succeeded\]  \d+/24$", screen, re.M) and "runs · 22 passing" not in screen
+
+
+def test_at_a_terminal_the_status_line_shows_before_the_first_row_finishes(tmp_path):
+    """The live line appeared only when a row finished: with rows of a slow pipeline the terminal
+    stayed blank, nothing said the batch had started. It now shows at once, its clock moving."""
+    import sys
+
+    from tests.support.cli import scratch_project
+    from tests.support.terminal import Terminal
+
+    go = tmp_path / "go"
+    scratch_project(tmp_path, {
+        "tools/__init__.py": "",
+        "tools/wait.py": f"import pathlib, time\n\ndef wait(n: int) -> dict:\n    while not pathlib.Path({str(go)!r}).exists():\n"
+                         "        time.sleep(0.05)\n    return {}\n",
+        "pipelines/w.yaml": "apiVersion: agentctl/v1\nname: w\nversion: 1\ninputs:\n  n: {type: integer}\n"
+                            "tools:\n  wait: {python: tools.wait:wait, timeout_s: 600}\n"
+                            "steps:\n  - {id: w, tool: wait, with: {n: \"${{ inputs.n }}\"}}\n",
+        "evals/rows.jsonl": "".join('{"n": %d}\n' % i for i in range(3)),
+        "evals/w.eval.yaml": "apiVersion: agentctl/v1\nname: w\npipeline: pipelines/w.yaml\ndata: evals/rows.jsonl\n"
+                             "inputs:\n  n: ${{ row.n }}\nchecks:\n  - {name: ok, expect: \"${{ true }}\"}\n",
+    })
+    terminal = Terminal([sys.executable, "-m", "agentctl", "eval", "evals/w.eval.yaml"], tmp_path, columns=120)
+    terminal.expect("0/3 runs · 0 passing · 0 failing · 0 errors · $0.0000 · ")
+    go.touch()
+    code, screen = terminal.finish()
+    assert code == 0, screen
+    assert "3/3 runs · 3 passing" in screen
