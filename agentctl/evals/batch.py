@@ -21,6 +21,7 @@ from agentctl.evals.compile import CompiledEval
 from agentctl.evals.checks import check_row, context_of
 from agentctl.evals.data import mapped_inputs, row_id, rows
 from agentctl.runs import new_id
+from agentctl.tools.registry import Tools
 
 
 @dataclass
@@ -185,8 +186,8 @@ class Batch:
         from agentctl.runs import Continuation, Prepared
         from agentctl.tools.registry import build_tools
 
-        if judge.path not in self.judge_tools:
-            self.judge_tools[judge.path] = build_tools(judge)
+        if judge.path not in self.judge_tools:  # shared by its runs, as the pipeline's tools are by the rows
+            self.judge_tools[judge.path] = SharedTools(build_tools(judge))
         cont = Continuation(new_id())
         return await self._execute(Prepared(judge, inputs, self.judge_tools[judge.path], self.model, self.role),
                                    cont), cont.run_id
@@ -208,8 +209,36 @@ class Batch:
         """Stops the judges' and the batch's tools (MCP servers, tool processes) and closes the trace
         file; returns the problems sending spans to a collector (the file keeps every span)."""
         for tools in (*self.judge_tools.values(), self.tools):
-            await tools.close()
+            await tools.stop()
         return await self.traces.close() if self.traces else []
+
+
+class SharedTools(Tools):
+    """The batch's tools (or a judge's), shared by every row's run: started by the first run that
+    needs them (MCP servers), stopped by the batch after its last row, not by each run."""
+
+    def __init__(self, tools: Tools) -> None:
+        super().__init__(tools.tools, tools.servers)
+        self.ready: asyncio.Future | None = None
+
+    def servers_for(self, names) -> list[str]:
+        """Only the first run starts servers (and says so); the others use them."""
+        return [] if self.ready is not None else super().servers_for(names)
+
+    async def prepare(self, names) -> None:
+        if self.ready is None:  # the first run starts them; the others wait for that, not start them again
+            self.ready = asyncio.ensure_future(super().prepare(names))
+        await asyncio.shield(self.ready)
+
+    def servers_to_stop(self) -> list[str]:
+        return []  # the batch stops them, after its last row
+
+    async def close(self) -> None:
+        """A run ends: what it used stays up for the next."""
+
+    async def stop(self) -> None:
+        """The batch ends: what the first run started is stopped."""
+        await super().close()
 
 
 async def _cancelled(tasks: set) -> None:

@@ -161,8 +161,7 @@ def run_chunk(spec: ChunkSpec, root: Path) -> dict[str, Any]:
 
 def _batch(compiled, spec: ChunkSpec, root: Path, journal, progress):
     from agentctl import api
-    from agentctl.evals.batch import Batch
-    from agentctl.evals.command import SharedTools
+    from agentctl.evals.batch import Batch, SharedTools
     from agentctl.run.approvals import FixedApprover
     from agentctl.tools.registry import build_tools
 

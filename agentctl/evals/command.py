@@ -16,7 +16,6 @@ from pathlib import Path
 from agentctl.errors import (EXIT_BUDGET, EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError,
                              InvalidSpec, UsageError)
 from agentctl.evals.compile import CompiledEval, compile_eval, dry_run_problems
-from agentctl.tools.registry import Tools
 
 
 @dataclass
@@ -228,7 +227,7 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
     or reopened)."""
     from agentctl import api, interrupts, runs
     from agentctl.evals import report as reporting
-    from agentctl.evals.batch import Batch
+    from agentctl.evals.batch import Batch, SharedTools
     from agentctl.evals.live import BatchView
     from agentctl.evals.tracing import BatchTraces
     from agentctl.record.batches import set_pid
@@ -365,27 +364,3 @@ def exit_code(report: dict, status: str) -> int:
     if reporting.error_rate_exceeded(report):
         return EXIT_FAILED
     return EXIT_CHECKS if report["missed"] else EXIT_OK
-
-
-class SharedTools(Tools):
-    """The batch's tools, shared by every row: started once (MCP servers), closed by the batch,
-    not by each row's run."""
-
-    def __init__(self, tools: Tools) -> None:
-        super().__init__(tools.tools, tools.servers)
-        self.ready: asyncio.Future | None = None
-
-    def servers_for(self, names) -> list[str]:
-        """Only the first row starts servers (and says so); the others use them."""
-        return [] if self.ready is not None else super().servers_for(names)
-
-    async def prepare(self, names) -> None:
-        if self.ready is None:  # the first row starts them; the others wait for that, not start them again
-            self.ready = asyncio.ensure_future(super().prepare(names))
-        await asyncio.shield(self.ready)
-
-    def servers_to_stop(self) -> list[str]:
-        return []  # the batch stops them, after its last row
-
-    async def close(self) -> None:
-        pass

@@ -181,7 +181,7 @@ def test_only_the_first_row_of_a_batch_announces_the_servers_it_starts():
     import asyncio
     from types import SimpleNamespace
 
-    from agentctl.evals.command import SharedTools
+    from agentctl.evals.batch import SharedTools
 
     class Servers:
         async def start_all(self, names):

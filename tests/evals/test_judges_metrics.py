@@ -107,3 +107,49 @@ def test_validate_locates_judge_and_metric_mistakes(batch, capsys, monkeypatch, 
     assert "error[E904]: judge pipelines/judge.yaml has no output 'pass'" in done.out
     assert "error[E903]: judge 'judge' has no input 'expectd'" in done.out and "did you mean 'expected'" in done.out
     assert "error[E903]: thresholds.metrics.tokns: there is no metric 'tokns'" in done.out
+
+
+def test_a_judge_with_mcp_tools_judges_every_row_and_its_server_stops_with_the_batch(tmp_path, capsys, monkeypatch):
+    """The judge's tools were closed after each judge run and never started again: every row after
+    the first failed its check with "MCPError: Connection closed". The judge's servers now start
+    with its first run and stop with the batch, as the pipeline's own do."""
+    import sys
+
+    from tests.conftest import REPO
+    from tests.support.cli import scratch_project
+
+    ledger = tmp_path / "ledger.jsonl"
+    scratch_project(tmp_path, {
+        "pipelines/main.yaml": "apiVersion: agentctl/v1\nname: main\nversion: 1\ninputs:\n  n: {type: integer}\n"
+                               "steps:\n  - {id: g, gate: {check: \"${{ inputs.n >= 0 }}\"}}\n",
+        "pipelines/judge.yaml": f"""apiVersion: agentctl/v1
+name: judge
+version: 1
+inputs:
+  n: {{type: integer}}
+mcp_servers:
+  test:
+    command: [{sys.executable}, -m, tests.support.mcp_server]
+    env: {{PYTHONPATH: "{REPO}", LEDGER: "{ledger}"}}
+tools:
+  shout: {{mcp: test}}
+steps:
+  - {{id: s, tool: shout, with: {{text: "row ${{{{ inputs.n }}}}"}}}}
+outputs:
+  pass: ${{{{ steps.s.output.text == 'ROW ' ~ inputs.n }}}}
+""",
+        "evals/rows.jsonl": "".join('{"n": %d}\n' % i for i in range(4)),
+        "evals/j.eval.yaml": "apiVersion: agentctl/v1\nname: j\npipeline: pipelines/main.yaml\ndata: evals/rows.jsonl\n"
+                             "row_id: ${{ row.n }}\ninputs:\n  n: ${{ row.n }}\nchecks:\n  - name: judged\n"
+                             "    judge: pipelines/judge.yaml\n    with: {n: \"${{ row.n }}\"}\n",
+    })
+    monkeypatch.chdir(tmp_path)
+    done = invoke(capsys, monkeypatch, "eval", "evals/j.eval.yaml", "--format", "json")
+    report = done.json()
+    assert {r["row_id"]: r["passed"] for r in report["rows"]} == {"0": True, "1": True, "2": True, "3": True}, \
+        [r["checks"] for r in report["rows"]]
+    assert "Connection closed" not in done.err
+    import psutil
+
+    left = [p.cmdline() for p in psutil.Process().children(recursive=True) if "tests.support.mcp_server" in p.cmdline()]
+    assert left == []  # stopped with the batch
