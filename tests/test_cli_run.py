@@ -425,3 +425,15 @@ def test_a_long_pipeline_in_a_short_terminal_shows_the_step_running_and_the_budg
     code, screen = terminal.finish()
     assert code == 0, screen
     assert "│ …    │ ✓ 15 done" in screen  # 31 rows in 17 lines: 15 folded into one
+
+
+def test_a_paused_run_says_its_waiting_step_is_paused_not_cancelled(tmp_path):
+    """The summary and --json said `cancelled` for the step that waits for an approval, while the
+    live view and the trace said `paused`: a user read it as stopped for good."""
+    from tests.support.cli import scratch_project
+
+    scratch_project(tmp_path, {"pipelines/a.yaml": APPROVAL})
+    done = subprocess.run([sys.executable, "-m", "agentctl", "run", "pipelines/a.yaml", "--json"], cwd=tmp_path,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stderr
+    assert json.loads(done.stdout)["steps"]["ok"]["status"] == "paused"

@@ -192,7 +192,7 @@ class Executor:
         self.result.status, self.result.error = status, error
         for step in self.result.steps.values():
             if step.status == "running":
-                step.status, step.finished = "cancelled", time.monotonic()
+                step.status, step.finished = ("paused" if status == "paused" else "cancelled"), time.monotonic()
 
     # what step kinds use (run/kinds/base.py Engine) ------------------------------------------
     def context(self, extra: Mapping[str, Any]) -> dict:
