@@ -240,6 +240,8 @@ COLUMNS = ("step", "state", "model", "attempt", "tokens", "cost", "elapsed")
 STATE_STYLES = {"succeeded": "green", "started": "green", "failed": "bold red", "denied": "red", "cancelled": "red",
                 "running": "yellow", "starting": "yellow", "waiting": "magenta", "paused": "magenta",
                 "stopping": "yellow", "cancelling": "yellow", "stopped": "green"}
+
+
 def terminal_width(stream) -> int | None:
     """The width of the terminal `stream` writes to; None when it is not a terminal (a log, a pipe)."""
     try:

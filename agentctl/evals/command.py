@@ -299,7 +299,8 @@ def on_cluster(compiled: CompiledEval, batch_id: str, options: Options, progress
             console.print_warning(f"trace not exported by a worker: {problem} (kept in the batch's trace file)")
 
     progress = progress or Progress()
-    where = f"a local cluster of {options.workers} workers" if options.workers else f"the Dask cluster at {options.cluster}"
+    where = (f"a local cluster of {options.workers} workers" if options.workers
+             else f"the Dask cluster at {options.cluster}")
     rows = expected_runs(compiled, options.shard, len(progress.finished))
     console.print_note(f"batch {batch_id}: {rows} rows in chunks of {options.chunk_rows} on {where}; "
                        "each chunk is recorded when it finishes")

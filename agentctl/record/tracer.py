@@ -142,7 +142,8 @@ class RunTracer:
                 span = self.start(f"mcp {event.phase} {event.server}", self.root, event.started_at, "startup", **{
                     "agentctl.mcp.server": event.server, "agentctl.mcp.phase": event.phase})
                 self.end(span, event.at, event.error, "mcp_start" if event.error else None)
-            case ItemFinished() | ApprovalAsked() | OutputReasked() | GateWarned() | ServerStarting() | ServerStopping():
+            case (ItemFinished() | ApprovalAsked() | OutputReasked() | GateWarned() | ServerStarting()
+                  | ServerStopping()):
                 pass  # a server's start is one span, from ServerPhase, and so is the servers' stop
             case _:
                 assert_never(event)
