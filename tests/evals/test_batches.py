@@ -195,3 +195,25 @@ def test_only_the_first_row_of_a_batch_announces_the_servers_it_starts():
         await shared.prepare({"find"})
         return first, shared.servers_for({"find"})
     assert asyncio.run(two_rows()) == (["itinerary"], [])
+
+
+def test_shared_tools_stay_up_when_a_run_ends_and_stop_when_the_batch_does():
+    """The batch called close() on its shared tools, which does nothing (a row's run ends): their
+    servers were left for the event loop's end to stop. It calls stop()."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from agentctl.evals.batch import Batch, SharedTools
+
+    class Servers:
+        closed = 0
+
+        async def close(self):
+            Servers.closed += 1
+
+    shared = SharedTools(SimpleNamespace(tools={}, servers=Servers()))
+    asyncio.run(shared.close())
+    assert Servers.closed == 0  # a row's run ended: the next rows still use them
+    batch = SimpleNamespace(judge_tools={}, tools=shared, traces=None)
+    asyncio.run(Batch.close(batch))
+    assert Servers.closed == 1
