@@ -11,8 +11,9 @@ _STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # Ctrl-C, and what CI runners a
 
 
 async def stopped_by_signals(run):
-    """`run` awaited in a task the first signal cancels (asyncio.run's own Ctrl-C handler would
-    raise KeyboardInterrupt at the second, in the middle of the MCP servers' stop)."""
+    """`run` awaited in a task the first signal cancels, at its next await. asyncio.run's own
+    Ctrl-C handler raises KeyboardInterrupt at the second press wherever the code is, in the
+    middle of a journal commit or of the MCP servers' stop."""
     import asyncio
     import signal
 
