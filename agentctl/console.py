@@ -7,6 +7,7 @@ it costs 16 ms of a 0.3 s `agentctl validate`.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -292,8 +293,9 @@ class LiveProgress:
 
         pipeline, (width, height) = self.progress.pipeline, live_console().size
         caption = self.progress.budget_line()
-        # the title, the heading's three lines, the bottom border and the caption (which wraps)
-        room = height - 6 - -(-len(caption) // max(width, 1))
+        # less the title, the heading's three lines, the bottom border, the line the cursor rests on
+        # and the caption's lines (it wraps)
+        room = height - 6 - math.ceil(len(caption) / max(width, 1))
         rows = [[printable(cell) for cell in row] for row in self.progress.table_rows(room)]
         kept = fit_columns(COLUMNS, rows, width)
         table = Table(title=printable(f"{pipeline.name} {pipeline.version}"), expand=False, caption_justify="left")
