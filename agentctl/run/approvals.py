@@ -65,7 +65,8 @@ class PromptApprover:
         import asyncio
         import threading
 
-        loop, answer = asyncio.get_running_loop(), asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
 
         def settle(approved: bool | None, error: BaseException | None) -> None:
             if answer.done():  # the run stopped while asking
