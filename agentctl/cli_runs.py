@@ -27,8 +27,8 @@ def runs_list(pipeline: Optional[str] = typer.Option(None, "--pipeline", help="O
     from agentctl.compile.project import find_root
 
     root = find_root(Path.cwd())
-    wanted = {"--pipeline": pipeline, "--status": status.value if status else None}
-    rows = runs.list_runs(root, wanted["--pipeline"], wanted["--status"], limit)
+    wanted = {"--pipeline": pipeline, "--status": status.value if status else None}  # named when none match
+    rows = runs.list_runs(root, *wanted.values(), limit)
     if json_output:
         console.print_plain(run_display.runs_json(rows or []))
     elif rows is None:

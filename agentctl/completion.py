@@ -8,6 +8,8 @@ from pathlib import Path
 
 from agentctl.errors import RUN_STATUSES
 
+UNFINISHED = tuple(status for status in RUN_STATUSES if status != "succeeded")  # what resume takes
+
 
 def _root() -> Path:
     from agentctl.compile.project import find_root
@@ -63,9 +65,6 @@ def run_ids(incomplete: str) -> list[tuple[str, str]]:
 
 def batch_ids(incomplete: str) -> list[tuple[str, str]]:
     return _batches(incomplete)
-
-
-UNFINISHED = tuple(status for status in RUN_STATUSES if status != "succeeded")  # what resume takes
 
 
 def _batches(incomplete: str, statuses: tuple[str, ...] = ()) -> list[tuple[str, str]]:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import assert_never
 
 from agentctl.compile.ir import CompiledPipeline
-from agentctl.fitting import column_widths, fit_columns, fold_rows
 from agentctl.dimensions import COUNTED, DIMENSIONS, Usage
+from agentctl.fitting import column_widths, fit_columns, fold_rows
 from agentctl.record.redact import Redactor
 from agentctl.run.events import (ApprovalAsked, ApprovalDecided, Event, GateWarned, ItemFinished,
                                  LlmAnswerRestored, LlmAttemptFailed, LlmAttemptStarted, LlmAttemptSucceeded,
@@ -25,6 +25,11 @@ ICONS = {"pending": "·", "running": "…", "starting": "…", "started": "✓",
          "cancelling": "…", "stopped": "✓"}
 
 QUIET = {"succeeded", "skipped", "started", "stopped"}  # finished with nothing to look at: folded first
+
+
+def server_row(server: str) -> str:
+    """An MCP server's row in the live view, beside the steps'."""
+    return f"mcp {server}"
 
 
 def money(value: float) -> str:
@@ -102,26 +107,25 @@ class Progress:
             case GateWarned():
                 return f"{event.step:<16} warning: {event.message}"
             case ServerStarting():
-                row = self.row(f"mcp {event.server}")
+                row = self.row(server_row(event.server))
                 row.state, row.started, row.server = "starting", event.at, True
-                return f"{'mcp ' + event.server:<16} starting"
+                return f"{server_row(event.server):<16} starting"
             case ServerStopping():
-                row = self.rows.get(f"mcp {event.server}")
+                row = self.rows.get(server_row(event.server))
                 if row is None or row.state not in ("started", "starting"):
                     return None  # one that failed to start is gone already
                 row.state = "stopping" if row.state == "started" else "cancelling"
                 row.started, row.ended = event.at, None  # its clock now counts the stop
-                return f"{'mcp ' + event.server:<16} {row.state}"
+                return f"{server_row(event.server):<16} {row.state}"
             case ServerPhase():
-                if event.phase == "start" and f"mcp {event.server}" in self.rows:
-                    self.rows[f"mcp {event.server}"].state = "failed" if event.error else "started"
-                    self.rows[f"mcp {event.server}"].ended = event.at
-                for row in self.rows.values() if event.phase == "stop" else ():
+                if event.phase == "start" and (row := self.rows.get(server_row(event.server))) is not None:
+                    row.state, row.ended = ("failed" if event.error else "started"), event.at
+                for row in self.rows.values() if event.phase == "stop" else ():  # one event for all servers
                     if row.state == "stopping":
                         row.state, row.ended = "stopped", event.at
                 verb = "started" if event.phase == "start" else "stopped"
                 took = f"{event.at - event.started_at:.1f} s"
-                return f"{'mcp ' + event.server:<16} {verb} in {took}" + (f": {event.error}" if event.error else "")
+                return f"{server_row(event.server):<16} {verb} in {took}" + (f": {event.error}" if event.error else "")
             case ApprovalAsked():
                 self.row(event.step).state = "waiting"
                 return f"{event.step:<16} waits for approval by {event.role}: {event.message}"
