@@ -43,11 +43,11 @@ def test_approve_offers_paused_runs_and_resume_unfinished_ones(tmp_path):
     import json
 
     from tests.record.test_journal import copy_project
-    from tests.test_cli_run import _cassette_for_expense
+    from tests.support.example import cassette_for_expense
 
     root = copy_project(tmp_path / "p")
     cassette = tmp_path / "c.json"
-    _cassette_for_expense(cassette, {"category": "travel", "within_policy": True, "reason": "ok"})
+    cassette_for_expense(cassette, {"category": "travel", "within_policy": True, "reason": "ok"})
     ran = {}
     for name, args in {"paused": ["-i", "amount_usd=800"], "done": ["-i", "amount_usd=800", "--approve"]}.items():
         done = subprocess.run([sys.executable, "-m", "agentctl", "run", "pipelines/expense_approval.yaml", "-i",

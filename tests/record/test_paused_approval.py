@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.example import copy_example
-from tests.test_cli_run import _cassette_for_expense
+from tests.support.example import cassette_for_expense
 
 PAYMENTS = '''
 import json, os
@@ -28,7 +28,7 @@ def reimburse(requester: str, amount_usd: float, approved_by: str, idempotency_k
 def project(tmp_path):
     copy_example(tmp_path)
     (tmp_path / "tools" / "payments.py").write_text(PAYMENTS)
-    _cassette_for_expense(tmp_path / "c.json", {"category": "travel", "within_policy": True, "reason": "ok"})
+    cassette_for_expense(tmp_path / "c.json", {"category": "travel", "within_policy": True, "reason": "ok"})
     return tmp_path
 
 

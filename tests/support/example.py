@@ -16,3 +16,22 @@ def copy_example(target: Path) -> Path:
     for name in FILES:
         shutil.copy(REPO / name, target / name)
     return target
+
+
+def cassette_for_expense(path, policy):
+    """Record the one model call of the expense example from the scripted model."""
+    import asyncio
+    import json
+
+    from agentctl import api
+    from agentctl.llm.cassette import RecordingModel
+    from agentctl.llm.fake import ScriptedModel, reply
+    from agentctl.run.approvals import FixedApprover
+    from agentctl.run.executor import Executor
+    from agentctl.tools.registry import build_tools
+
+    compiled = api.compile_file("pipelines/expense_approval.yaml", cwd=REPO).pipeline
+    model = RecordingModel(ScriptedModel([reply(json.dumps(policy))]), path)
+    inputs = {"requester": "ada", "description": "train", "amount_usd": 800}
+    asyncio.run(Executor(compiled, model, inputs=inputs, approver=FixedApprover(True),
+                         tools=build_tools(compiled)).run())
