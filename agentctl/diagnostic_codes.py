@@ -61,6 +61,7 @@ CODES: dict[str, str] = {
     'E902': "An eval file's `data:` does not exist or is not a `.jsonl`, `.csv` or `.yaml` file.",
     'E903': 'An eval expression reads a name, output, step, input or run field the pipeline does not have, a judge is given an input it does not declare, or a threshold names a check or metric that does not exist.',
     'E904': 'An eval check gives both or neither of `expect:` and `judge:`, gives `with:` without a judge, or its judge pipeline has no output `pass`.',
+    'E905': "An eval's batch budget in a dimension where a row's worst case has no bound (say tokens, with no context size for the model and no run budget): the batch could admit no row; give the pipeline a run budget in that dimension.",
     'W801': 'A step that can never run (a constant-false `when`, or waiting on such a step).',
     'W802': 'A definition never used (model, tool, agent, MCP server, input, env variable, price).',
     'W803': 'The worst-case cost of the run is above `max_cost_usd` (the run would be stopped by the budget).',

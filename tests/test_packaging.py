@@ -2,6 +2,7 @@
 environment, compatible ranges in its metadata (not exact pins), a light base install whose
 commands say what to install when a run is asked for."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -87,3 +88,20 @@ def test_validate_without_the_run_extra_warns_that_usd_bounds_are_unchecked(caps
     assert done.code == 0, done.out
     assert "warning[W704]: no price for model 'openai/gpt-4o' here: litellm's price table comes with the run extra" \
         in done.out
+
+
+def test_a_batch_usd_budget_without_the_run_extra_warns_and_the_dry_run_says_unknown(capsys, monkeypatch, tmp_path):
+    """Found by trying: the dry run said the batch budget was 'reached' by a worst case it could not know."""
+    project = copy_project(tmp_path / "project")
+    shutil.copytree(REPO / "evals", project / "evals")
+    pipeline = project / "pipelines" / "expense_approval.yaml"
+    pipeline.write_text(pipeline.read_text().replace("  max_cost_usd: 0.05\n", ""))  # nothing caps a row's USD
+    monkeypatch.setitem(sys.modules, "litellm", None)  # a light install: no price table
+    monkeypatch.chdir(project)
+    checked = invoke(capsys, monkeypatch, "validate", "evals/expense_approval.eval.yaml")
+    assert checked.code == 0, checked.out
+    assert ("warning[W704]: budgets.max_cost_usd: a row's worst case in USD is unknown here: litellm's price table "
+            "comes with the run extra") in checked.out
+    dry = invoke(capsys, monkeypatch, "eval", "evals/expense_approval.eval.yaml", "--dry-run")
+    assert dry.code == 0, dry.out + dry.err
+    assert "USD: $? (batch budget $0.5000, worst case unknown)" in dry.out

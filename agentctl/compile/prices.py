@@ -24,6 +24,20 @@ class ModelInfo:
     max_output_tokens: int | None
 
 
+def _litellm_spec():
+    """litellm's package, located without running it; None when it is not installed."""
+    try:
+        spec = importlib.util.find_spec("litellm")
+    except (ImportError, ValueError):  # a module entry that is None or broken
+        return None
+    return spec if spec is not None and spec.submodule_search_locations else None
+
+
+def litellm_installed() -> bool:
+    """Whether litellm (the run extra), and with it the price table, is installed."""
+    return _litellm_spec() is not None
+
+
 class PriceTable:
     def __init__(self, entries: dict | _IndexText, installed: bool = True) -> None:
         self.entries = entries
@@ -31,11 +45,8 @@ class PriceTable:
 
     @classmethod
     def from_litellm_package(cls) -> "PriceTable":
-        try:
-            spec = importlib.util.find_spec("litellm")  # locates the package without running it
-        except (ImportError, ValueError):  # a module entry that is None or broken
-            spec = None
-        if spec is None or not spec.submodule_search_locations:
+        spec = _litellm_spec()
+        if spec is None:
             return cls({}, installed=False)
         path = Path(list(spec.submodule_search_locations)[0]) / PRICE_FILE
         try:

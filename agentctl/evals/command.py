@@ -119,7 +119,10 @@ def dry_run(compiled: CompiledEval) -> EvalOutcome:
     for d in COUNTED:
         each, limit = getattr(worst, d.name), getattr(compiled.limits, d.limit)
         total = None if each is None else each * runs
-        budget = "" if limit is None else f" (batch budget {d.format(limit)}{', reached' if total is None or total > limit else ''})"
+        budget = ""
+        if limit is not None:
+            over = ", worst case unknown" if total is None else ", reached" if total > limit else ""
+            budget = f" (batch budget {d.format(limit)}{over})"
         lines.append(f"  {d.label}: {d.format(total)}{budget}")
     return EvalOutcome("\n".join(lines), EXIT_OK)
 

@@ -58,14 +58,19 @@ class CompiledEval:
     expect_status: Expr | str | None = None
 
     @property
+    def parts(self) -> list[CompiledPipeline]:
+        """What one row runs: the pipeline, then each judge."""
+        return [self.pipeline] + [c.judge for c in self.checks if c.judge is not None]
+
+    @property
     def worst(self):
-        """A row's worst case: its run's and its judges' compiled bounds (None: unbounded)."""
+        """A row's worst case: its run's and its judges' compiled bounds, each capped by its own run
+        budgets, which the runner enforces (None: unbounded)."""
         from agentctl.dimensions import COUNTED, Bounds
 
-        parts = [self.pipeline] + [c.judge for c in self.checks if c.judge is not None]
         values = {}
         for d in COUNTED:
-            each = [getattr(p.uncapped or p.bounds, d.name) for p in parts]
+            each = [getattr(p.bounds, d.name) for p in self.parts]
             values[d.name] = None if any(v is None for v in each) else sum(each)
         return Bounds(**values)
 
@@ -122,9 +127,35 @@ def compile_eval(file: Path, display: str) -> tuple[CompiledEval | None, list[Di
                    did_you_mean(expect_status, RUN_STATUSES) or f"one of: {', '.join(RUN_STATUSES)}")
     if sink.has_errors or pipeline is None:
         return None, sink.items
-    return CompiledEval(display, spec.name or file.name.removesuffix(SUFFIX), pipeline, source, row_id, inputs,
-                        checks, spec.repeat, spec.min_pass or spec.repeat, spec.concurrency, limits(spec.budgets),
-                        spec.thresholds, hashlib.sha256(text.encode()).hexdigest(), metrics, expect_status), sink.items
+    compiled = CompiledEval(display, spec.name or file.name.removesuffix(SUFFIX), pipeline, source, row_id, inputs,
+                            checks, spec.repeat, spec.min_pass or spec.repeat, spec.concurrency, limits(spec.budgets),
+                            spec.thresholds, hashlib.sha256(text.encode()).hexdigest(), metrics, expect_status)
+    _check_admission(compiled, smap, sink)
+    if sink.has_errors:
+        return None, sink.items
+    return compiled, sink.items
+
+
+def _check_admission(compiled: CompiledEval, smap, sink: DiagnosticSink) -> None:
+    """The batch budget admits a row only while the row's worst case fits (evals/batch.py): with a
+    worst case that has no bound, it would admit none, so say so before the batch starts."""
+    from agentctl.compile.prices import litellm_installed
+    from agentctl.dimensions import COUNTED
+
+    worst = compiled.worst
+    for d in COUNTED:
+        if getattr(compiled.limits, d.limit) is None or getattr(worst, d.name) is not None:
+            continue
+        where = smap.key(("budgets", d.limit))
+        unbounded = [p.path for p in compiled.parts if getattr(p.bounds, d.name) is None]
+        if d.money and not litellm_installed():
+            sink.warning("W704", f"budgets.{d.limit}: a row's worst case in {d.label} is unknown here: litellm's "
+                         "price table comes with the run extra, which is not installed", where,
+                         "pip install 'agentctl[run]' to check USD budgets, or declare prices: in the pipeline")
+            continue
+        sink.error("E905", f"budgets.{d.limit}: a row's worst case in {d.label} is unbounded, so the batch budget "
+                   "admits no row", where, f"give {unbounded[0]} a run budget {d.limit} (it caps each row); "
+                   f"`agentctl graph {unbounded[0]}` shows which step has no bound")
 
 
 def _check(api, root: Path, check, i: int, expr, smap, sink: DiagnosticSink) -> CheckDef:

@@ -68,6 +68,37 @@ def test_the_batch_budget_admits_rows_only_while_their_worst_case_fits(batch, ca
     assert sum(r["usage"]["llm_calls"] for r in report["rows"]) <= 3
 
 
+def test_a_batch_budget_over_rows_with_no_known_worst_case_is_a_located_error(batch, capsys, monkeypatch, project,
+                                                                              server):
+    """Found by trying: validate passed, then the batch ran no row and ended `budget_exceeded` (exit
+    3): the model's context size is unknown and no run budget caps tokens, so a row's worst case is
+    unbounded and admission never fits one."""
+    path = batch()
+    (project.root / path).write_text((project.root / path).read_text() + "budgets: {max_tokens: 1000}\n")
+    done = invoke(capsys, monkeypatch, "validate", path)
+    assert done.code == 1, done.out
+    assert ("error[E905]: budgets.max_tokens: a row's worst case in tokens is unbounded, so the batch budget "
+            "admits no row") in done.out
+    assert f"{path}:12:11" in done.out
+    assert "hint: give pipelines/t.yaml a run budget max_tokens (it caps each row)" in done.out
+    ran = invoke(capsys, monkeypatch, "eval", path)
+    assert ran.code == 1 and server.count() == 0
+
+
+def test_a_row_s_worst_case_is_capped_by_its_pipeline_s_own_budget(batch, capsys, monkeypatch, project):
+    """Found by trying: the batch reckoned a row's worst case without the pipeline's run budgets,
+    which the runner enforces, so a run capped at 200 tokens still counted as unbounded."""
+    path = batch(rows=ROWS[:4])
+    pipeline = project.root / "pipelines" / "t.yaml"
+    pipeline.write_text(pipeline.read_text() + "budgets: {max_tokens: 200}\n")
+    (project.root / path).write_text((project.root / path).read_text() + "budgets: {max_tokens: 1000}\n")
+    dry = invoke(capsys, monkeypatch, "eval", path, "--dry-run")
+    assert dry.code == 0 and "tokens: 800 tokens (batch budget 1,000 tokens)" in dry.out, dry.out + dry.err
+    done = invoke(capsys, monkeypatch, "eval", path, "-o", "report.json")
+    assert done.code == 0, done.out + done.err
+    assert len(json.loads((project.root / "report.json").read_text())["rows"]) == 4
+
+
 def test_a_row_that_pauses_for_approval_fails_and_says_so(batch, capsys, monkeypatch, project):
     project.pipeline(PIPELINE.replace("outputs:", "  - {id: ok, approval: {message: go?}, needs: [say]}\noutputs:"),
                      attempts="1")
