@@ -92,12 +92,7 @@ def compile_eval(file: Path, display: str) -> tuple[CompiledEval | None, list[Di
     sink = DiagnosticSink(list(diags))
     root = find_root(file.parent)
     pipeline = _pipeline(api, root, spec.pipeline, smap.value(("pipeline",)), sink)
-    source = root / spec.data
-    if not source.is_file():
-        sink.error("E902", f"data file {spec.data} does not exist", smap.value(("data",)),
-                   "a .jsonl, .csv or .yaml file of rows, relative to the project root")
-    elif source.suffix not in (".jsonl", ".csv", ".yaml", ".yml", ".json"):
-        sink.error("E902", f"data file {spec.data}: expected .jsonl, .csv or .yaml", smap.value(("data",)))
+    source = _data(root, spec.data, smap, sink)
     checker = _Checker(pipeline, sink)
 
     def expr(value: Any, path: tuple, roots: tuple[str, ...]) -> Any:
@@ -134,6 +129,16 @@ def compile_eval(file: Path, display: str) -> tuple[CompiledEval | None, list[Di
     if sink.has_errors:
         return None, sink.items
     return compiled, sink.items
+
+
+def _data(root: Path, relative: str, smap, sink: DiagnosticSink) -> Path:
+    source = root / relative
+    if not source.is_file():
+        sink.error("E902", f"data file {relative} does not exist", smap.value(("data",)),
+                   "a .jsonl, .csv or .yaml file of rows, relative to the project root")
+    elif source.suffix not in (".jsonl", ".csv", ".yaml", ".yml", ".json"):
+        sink.error("E902", f"data file {relative}: expected .jsonl, .csv or .yaml", smap.value(("data",)))
+    return source
 
 
 def _check_admission(compiled: CompiledEval, smap, sink: DiagnosticSink) -> None:
