@@ -42,9 +42,11 @@ class ValueChange:
 class CostRow:
     pipeline: str
     dimension: str
-    before: float | None
+    before: float | None  # None: unbounded, unless a note says why there is no figure
     after: float | None
     limit: float | None  # head's budget
+    before_note: str | None = None  # "new": no such pipeline in base; "does not compile"
+    after_note: str | None = None  # "does not compile"
 
 
 @dataclass
@@ -317,12 +319,14 @@ def _cost(base: Snapshot, head: Snapshot, affected: set[str]) -> list[CostRow]:
         new = after.compiled
         if new is None and old is None:
             continue
+        was_note = None if old else "does not compile" if before else "new"
+        now_note = None if new else "does not compile"
         for d in COUNTED:  # uncapped: a budget below the worst case must show
             was = getattr(old.uncapped or old.bounds, d.name) if old else None
             now = getattr(new.uncapped or new.bounds, d.name) if new else None
             limit = getattr(new.limits, d.limit) if new else None
-            if was != now or limit is not None:
-                rows.append(CostRow(path, d.name, was, now, limit))
+            if (was, was_note) != (now, now_note) or limit is not None:
+                rows.append(CostRow(path, d.name, was, now, limit, was_note, now_note))
     return rows
 
 

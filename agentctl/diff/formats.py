@@ -22,7 +22,9 @@ def verdict(report: DiffReport) -> str:
     return f"{', '.join(parts)}; {len(report.affected)} pipeline(s) affected{tail}."
 
 
-def _figure(dimension: str, value: float | None) -> str:
+def _figure(dimension: str, value: float | None, note: str | None = None) -> str:
+    if note:
+        return note
     return "unbounded" if value is None else _BY_NAME[dimension].format(value)
 
 
@@ -30,7 +32,8 @@ def cost_lines(rows: list[CostRow]) -> list[tuple[str, ...]]:
     out = []
     for row in rows:
         headroom = "" if row.limit is None or row.after is None else _figure(row.dimension, row.limit - row.after)
-        out.append((row.pipeline, row.dimension, _figure(row.dimension, row.before), _figure(row.dimension, row.after),
+        out.append((row.pipeline, row.dimension, _figure(row.dimension, row.before, row.before_note),
+                    _figure(row.dimension, row.after, row.after_note),
                     "" if row.limit is None else _figure(row.dimension, row.limit), headroom))
     return out
 
@@ -96,7 +99,7 @@ def to_json(report: DiffReport) -> str:
                     for c in report.schemas],
         "agents": report.agents, "affected": report.affected,
         "cost": [{"pipeline": r.pipeline, "dimension": r.dimension, "before": r.before, "after": r.after,
-                  "limit": r.limit} for r in report.cost],
+                  "limit": r.limit, "before_note": r.before_note, "after_note": r.after_note} for r in report.cost],
     }
     return json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n"
 

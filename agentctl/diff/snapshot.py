@@ -68,7 +68,7 @@ def snapshot(root: Path, paths: tuple[str, ...] = ()) -> Snapshot:
     for file in _files(root, "tools", ".py", paths):
         snap.sources[_rel(root, file)] = hashlib.sha256(file.read_bytes()).hexdigest()
     for file in [*_files(root, "pipelines", ".yaml", paths), *_files(root, "pipelines", ".yml", paths)]:
-        snap.pipelines[_rel(root, file)] = _pipeline(root, file)
+        snap.pipelines[_rel(root, file)] = _pipeline(root, file, snap.prompts)
     return snap
 
 
@@ -102,7 +102,7 @@ def read_prompt(root: Path, file: Path, lock: dict[str, str]) -> PromptInfo | No
                       front.description, dict(front.sample), status)
 
 
-def _pipeline(root: Path, file: Path) -> PipelineInfo:
+def _pipeline(root: Path, file: Path, prompts: dict[str, PromptInfo]) -> PipelineInfo:
     from agentctl import api
     from agentctl.spec.yaml_source import YamlLoadError, load_yaml
 
@@ -121,6 +121,10 @@ def _pipeline(root: Path, file: Path) -> PipelineInfo:
     if compiled is not None:
         info.prompts = {f"{a.prompt.name}@{a.prompt.version}" for a in compiled.agents.values()}
         _permissions(compiled, info)
+    else:  # a prompt change may be what breaks it: it is still among the pipelines that prompt affects
+        by_path = {p.path: key for key, p in prompts.items()}
+        info.prompts = {by_path[v] for k, v in values.items()
+                        if k.startswith("agents.") and k.endswith(".prompt") and v in by_path}
     for value in values.values():
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str) and text.endswith(".json"):

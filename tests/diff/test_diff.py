@@ -322,3 +322,21 @@ def test_a_change_to_a_shared_policy_shows_as_a_permission_change_of_each_pipeli
     changes = {c["path"]: (c["before"], c["after"]) for c in report["pipelines"]["changes"]}
     assert changes == {"permissions.auditor.remote": ("deny", "allow")}
     assert report["affected"] == {"pipelines/a.yaml": ["its definition changed"]}
+
+
+def test_a_new_pipeline_or_one_that_no_longer_compiles_is_not_called_unbounded(repo, capsys, monkeypatch):
+    """Found by trying: the worst-case table said `unbounded` for the base of a pipeline the change
+    adds, and for the head of one the change breaks (a prompt edited without a version bump); and
+    the pipeline that prompt broke was not among the affected ones, so it had no row at all."""
+    (repo / "pipelines" / "b.yaml").write_text(PIPELINE.replace("name: a", "name: b"))
+    added = diff(capsys, monkeypatch)
+    assert "pipelines/b.yaml | steps | new | 3 steps | 10 steps | 7 steps" in added.out, added.out
+    edit(repo, "prompts/p.prompt", "You answer briefly.", "You answer at length.")  # E607: no version bump
+    broken = diff(capsys, monkeypatch)
+    assert "pipelines/a.yaml | steps | 3 steps | does not compile |  | " in broken.out, broken.out
+    assert "  pipelines/a.yaml: prompt p@1\n" in broken.out  # it was left out of the affected pipelines
+    rows = {(r["pipeline"], r["dimension"]): r for r in diff(capsys, monkeypatch, "-f", "json").json()["cost"]}
+    assert rows[("pipelines/a.yaml", "steps")] | {"pipeline": None} == {
+        "pipeline": None, "dimension": "steps", "before": 3, "after": None, "limit": None,
+        "before_note": None, "after_note": "does not compile"}
+    assert ("pipelines/b.yaml", "steps") not in rows  # new and broken: no figure on either side
