@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agentctl.diff.snapshot import PipelineInfo, PromptInfo, Snapshot
@@ -57,6 +57,7 @@ class DiffReport:
     pipelines: list[ValueChange] = field(default_factory=list)
     added_pipelines: list[str] = field(default_factory=list)
     removed_pipelines: list[str] = field(default_factory=list)
+    moved_pipelines: dict[str, str] = field(default_factory=dict)  # head path -> base path
     schemas: list[ValueChange] = field(default_factory=list)
     breaking: list[str] = field(default_factory=list)  # "file:line: message"
     affected: dict[str, list[str]] = field(default_factory=dict)  # pipeline -> why
@@ -65,11 +66,15 @@ class DiffReport:
 
     @property
     def empty(self) -> bool:
-        return not (self.prompts or self.pipelines or self.added_pipelines or self.removed_pipelines or self.schemas)
+        return not (self.prompts or self.pipelines or self.added_pipelines or self.removed_pipelines
+                    or self.moved_pipelines or self.schemas)
 
 
 def compare(base: Snapshot, head: Snapshot, base_label: str, head_label: str) -> DiffReport:
     report = DiffReport(base_label, head_label)
+    report.moved_pipelines = _moved(base, head)
+    was = {old: new for new, old in report.moved_pipelines.items()}
+    base = replace(base, pipelines={was.get(p, p): info for p, info in base.pipelines.items()})
     report.prompts = compare_prompts(base, head)
     for change in report.prompts:
         change.sample_usd = _sample_prices(head, change)
@@ -89,6 +94,20 @@ def compare(base: Snapshot, head: Snapshot, base_label: str, head_label: str) ->
     report.agents = _agents(head, report)
     report.cost = _cost(base, head, set(report.affected) | set(report.removed_pipelines))
     return report
+
+
+def _moved(base: Snapshot, head: Snapshot) -> dict[str, str]:
+    """Pipeline files renamed: a file only head has, paired with the one file only base has under
+    the same `name:` (what the pipeline is called, as a prompt is known by name@version)."""
+    gone: dict[str, list[str]] = {}
+    for path, info in sorted(base.pipelines.items()):
+        if path not in head.pipelines and isinstance(info.values.get("name"), str):
+            gone.setdefault(info.values["name"], []).append(path)
+    moved = {}
+    for path, info in sorted(head.pipelines.items()):
+        if path not in base.pipelines and len(gone.get(info.values.get("name"), ())) == 1:
+            moved[path] = gone.pop(info.values["name"])[0]
+    return moved
 
 
 def compare_prompts(base: Snapshot, head: Snapshot) -> list[PromptChange]:
@@ -284,6 +303,8 @@ def _affected(base: Snapshot, head: Snapshot, report: DiffReport) -> dict[str, l
         why += [f"uses {f}" for f in sorted(info.files & files)]
         if any(c.file == path for c in report.pipelines) or path in report.added_pipelines:
             why.insert(0, "its definition changed")
+        if path in report.moved_pipelines:
+            why.insert(0, f"moved from {report.moved_pipelines[path]}")
         if why:
             affected[path] = why
     return affected

@@ -16,7 +16,9 @@ _BY_NAME = {d.name: d for d in COUNTED}
 def verdict(report: DiffReport) -> str:
     if report.empty:
         return f"No changes to prompts, pipelines or schemas between {report.base} and {report.head}."
-    parts = [f"{len(report.prompts)} prompt(s)", f"{len({c.file for c in report.pipelines}) + len(report.added_pipelines) + len(report.removed_pipelines)} pipeline(s)",
+    pipelines = {c.file for c in report.pipelines} | set(report.moved_pipelines)
+    parts = [f"{len(report.prompts)} prompt(s)",
+             f"{len(pipelines) + len(report.added_pipelines) + len(report.removed_pipelines)} pipeline(s)",
              f"{len({c.file for c in report.schemas})} schema(s) changed"]
     tail = f"; {len(report.breaking)} breaking change(s)" if report.breaking else "; nothing breaking"
     return f"{', '.join(parts)}; {len(report.affected)} pipeline(s) affected{tail}."
@@ -44,9 +46,10 @@ def to_text(report: DiffReport) -> str:
         lines += ["Breaking:"] + [f"  {b}" for b in report.breaking] + [""]
     for change in report.prompts:
         lines += _prompt_text(change)
-    if report.added_pipelines or report.removed_pipelines or report.pipelines:
+    if report.added_pipelines or report.removed_pipelines or report.moved_pipelines or report.pipelines:
         lines.append("Pipelines:")
         lines += [f"  added {p}" for p in report.added_pipelines] + [f"  removed {p}" for p in report.removed_pipelines]
+        lines += [f"  moved {old} -> {new}" for new, old in report.moved_pipelines.items()]
         for c in report.pipelines:
             where = f"  ({c.file}:{c.line})" if c.line else f"  ({c.file})"
             lines.append(f"  {c.path}: {' -> '.join(shown(c.before, c.after))}{where}")
@@ -93,6 +96,7 @@ def to_json(report: DiffReport) -> str:
                      "sample_tokens": list(c.sample_tokens) if c.sample_tokens else None,
                      "sample_usd": c.sample_usd} for c in report.prompts],
         "pipelines": {"added": report.added_pipelines, "removed": report.removed_pipelines,
+                      "moved": [{"from": old, "to": new} for new, old in report.moved_pipelines.items()],
                       "changes": [{"file": c.file, "path": c.path, "before": present(c.before), "after": present(c.after),
                                    "line": c.line} for c in report.pipelines]},
         "schemas": [{"file": c.file, "path": c.path, "before": present(c.before), "after": present(c.after)}
@@ -168,11 +172,13 @@ def _cost_table(report: DiffReport) -> list[str]:
 
 
 def _pipeline_table(report: DiffReport) -> list[str]:
-    if not (report.pipelines or report.added_pipelines or report.removed_pipelines or report.schemas):
+    if not (report.pipelines or report.added_pipelines or report.removed_pipelines or report.moved_pipelines
+            or report.schemas):
         return []
     rows = ["### Pipelines and schemas", "", "| file | path | base | head |", "|---|---|---|---|"]
     rows += [f"| `{p}` | (added) | | |" for p in report.added_pipelines]
     rows += [f"| `{p}` | (removed) | | |" for p in report.removed_pipelines]
+    rows += [f"| `{new}` | (moved from `{old}`) | | |" for new, old in report.moved_pipelines.items()]
     for c in report.pipelines + report.schemas:
         where = f"{c.file}:{c.line}" if c.line else c.file
         old, new = shown(c.before, c.after)

@@ -340,3 +340,20 @@ def test_a_new_pipeline_or_one_that_no_longer_compiles_is_not_called_unbounded(r
         "pipeline": None, "dimension": "steps", "before": 3, "after": None, "limit": None,
         "before_note": None, "after_note": "does not compile"}
     assert ("pipelines/b.yaml", "steps") not in rows  # new and broken: no figure on either side
+
+
+def test_a_renamed_pipeline_file_is_compared_with_what_it_was(repo, capsys, monkeypatch):
+    """Found by trying: a pipeline moved to another file read as one pipeline added and one removed,
+    which hid what the same change did to it (here its run budget, raised tenfold)."""
+    git(repo, "mv", "pipelines/a.yaml", "pipelines/answer.yaml")
+    edit(repo, "pipelines/answer.yaml", "max_llm_calls: 5", "max_llm_calls: 50")
+    done = diff(capsys, monkeypatch)
+    assert "  moved pipelines/a.yaml -> pipelines/answer.yaml\n" in done.out, done.out
+    assert "  budgets.max_llm_calls: 5 -> 50  (pipelines/answer.yaml:4)" in done.out
+    assert "  pipelines/answer.yaml: moved from pipelines/a.yaml, its definition changed" in done.out
+    assert "pipelines/answer.yaml | llm_calls | 1 LLM call | 1 LLM call | 50 LLM calls | 49 LLM calls" in done.out
+    assert "added" not in done.out and "removed" not in done.out
+    report = diff(capsys, monkeypatch, "-f", "json").json()["pipelines"]
+    assert (report["added"], report["removed"], report["moved"]) == (
+        [], [], [{"from": "pipelines/a.yaml", "to": "pipelines/answer.yaml"}])
+    assert "| `pipelines/answer.yaml` | (moved from `pipelines/a.yaml`) | | |" in diff(capsys, monkeypatch, "-f", "markdown").out
