@@ -92,6 +92,7 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
     import asyncio
 
     from agentctl import interrupts
+    from agentctl.record.journal_db import JournalError
     from agentctl.record.redact import Redactor
 
     pipeline, trace = prepared.pipeline, trace or TraceOptions()
@@ -107,6 +108,10 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
             return asyncio.run(interrupts.stopped_by_signals(executor.run()))
         except (KeyboardInterrupt, asyncio.CancelledError):  # journaled as interrupted by the executor
             return executor.result
+        except JournalError as error:
+            if error.full:  # the run is in the journal, with every step committed before the disk filled
+                error.hint = f"free disk space, then continue with: agentctl resume {cont.run_id}"
+            raise
     finally:
         journal.close()
         if tracer is not None:

@@ -11,6 +11,7 @@ model call instead failed rows that could not reserve while most of the budget w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from agentctl.dimensions import COUNTED, Usage
 from agentctl.evals.compile import CompiledEval
 from agentctl.evals.checks import check_row, context_of
 from agentctl.evals.data import mapped_inputs, row_id, rows
+from agentctl.record.journal_db import JournalError
 from agentctl.runs import new_id
 from agentctl.tools.registry import Tools
 
@@ -105,24 +107,36 @@ class Batch:
             self.admission.spent = True
         except BaseException:
             await _cancelled(tasks)
-            finish_batch(self.journal, self.batch_id, "interrupted")
+            with contextlib.suppress(JournalError):  # a full disk: the batch's dead pid says it anyway
+                finish_batch(self.journal, self.batch_id, "interrupted")
             raise
         status = "budget_exceeded" if self.admission.spent else "succeeded"
         finish_batch(self.journal, self.batch_id, status)
         return status
 
     async def _admit_all(self, tasks: set) -> None:
+        """A row whose run raises (the journal cannot be written) stops the batch: no row starts
+        after it, and its error is raised once the loop notices, the rows in flight cancelled."""
         slots = asyncio.Semaphore(self.compiled.concurrency)
+        failed: list[BaseException] = []
+
+        def finished(task: asyncio.Task) -> None:
+            tasks.discard(task)  # finished rows leave the set: a long batch holds only the rows in flight
+            if not task.cancelled() and task.exception() is not None:  # retrieved: asyncio logs it no more
+                failed.append(task.exception())
+
         for work in self._work():
             await slots.acquire()
-            if not await self.admission.admit():
+            if failed or not await self.admission.admit():
                 slots.release()
                 break
             task = asyncio.ensure_future(self._row(work, slots))
-            tasks.add(task)  # finished rows leave the set: a long batch holds only the rows in flight
-            task.add_done_callback(tasks.discard)
-        while tasks:
-            await asyncio.gather(*list(tasks))
+            tasks.add(task)
+            task.add_done_callback(finished)
+        while tasks and not failed:
+            await asyncio.wait(list(tasks), return_when=asyncio.FIRST_COMPLETED)
+        if failed:
+            raise failed[0]
 
     def _work(self) -> Iterator[RowWork]:
         for work in work_items(self.compiled, self.shard, self.progress):

@@ -228,6 +228,17 @@ def resume(batch_id: str, root: Path, force: bool, outputs: Outputs) -> EvalOutc
 def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=None) -> EvalOutcome:
     """The batch's rows, as `options.role` (checked by run and resume before the batch was recorded
     or reopened)."""
+    from agentctl.record.journal_db import JournalError
+
+    try:
+        return _execute(compiled, batch_id, options, progress)
+    except JournalError as error:
+        if error.full:  # every row committed before the disk filled is kept
+            error.hint = f"free disk space, then continue with: agentctl resume {batch_id}"
+        raise
+
+
+def _execute(compiled: CompiledEval, batch_id: str, options: Options, progress=None) -> EvalOutcome:
     from agentctl import api, interrupts, runs
     from agentctl.evals import report as reporting
     from agentctl.evals.batch import Batch, SharedTools
@@ -260,6 +271,9 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
         status = asyncio.run(interrupts.stopped_by_signals(_run_shown(batch, view)))
     except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, SIGTERM, SIGHUP: the rows so far are reported
         status = "interrupted"
+    except BaseException:
+        journal.close()
+        raise
     finally:
         gc.unfreeze()
     try:

@@ -89,6 +89,7 @@ class JournalError(AgentctlError):
     """The journal cannot be read or written: what is wrong, which file, what to do."""
 
     unwritable = False  # the folder or file cannot be written (it may still be read)
+    full = False  # the disk is full: what was committed is kept, and a started run can be resumed
 
 
 def explained(path: Path, exc: BaseException) -> JournalError:
@@ -103,8 +104,10 @@ def explained(path: Path, exc: BaseException) -> JournalError:
         error.unwritable = True
         return error
     if "full" in text or "I/O" in text or isinstance(exc, OSError):
-        return JournalError(f"cannot write the run journal {path} ({text})",
-                            "free disk space and resume the run; what was committed before is kept")
+        error = JournalError(f"cannot write the run journal {path} ({text})",
+                             "free disk space and run it again; what was committed before is kept")
+        error.full = True
+        return error
     return JournalError(f"the run journal {path} failed: {text}")
 
 

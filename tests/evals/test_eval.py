@@ -173,3 +173,38 @@ def test_csv_cells_are_read_as_the_declared_input_types(batch, capsys, monkeypat
     dry = invoke(capsys, monkeypatch, "eval", path, "--dry-run")
     assert dry.code == 1 and "rows.csv row 2: input 'n': expected integer, got str 'two'" in dry.err
     assert "row 1" not in dry.err  # '2' is read as the integer the pipeline declares
+
+
+def test_a_disk_that_fills_during_a_batch_stops_it_without_tracebacks_and_names_the_batch(batch, capsys, monkeypatch,
+                                                                                         project):
+    """Found by trying: every row in flight printed "Task exception was never retrieved" and its
+    traceback, more rows were started after the journal had failed, and the hint named nothing to
+    resume."""
+    import gc
+    import sqlite3
+
+    from agentctl.record.journal import Journal, explained
+
+    real, answered = Journal.answer, []
+
+    def answer_then_fill(self, *args, **kwargs):
+        if len(answered) >= 2:
+            raise explained(self.path, sqlite3.OperationalError("database or disk is full"))
+        answered.append(real(self, *args, **kwargs))
+
+    monkeypatch.setattr(Journal, "answer", answer_then_fill)
+    path = batch(rows=[{"id": f"r{i}", "question": f"q{i}", "n": i, "expected": f"Q{i}"} for i in range(12)])
+    (project.root / path).write_text((project.root / path).read_text() + "concurrency: 3\n")
+    stopped = invoke(capsys, monkeypatch, "eval", path, "--no-live")
+    gc.collect()  # asyncio reports an exception nobody retrieved when its task is collected
+    err = stopped.err + capsys.readouterr().err
+    assert stopped.code == 1, err
+    assert "Traceback" not in err and "never retrieved" not in err, err
+    batch_id = Journal(project.root / ".agentctl" / "journal.db").db.execute("SELECT id FROM batches").fetchone()[0]
+    assert f"hint: free disk space, then continue with: agentctl resume {batch_id}" in err
+    assert err.count("cannot write the run journal") == 1
+    monkeypatch.setattr(Journal, "answer", real)  # space freed
+    resumed = invoke(capsys, monkeypatch, "resume", batch_id)
+    assert resumed.code == 0, resumed.out + resumed.err
+    report = invoke(capsys, monkeypatch, "eval", "show", batch_id, "-f", "json").json()
+    assert report["status"] == "succeeded" and len(report["rows"]) == 12

@@ -118,6 +118,33 @@ def test_a_full_disk_is_explained(tmp_path):
     journal.close()
 
 
+def test_a_disk_that_fills_during_a_run_names_the_run_to_resume(tmp_path, capsys, monkeypatch):
+    """Found by trying, on a small tmpfs: the run stopped with "free disk space and resume the run",
+    naming no run (`runs list` then shows it as interrupted, among the others)."""
+    from agentctl.record.journal import explained
+    from tests.support.cli import invoke
+
+    monkeypatch.chdir(copy_example(tmp_path / "p"))
+    real = Journal.answer
+    answers = []
+
+    def answer_then_fill(self, *args, **kwargs):
+        if answers:  # the first model answer is committed; the disk is full at the second
+            raise explained(self.path, sqlite3.OperationalError("database or disk is full"))
+        answers.append(real(self, *args, **kwargs))
+
+    monkeypatch.setattr(Journal, "answer", answer_then_fill)
+    stopped = invoke(capsys, monkeypatch, *DEMO[:-1], "--no-live")
+    assert stopped.code == 1, stopped.err
+    run_id = Journal(Path(".agentctl/journal.db")).runs()[0]["id"]
+    assert f"hint: free disk space, then continue with: agentctl resume {run_id}" in stopped.err
+    monkeypatch.setattr(Journal, "answer", real)  # space freed
+    resumed = invoke(capsys, monkeypatch, "resume", run_id, "--replay", "pipelines/cassettes/article_review.json",
+                     "--json")
+    assert resumed.code == 0, resumed.err
+    assert resumed.json()["status"] == "succeeded"
+
+
 @pytest.fixture
 def read_only_folder():
     """Makes a folder unwritable even for root (chattr +i), undone afterwards; skips where it cannot."""
