@@ -184,12 +184,13 @@ def forget_chunks(batch_id: str) -> None:
 @contextmanager
 def _trace_file(root: Path, batch_id: str):
     """The batch's trace file, as a batch in one process writes it: the chunks' runs appended."""
-    from agentctl.evals.tracing import batch_trace_path
+    from agentctl.evals.tracing import TraceFile, batch_trace_path
 
-    path = batch_trace_path(root, batch_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as file:
+    file = TraceFile(batch_trace_path(root, batch_id))
+    try:
         yield file
+    finally:
+        file.close()
 
 
 def _result(future, spec: chunks.ChunkSpec) -> dict[str, Any]:

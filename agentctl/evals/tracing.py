@@ -6,6 +6,7 @@ in chunks, off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 CHUNK_SPANS = 2048  # spans per export to a collector
@@ -15,6 +16,37 @@ def batch_trace_path(root: str | Path, batch_id: str) -> Path:
     from agentctl.runs import TRACES
 
     return Path(root) / TRACES / f"batch-{batch_id}.jsonl"
+
+
+class TraceFile:
+    """A batch's trace file, opened at the first write. A trace is secondary to the journal, which
+    holds every row: a file that cannot be written (a full disk) is a warning, and the rows go on."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file = None
+        self.unwritable = False  # said once; nothing more is written
+
+    def write(self, lines: str) -> None:
+        from agentctl import console
+
+        if self.unwritable or not lines:
+            return
+        try:
+            if self.file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.file = self.path.open("a", encoding="utf-8")
+            self.file.write(lines)
+            self.file.flush()
+        except OSError as exc:
+            self.unwritable = True
+            console.print_warning(f"could not write the batch's trace file {self.path}: {exc}; the journal keeps "
+                                  "every row, and `agentctl trace` cannot show the runs missing from the file")
+
+    def close(self) -> None:
+        if self.file is not None:
+            with contextlib.suppress(OSError):  # what a full disk left in the buffer: said when it failed
+                self.file.close()
 
 
 class BatchTraces:
@@ -27,7 +59,7 @@ class BatchTraces:
         self.collector = otel_config.collector(endpoint)
         self.pending: list = []
         self.sending: set[asyncio.Task] = set()
-        self.file = None
+        self.file = TraceFile(self.path)
 
     def subscribe(self, pipeline, cont, journal) -> tuple:
         from agentctl.runs import run_tracer
@@ -50,11 +82,7 @@ class BatchTraces:
         tracer = self.tracers.pop(run_id, None)
         if tracer is None or not tracer.records():
             return
-        if self.file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.file = self.path.open("a", encoding="utf-8")
         self.file.write(otel_export.otlp_json(tracer.records(), tracer.trace_id, tracer.resource, tracer.scope) + "\n")
-        self.file.flush()
         if self.collector is not None:
             self.pending += tracer.spans()
             if len(self.pending) >= CHUNK_SPANS:
@@ -70,8 +98,7 @@ class BatchTraces:
 
     async def close(self) -> list[str]:
         """Problems exporting to the collector (the file keeps every span)."""
-        if self.file is not None:
-            self.file.close()
+        self.file.close()
         if self.collector is not None and self.pending:
             self._send()
         results = await asyncio.gather(*self.sending, return_exceptions=True) if self.sending else []

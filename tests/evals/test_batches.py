@@ -151,6 +151,17 @@ def test_a_batch_writes_one_trace_file_and_trace_finds_a_row_in_it(batch, capsys
     assert shown.code == 0 and "invoke_agent a" in shown.out, shown.err
 
 
+def test_a_trace_file_that_cannot_be_written_is_a_warning_not_a_crash(batch, capsys, monkeypatch, project):
+    """Found by trying, on a small tmpfs: the batch's trace file hit a full disk and the batch
+    ended in "internal error: agentctl crashed" (a run's own trace file was already a warning)."""
+    (project.root / ".agentctl").mkdir(exist_ok=True)
+    (project.root / ".agentctl" / "traces").write_text("not a folder")  # no trace file can be made in it
+    done = invoke(capsys, monkeypatch, "eval", batch(), "-o", "report.json")
+    assert done.code == 0, done.out + done.err
+    assert done.err.count("warning: could not write the batch's trace file") == 1, done.err
+    assert len(json.loads((project.root / "report.json").read_text())["rows"]) == 5
+
+
 def test_resume_runs_a_row_whose_run_was_recorded_in_the_batch_but_never_started(batch, capsys, monkeypatch,
                                                                                   project):
     """kill -9 between the row's record (with its run id) and its run's: the resume starts that run."""
