@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from agentctl.diagnostics import Diagnostic
-from agentctl.errors import AgentctlError
+from agentctl.errors import AgentctlError, OutputError
 from agentctl.fitting import column_widths, fit_columns
 
 if TYPE_CHECKING:
@@ -59,15 +59,20 @@ def printable(text: str) -> str:
 def write(stream, text: str) -> None:
     """Write and flush, control characters escaped; a reader that went away (`agentctl run ... |
     head -2`) is not an error: the stream is pointed at /dev/null and the run goes on to its end
-    and its record."""
+    and its record. Nor is stderr that cannot be written (progress is also in the journal); stdout
+    that cannot be written (`--json > file` on a full disk) is an error (OutputError)."""
     try:
         stream.write(printable(text))
         stream.flush()
-    except BrokenPipeError:
-        try:
+    except OSError as exc:
+        try:  # also what is left in the buffer, which the interpreter flushes at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
         except (OSError, ValueError):  # not a real file (a test's capture): nothing more to do
             pass
+        if not isinstance(exc, BrokenPipeError) and stream is not sys.stderr:
+            name = str(getattr(stream, "name", "<stdout>"))
+            raise OutputError(f"cannot write to {'stdout' if name.startswith('<') else name}: {exc.strerror}",
+                              "what the command did stands (a run is in the journal: agentctl runs list)") from None
 
 
 def _emit(text: Text, stderr: bool = False) -> None:

@@ -36,6 +36,10 @@ class UsageError(AgentctlError):
     exit_code = EXIT_USAGE
 
 
+class OutputError(AgentctlError):
+    """Standard output cannot be written (a full disk, an I/O error): what the command did stands."""
+
+
 class InvalidSpec(AgentctlError):
     """A pipeline that does not compile, given to a command that needs it compiled (graph, run)."""
 

@@ -194,6 +194,34 @@ def test_events_writes_a_json_line_per_event(tmp_path):
     assert all(b["at"] >= a["at"] for a, b in zip(lines, lines[1:]))
 
 
+def test_an_events_file_that_cannot_be_written_is_one_warning_and_the_run_goes_on(tmp_path):
+    """Found by trying, with --events on a full disk: the first event failed the run before its first
+    step (journaled as interrupted), and closing the file then crashed agentctl."""
+    from tests.record.test_journal import copy_project
+
+    root = copy_project(tmp_path)
+    result = run_cli(*DEMO, "--events", "/dev/full", "--no-live", "--json", cwd=root)  # every write: ENOSPC
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "succeeded"
+    assert result.stderr.count("warning: could not write the events (cannot write to /dev/full: No space left on "
+                               "device); the run goes on, and the journal records it") == 1, result.stderr
+
+
+def test_a_result_that_cannot_be_written_to_stdout_is_an_error_and_the_run_stands(tmp_path):
+    """Found by trying `--json > /dev/full`: 'internal error: agentctl crashed'."""
+    from tests.record.test_journal import copy_project
+
+    root = copy_project(tmp_path)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "agentctl", *DEMO, "--json"], cwd=root, stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.endswith("error: cannot write to stdout: No space left on device\n  hint: what the command did "
+                                "stands (a run is in the journal: agentctl runs list)\n"), done.stderr
+    listed = run_cli("runs", "list", "--json", cwd=root)
+    assert [r["status"] for r in json.loads(listed.stdout)["runs"]] == ["succeeded"]
+
+
 def test_events_on_stdout_leave_it_to_the_events(tmp_path):
     """`--events -` made stdout a JSON-lines stream with the summary table after it, which a `| jq`
     could not read: the summary now goes to stderr, and `--json` (a second document on stdout) is

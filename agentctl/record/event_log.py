@@ -4,6 +4,7 @@ started>, "time": <unix time>, ...the event's own fields}, every string through 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
@@ -19,20 +20,29 @@ class EventLog:
         self.owned = target != "-"
         self.offset = time.time() - time.monotonic()
         self.started: float | None = None
+        self.unwritable = False  # a full disk: said once, and the run goes on (the journal records it)
 
     def __call__(self, event) -> None:
-        from agentctl.console import write
+        from agentctl.console import print_warning, write
+        from agentctl.errors import OutputError
 
         if self.started is None:
             self.started = event.at
+        if self.unwritable:
+            return
         record: dict[str, Any] = {"version": VERSION, "type": type(event).__name__,
                                   "at": round(event.at - self.started, 6), "time": round(event.at + self.offset, 6)}
         record.update({f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event) if f.name != "at"})
-        write(self.stream, self.redact.json(record) + "\n")
+        try:
+            write(self.stream, self.redact.json(record) + "\n")
+        except OutputError as exc:  # a full disk, or `--events -` on a stdout that cannot be written
+            self.unwritable = True
+            print_warning(f"could not write the events ({exc.message}); the run goes on, and the journal records it")
 
     def close(self) -> None:
         if self.owned:
-            self.stream.close()
+            with contextlib.suppress(OSError):  # what the full disk left in the buffer: said when it failed
+                self.stream.close()
 
 
 def _plain(value: Any) -> Any:
