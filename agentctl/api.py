@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,6 +235,22 @@ def prepare_run(pipeline: str, options: RunOptions, cwd: Path | None = None):
     return Prepared(compiled, inputs, build_tools(compiled), make_model(options, compiled), role)
 
 
+def _check_writable(cassette: Path) -> None:
+    """Before any paid call: a --record path that cannot be written is a usage error."""
+    if cassette.exists() and not cassette.is_file():
+        raise UsageError(f"--record {cassette}: not a regular file", "name a .json file to write the answers to")
+    probe = cassette.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        cassette.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_text("")
+        probe.unlink()
+    except FileExistsError:  # mkdir: the folder's name is taken by a file
+        raise UsageError(f"--record {cassette}: {cassette.parent} is not a folder",
+                         "name a file in a folder you can write") from None
+    except OSError as exc:
+        raise UsageError(f"--record {cassette}: {exc.strerror}", "name a file in a folder you can write") from None
+
+
 def make_model(options: RunOptions, pipeline: CompiledPipeline | None = None):
     """Replay needs no network and no litellm; everything else goes through the litellm adapter.
     A recording masks the pipeline's secrets in what it writes. With the pipeline, a live model's
@@ -258,6 +275,8 @@ def make_model(options: RunOptions, pipeline: CompiledPipeline | None = None):
         from agentctl.llm.loading import LoadingModel
 
         return LoadingModel(pipeline.models)  # loaded while the servers start
+    if options.record:
+        _check_writable(Path(options.record))
     from agentctl.llm.litellm_client import LitellmModel
 
     model = LitellmModel()

@@ -6,6 +6,7 @@ seen (ReplayMiss is not an LlmError: no retry or fallback can hide it).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -39,6 +40,7 @@ class RecordingModel(WrappedModel):
         self.path = path
         self.redact = redact
         self.entries: list[dict] = []
+        self.unsaved = False  # the last save failed (a full disk): said once; the next call saves it all again
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         response = await self.inner.complete(request)
@@ -49,10 +51,24 @@ class RecordingModel(WrappedModel):
         return response
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """A paid answer is returned even when the cassette cannot be written: the run, and its
+        journal, keep it."""
+        from agentctl import console
+
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"version": VERSION, "entries": self.entries}, indent=1, ensure_ascii=False))
-        tmp.replace(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"version": VERSION, "entries": self.entries}, indent=1, ensure_ascii=False))
+            tmp.replace(self.path)
+        except OSError as exc:
+            if not self.unsaved:
+                console.print_warning(f"could not write the cassette {self.path} ({exc.strerror}); the run goes on, "
+                                      "and the whole cassette is written again after the next call")
+            self.unsaved = True
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        else:
+            self.unsaved = False
 
 
 class ReplayModel:
