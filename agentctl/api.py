@@ -15,7 +15,7 @@ from agentctl.compile.definitions import compile_prompt_file
 from agentctl.compile.ir import CompiledPipeline
 from agentctl.compile.project import LOCK_FILE, Project, display_path, find_root
 from agentctl.diagnostics import Diagnostic
-from agentctl.errors import AgentctlError, InvalidSpec, UsageError
+from agentctl.errors import AgentctlError, InvalidSpec, UsageError, writing
 from agentctl.lockfile import lock_key, read_lock, write_lock
 from agentctl.spec.load import load_spec
 from agentctl.spec.models import Pipeline
@@ -206,9 +206,10 @@ def write_schemas(directory: Path, check: bool = False) -> list[Path]:
     stale = [path for path, text in schema_files(directory).items()
              if not path.is_file() or path.read_text(encoding="utf-8") != text]
     if not check:
-        directory.mkdir(parents=True, exist_ok=True)
-        for path, text in schema_files(directory).items():
-            path.write_text(text, encoding="utf-8")
+        with writing(directory):
+            directory.mkdir(parents=True, exist_ok=True)
+            for path, text in schema_files(directory).items():
+                path.write_text(text, encoding="utf-8")
     return stale
 
 

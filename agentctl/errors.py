@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+from contextlib import contextmanager
+from typing import Iterator
+
 EXIT_OK = 0
 EXIT_FAILED = 1  # failed run or invalid spec
 EXIT_USAGE = 2
@@ -38,6 +42,19 @@ class UsageError(AgentctlError):
 
 class OutputError(AgentctlError):
     """Standard output cannot be written (a full disk, an I/O error): what the command did stands."""
+
+
+@contextmanager
+def writing(what: object) -> Iterator[None]:
+    """Files a command writes (init, schema, lock, reports): a folder that cannot be made or
+    written, or a full disk, is an error for the user, not a crash."""
+    try:
+        yield
+    except OSError as exc:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        raise AgentctlError(f"cannot write {exc.filename or what}: {exc.strerror}",
+                            "free disk space, or write it on another disk" if full else
+                            "write it in a folder that exists and that you can write to") from None
 
 
 class InvalidSpec(AgentctlError):

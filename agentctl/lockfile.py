@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agentctl.errors import writing
+
 HEADER = (
     "# agentctl.lock: content hash of every prompt version. Commit this file.\n"
     "# A prompt whose text changes must get a new version; then run `agentctl lock`.\n"
@@ -31,7 +33,8 @@ def read_lock(path: Path) -> dict[str, str] | None:
 
 def write_lock(path: Path, entries: dict[str, str]) -> None:
     body = "".join(f"{key} sha256:{entries[key]}\n" for key in sorted(entries))
-    path.write_text(HEADER + body, encoding="utf-8")
+    with writing(path):
+        path.write_text(HEADER + body, encoding="utf-8")
 
 
 def lock_key(name: str, version: str) -> str:

@@ -111,6 +111,27 @@ def test_init_creates_a_project_that_validates_clean(tmp_path):
     assert run_cli("init", str(target)).returncode == 2  # never overwrites
 
 
+def test_a_place_that_cannot_be_written_is_an_error_not_a_crash(tmp_path):
+    """Found by trying `init` and `schema --dir` where a folder cannot be made, and `lock` with an
+    agentctl.lock that cannot be written: 'internal error: agentctl crashed'."""
+    (tmp_path / "taken").write_text("a file where a folder would go")
+    for args, what in ((("init", str(tmp_path / "taken" / "new")), tmp_path / "taken" / "new" / "pipelines"),
+                       (("schema", "--dir", str(tmp_path / "taken" / "schemas")), tmp_path / "taken" / "schemas")):
+        done = run_cli(*args)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr == (f"error: cannot write {what}: Not a directory\n"
+                               "  hint: write it in a folder that exists and that you can write to\n"), done.stderr
+    project = tmp_path / "p"
+    run_cli("init", str(project))
+    prompt = project / "prompts" / "summarize.prompt"
+    prompt.write_text(prompt.read_text().replace("version: 1", "version: 2"))
+    lock = project / "agentctl.lock"
+    lock.rename(project / "kept.lock")
+    lock.symlink_to("/proc/version")  # readable, not writable, even by root
+    done = run_cli("lock", cwd=project)
+    assert done.returncode == 1 and done.stderr.startswith(f"error: cannot write {lock}: "), done.stderr
+
+
 def test_lock_refuses_a_changed_prompt_without_a_bump(tmp_path):
     project = tmp_path / "p"
     run_cli("init", str(project))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from agentctl.errors import (EXIT_BUDGET, EXIT_CHECKS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AgentctlError,
-                             InvalidSpec, UsageError)
+                             InvalidSpec, UsageError, writing)
 from agentctl.evals.compile import CompiledEval, compile_eval, dry_run_problems
 
 
@@ -355,10 +355,8 @@ def write_files(report: dict, outputs: Outputs, redact) -> None:
 
     for path, render in ((outputs.json, reporting.as_json), (outputs.junit, reporting.as_junit)):
         if path:
-            try:
+            with writing(path):
                 Path(path).write_text(redact.text(render(report)), encoding="utf-8")
-            except OSError as exc:
-                raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 async def _run_shown(batch, view) -> str:

@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from agentctl.errors import UsageError
+from agentctl.errors import UsageError, writing
 
 GITIGNORE = ".agentctl/\n.venv/\n__pycache__/\n"
 # VS Code's YAML extension (redhat.vscode-yaml) validates and completes these files with the schemas.
@@ -22,6 +22,11 @@ def init_project(directory: Path) -> list[Path]:
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise UsageError(f"{directory} already exists and is not an empty folder",
                          "choose a new folder name; init never overwrites files")
+    with writing(directory):
+        return _write_project(directory)
+
+
+def _write_project(directory: Path) -> list[Path]:
     template = resources.files(__package__) / "template"
     written = []
     for rel in ("pipelines/hello.yaml", "prompts/summarize.prompt", "schemas/summary.json"):
