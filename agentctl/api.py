@@ -236,20 +236,20 @@ def prepare_run(pipeline: str, options: RunOptions, cwd: Path | None = None):
     return Prepared(compiled, inputs, build_tools(compiled), make_model(options, compiled), role)
 
 
-def _check_writable(cassette: Path) -> None:
-    """Before any paid call: a --record path that cannot be written is a usage error."""
-    if cassette.exists() and not cassette.is_file():
-        raise UsageError(f"--record {cassette}: not a regular file", "name a .json file to write the answers to")
-    probe = cassette.with_suffix(f".{os.getpid()}.tmp")
+def check_writable(option: str, path: Path, folder: bool = False) -> None:
+    """Before any paid call: the file (or folder) an option names can be written (UsageError)."""
+    where = path if folder else path.parent
+    if not folder and path.exists() and not path.is_file():
+        raise UsageError(f"{option} {path}: not a regular file", "name a .json file to write to")
+    probe = where / f".agentctl-probe-{os.getpid()}"
     try:
-        cassette.parent.mkdir(parents=True, exist_ok=True)
+        where.mkdir(parents=True, exist_ok=True)
         probe.write_text("")
         probe.unlink()
     except FileExistsError:  # mkdir: the folder's name is taken by a file
-        raise UsageError(f"--record {cassette}: {cassette.parent} is not a folder",
-                         "name a file in a folder you can write") from None
+        raise UsageError(f"{option} {path}: {where} is not a folder", "name a folder you can write to") from None
     except OSError as exc:
-        raise UsageError(f"--record {cassette}: {exc.strerror}", "name a file in a folder you can write") from None
+        raise UsageError(f"{option} {path}: {exc.strerror}", "name a folder you can write to") from None
 
 
 def make_model(options: RunOptions, pipeline: CompiledPipeline | None = None):
@@ -277,7 +277,7 @@ def make_model(options: RunOptions, pipeline: CompiledPipeline | None = None):
 
         return LoadingModel(pipeline.models)  # loaded while the servers start
     if options.record:
-        _check_writable(Path(options.record))
+        check_writable("--record", Path(options.record))
     from agentctl.llm.litellm_client import LitellmModel
 
     model = LitellmModel()

@@ -13,7 +13,7 @@ import typer
 from agentctl import __version__, completion
 from agentctl.cli_options import (ApproveAll, Concurrency, DenyAll, Events, JsonFlag, NoLive, OtlpEndpoint, Replay,
                                   Role, TraceContent, decision)
-from agentctl.errors import EXIT_CHECKS, EXIT_FAILED, EXIT_OK, UsageError
+from agentctl.errors import EXIT_CHECKS, EXIT_FAILED, EXIT_OK, UsageError, writing
 
 app = typer.Typer(
     name="agentctl",
@@ -124,7 +124,8 @@ def diff(
         text = for_diff(text, format.value, eval_head, eval_base, root)
     text = command.redactor_for(head_side).text(text)
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        with writing(output):
+            output.write_text(text, encoding="utf-8")
     elif format is DiffFormat.text:
         console.print_diff(text)
     else:

@@ -256,6 +256,7 @@ def _execute(compiled: CompiledEval, batch_id: str, options: Options, progress=N
     if options.cache:
         from agentctl.llm.cache import CachedModel, context_of
 
+        api.check_writable("--cache", Path(options.cache), folder=True)
         model = CachedModel(model, Path(options.cache), context_of(pipeline), Redactor.for_pipeline(pipeline).value)
     journal = runs.journal_for(pipeline.root)
     journal.redact = Redactor.for_pipeline(pipeline)

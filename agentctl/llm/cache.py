@@ -9,6 +9,7 @@ answer reports no tokens: the run's usage and the batch budget count what was pa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -39,6 +40,7 @@ class CachedModel(WrappedModel):
         super().__init__(inner)
         self.directory, self.context, self.redact = directory, context, redact
         self.hits = self.misses = 0
+        self.unwritable = False  # an answer could not be kept (a full disk): said once
 
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
@@ -63,11 +65,22 @@ class CachedModel(WrappedModel):
             return None
 
     def _write(self, path: Path, response: ChatResponse) -> None:
+        """An answer the cache cannot keep (a full disk) still goes to the run: a warning, once."""
+        from agentctl import console
+
         recorded = self.redact({**asdict(response), "tool_calls": [asdict(c) for c in response.tool_calls]})
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.{id(response)}.tmp")
-        tmp.write_text(json.dumps(recorded, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)  # whole or not at all: a reader never sees half an answer
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(recorded, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(path)  # whole or not at all: a reader never sees half an answer
+        except OSError as exc:
+            if not self.unwritable:
+                console.print_warning(f"could not keep an answer in the cache {self.directory} ({exc.strerror}); "
+                                      "the batch goes on, and such answers are asked again next time")
+            self.unwritable = True
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     def summary(self) -> str:
         return f"cache {self.directory}: {self.hits} answer(s) from the cache, {self.misses} asked"

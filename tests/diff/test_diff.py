@@ -357,3 +357,10 @@ def test_a_renamed_pipeline_file_is_compared_with_what_it_was(repo, capsys, monk
     assert (report["added"], report["removed"], report["moved"]) == (
         [], [], [{"from": "pipelines/a.yaml", "to": "pipelines/answer.yaml"}])
     assert "| `pipelines/answer.yaml` | (moved from `pipelines/a.yaml`) | | |" in diff(capsys, monkeypatch, "-f", "markdown").out
+
+
+def test_an_output_file_that_cannot_be_written_is_an_error(repo, capsys, monkeypatch):
+    edit(repo, "prompts/p.prompt", "You answer briefly.", "You  answer   briefly.")
+    (repo / "taken").write_text("a file where a folder would go")
+    done = diff(capsys, monkeypatch, "-f", "markdown", "-o", "taken/comment.md")
+    assert done.code == 1 and "error: cannot write taken/comment.md: Not a directory" in done.err, done.err

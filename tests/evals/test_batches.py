@@ -228,3 +228,10 @@ def test_shared_tools_stay_up_when_a_run_ends_and_stop_when_the_batch_does():
     batch = SimpleNamespace(judge_tools={}, tools=shared, traces=None)
     asyncio.run(Batch.close(batch))
     assert Servers.closed == 1
+
+
+def test_a_cache_folder_that_cannot_be_written_is_refused_before_any_call(batch, capsys, monkeypatch, project, server):
+    (project.root / "taken").write_text("a file where the cache folder would go")
+    done = invoke(capsys, monkeypatch, "eval", batch(), "--cache", "taken")
+    assert done.code == 2 and server.count() == 0, done.err
+    assert "error: --cache taken: taken is not a folder" in done.err
