@@ -159,6 +159,7 @@ def journaled_executor(prepared: Prepared, approver, journal, cont: Continuation
 def export_trace(tracer, root: str, run_id: str, options: TraceOptions) -> None:
     """The OTLP-JSON file always; a collector when configured. Problems are reported, not raised."""
     from agentctl import console
+    from agentctl.files import write_whole
     from agentctl.record import otel_config, otel_export
 
     records = tracer.records()
@@ -166,7 +167,7 @@ def export_trace(tracer, root: str, run_id: str, options: TraceOptions) -> None:
         return
     path = Path(root) / TRACES / f"{run_id}-{int(time.time() * 1000)}.json"
     try:
-        otel_export.write_file(path, otel_export.otlp_json(records, tracer.trace_id, tracer.resource, tracer.scope))
+        write_whole(path, otel_export.otlp_json(records, tracer.trace_id, tracer.resource, tracer.scope))
     except OSError as exc:
         console.print_warning(f"could not write the trace file {path}: {exc}")
     collector = otel_config.collector(options.endpoint)

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from agentctl.diff.snapshot import PipelineInfo, PromptInfo, Snapshot
+from agentctl.diff.snapshot import PromptInfo, Snapshot
 from agentctl.dimensions import COUNTED
 
 

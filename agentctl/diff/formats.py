@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from agentctl.diff.compare import CostRow, DiffReport, PromptChange, present, shown
 from agentctl.dimensions import COUNTED

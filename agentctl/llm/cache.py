@@ -9,13 +9,12 @@ answer reports no tokens: the run's usage and the batch budget count what was pa
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from agentctl.files import write_whole
 from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, ToolCall, WrappedModel
 
 VERSION = 1
@@ -69,18 +68,13 @@ class CachedModel(WrappedModel):
         from agentctl import console
 
         recorded = self.redact({**asdict(response), "tool_calls": [asdict(c) for c in response.tool_calls]})
-        tmp = path.with_suffix(f".{os.getpid()}.{id(response)}.tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(recorded, ensure_ascii=False), encoding="utf-8")
-            tmp.replace(path)  # whole or not at all: a reader never sees half an answer
+            write_whole(path, json.dumps(recorded, ensure_ascii=False))  # a reader never sees half an answer
         except OSError as exc:
             if not self.unwritable:
                 console.print_warning(f"could not keep an answer in the cache {self.directory} ({exc.strerror}); "
                                       "the batch goes on, and such answers are asked again next time")
             self.unwritable = True
-            with contextlib.suppress(OSError):
-                tmp.unlink()
 
     def summary(self) -> str:
         return f"cache {self.directory}: {self.hits} answer(s) from the cache, {self.misses} asked"

@@ -6,16 +6,15 @@ seen (ReplayMiss is not an LlmError: no retry or fallback can hide it).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 from collections import defaultdict, deque
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
 from agentctl.errors import StepError
+from agentctl.files import write_whole
 from agentctl.llm.client import ChatModel, ChatRequest, ChatResponse, ToolCall, WrappedModel, estimate_tokens
 
 VERSION = 1
@@ -55,18 +54,14 @@ class RecordingModel(WrappedModel):
         journal, keep it."""
         from agentctl import console
 
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"version": VERSION, "entries": self.entries}, indent=1, ensure_ascii=False))
-            tmp.replace(self.path)
+            write_whole(self.path, json.dumps({"version": VERSION, "entries": self.entries}, indent=1,
+                                              ensure_ascii=False))
         except OSError as exc:
             if not self.unsaved:
                 console.print_warning(f"could not write the cassette {self.path} ({exc.strerror}); the run goes on, "
                                       "and the whole cassette is written again after the next call")
             self.unsaved = True
-            with contextlib.suppress(OSError):
-                tmp.unlink()
         else:
             self.unsaved = False
 

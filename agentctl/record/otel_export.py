@@ -11,7 +11,6 @@ import math
 import re
 import threading
 from json.encoder import encode_basestring_ascii as _q  # a str as a JSON string literal (C)
-from pathlib import Path
 from typing import Any, Sequence
 
 EXPORT_WAIT_S = 2.0
@@ -112,14 +111,6 @@ def sdk_spans(records: Sequence[Any], trace_id: int, resource: dict, scope: tupl
         span.end(end_time=record.end_ns)
         spans.append(span)  # an SDK span is a ReadableSpan: what exporters take
     return tuple(spans)
-
-
-def write_file(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
 
 
 def _exporter(collector):
