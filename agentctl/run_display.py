@@ -123,7 +123,7 @@ class Progress:
                 for row in self.rows.values() if event.phase == "stop" else ():  # one event for all servers
                     if row.state == "stopping":
                         row.state, row.ended = "stopped", event.at
-                verb = "started" if event.phase == "start" else "stopped"
+                verb = ("failed to start" if event.error else "started") if event.phase == "start" else "stopped"
                 took = f"{event.at - event.started_at:.1f} s"
                 return f"{server_row(event.server):<16} {verb} in {took}" + (f": {event.error}" if event.error else "")
             case ApprovalAsked():

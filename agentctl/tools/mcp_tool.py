@@ -54,10 +54,11 @@ class McpServers:
         try:
             session, listed = await ready
         except Exception as exc:  # noqa: BLE001 - a server that does not start is a tool error
+            self.serving[name].cancel()  # a protocol fault is reported while the session still waits
             await asyncio.gather(self.serving[name], return_exceptions=True)
             await self._drained(name)
             error = ToolError(f"MCP server '{name}' ({' '.join(spec.command)}) did not start: "
-                              f"{type(exc).__name__}: {exc}{self.tail(name)}")
+                              f"{_reason(exc)}{self.tail(name)}")
             self.phases.append((name, "start", began, time.monotonic(), str(error)))
             raise error from None
         self.sessions[name] = session
@@ -75,10 +76,23 @@ class McpServers:
                                        env={k: resolve(v) for k, v in spec.env.items()} or None,
                                        cwd=spec.cwd or self.root)
         errlog = await self._relay_stderr(name)
+
+        async def on_message(message) -> None:
+            """Transport faults reach here, not the request waiting on them: a line on stdout that
+            is not JSON-RPC fails a start at once, and is kept in the server's output later."""
+            if not isinstance(message, Exception):
+                return
+            if not ready.done():
+                ready.set_exception(ProtocolFault(_fault(message)))
+            else:
+                self.output(f"mcp {name}", _fault(message))
+
+        _quiet_sdk_logs()
         try:
             async with stdio_client(params, errlog=errlog) as (read, write):
                 errlog.close()  # the server has its own copy: the relay ends when the server does
-                async with ClientSession(read, write, read_timeout_seconds=spec.timeout_s) as session:
+                async with ClientSession(read, write, read_timeout_seconds=spec.timeout_s,
+                                         message_handler=on_message) as session:
                     await session.initialize()
                     listed = await session.list_tools()
                     ready.set_result((session, listed))
@@ -186,6 +200,37 @@ class McpTool:
             return json.loads(text)
         except ValueError:
             return text
+
+
+class ProtocolFault(Exception):
+    """The server broke the protocol (a line on stdout that is not JSON-RPC)."""
+
+
+def _fault(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)  # pydantic's ValidationError holds the line it could not read
+    line = errors()[0].get("input") if callable(errors) and errors() else None
+    if isinstance(line, str):
+        return (f"it wrote a line to stdout that is not an MCP message: {line[:200]!r} (a stdio server writes only "
+                "JSON-RPC there; its logs go to stderr)")
+    return f"a message could not be read: {type(exc).__name__}: {exc}"
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a start failed, without anyio's wrapping ("unhandled errors in a TaskGroup")."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return str(exc) if isinstance(exc, ProtocolFault) else f"{type(exc).__name__}: {exc}"
+
+
+def _quiet_sdk_logs() -> None:
+    """The SDK logs what it reports to us anyway (a parse failure, with its traceback) through
+    logging's last-resort handler on stderr; agentctl says it once, with the server's name."""
+    import logging
+
+    logger = logging.getLogger("mcp")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
 
 
 def _wraps_result(name: str, schema: dict | None) -> bool:
