@@ -58,7 +58,7 @@ class McpServers:
             await asyncio.gather(self.serving[name], return_exceptions=True)
             await self._drained(name)
             error = ToolError(f"MCP server '{name}' ({' '.join(spec.command)}) did not start: "
-                              f"{_reason(exc)}{self.tail(name)}")
+                              f"{_reason(exc, name, spec.command[0])}{self.tail(name)}")
             self.phases.append((name, "start", began, time.monotonic(), str(error)))
             raise error from None
         self.sessions[name] = session
@@ -215,10 +215,13 @@ def _fault(exc: Exception) -> str:
     return f"a message could not be read: {type(exc).__name__}: {exc}"
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, name: str, program: str) -> str:
     """Why a start failed, without anyio's wrapping ("unhandled errors in a TaskGroup")."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
+    if isinstance(exc, FileNotFoundError) and exc.filename == program:
+        return (f"its command '{program}' was not found (not on PATH, and no such file): install it, or give its "
+                f"path in mcp_servers.{name}.command")
     return str(exc) if isinstance(exc, ProtocolFault) else f"{type(exc).__name__}: {exc}"
 
 

@@ -31,3 +31,14 @@ def test_a_server_that_prints_to_stdout_fails_its_start_at_once_with_the_line_an
     assert ("MCP server 'chatty' (" in done.stdout and "did not start: it wrote a line to stdout that is not an MCP "
             "message: 'Server ready on stdio!' (a stdio server writes only JSON-RPC there; its logs go to stderr)"
             in done.stdout), done.stdout
+
+
+def test_a_server_command_that_does_not_exist_says_where_to_fix_it(tmp_path):
+    root = scratch_project(tmp_path, {"pipelines/p.yaml": PIPELINE.replace(
+        '[@PY@, -c, "print(\'Server ready on stdio!\', flush=True); import sys; sys.stdin.read()"]',
+        "[npx-not-installed-here, -y, some-server]")})
+    done = subprocess.run([sys.executable, "-m", "agentctl", "run", "pipelines/p.yaml", "--no-live"], cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert ("did not start: its command 'npx-not-installed-here' was not found (not on PATH, and no such file): "
+            "install it, or give its path in mcp_servers.chatty.command") in done.stdout, done.stdout
