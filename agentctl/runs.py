@@ -108,10 +108,8 @@ def execute(prepared: Prepared, approver, subscribers=(), concurrency: int = 8,
             return asyncio.run(interrupts.stopped_by_signals(executor.run()))
         except (KeyboardInterrupt, asyncio.CancelledError):  # journaled as interrupted by the executor
             return executor.result
-        except JournalError as error:
-            if error.full:  # the run is in the journal, with every step committed before the disk filled
-                error.hint = f"free disk space, then continue with: agentctl resume {cont.run_id}"
-            raise
+        except JournalError as error:  # the run is in the journal, with every step committed before
+            raise error.resumed_by(cont.run_id) from None
     finally:
         journal.close()
         if tracer is not None:

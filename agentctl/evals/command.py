@@ -232,10 +232,8 @@ def execute(compiled: CompiledEval, batch_id: str, options: Options, progress=No
 
     try:
         return _execute(compiled, batch_id, options, progress)
-    except JournalError as error:
-        if error.full:  # every row committed before the disk filled is kept
-            error.hint = f"free disk space, then continue with: agentctl resume {batch_id}"
-        raise
+    except JournalError as error:  # every row committed before is kept
+        raise error.resumed_by(batch_id) from None
 
 
 def _execute(compiled: CompiledEval, batch_id: str, options: Options, progress=None) -> EvalOutcome:

@@ -91,6 +91,12 @@ class JournalError(AgentctlError):
     unwritable = False  # the folder or file cannot be written (it may still be read)
     full = False  # the disk is full: what was committed is kept, and a started run can be resumed
 
+    def resumed_by(self, target: str) -> "JournalError":
+        """For a run or batch already in the journal: a full disk's hint names its resume."""
+        if self.full:
+            self.hint = f"free disk space, then continue with: agentctl resume {target}"
+        return self
+
 
 def explained(path: Path, exc: BaseException) -> JournalError:
     text = str(exc)

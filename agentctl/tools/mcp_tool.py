@@ -207,8 +207,8 @@ class ProtocolFault(Exception):
 
 
 def _fault(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)  # pydantic's ValidationError holds the line it could not read
-    line = errors()[0].get("input") if callable(errors) and errors() else None
+    errors = exc.errors() if callable(getattr(exc, "errors", None)) else []  # pydantic's: the line it could not read
+    line = errors[0].get("input") if errors else None
     if isinstance(line, str):
         return (f"it wrote a line to stdout that is not an MCP message: {line[:200]!r} (a stdio server writes only "
                 "JSON-RPC there; its logs go to stderr)")
