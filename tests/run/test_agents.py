@@ -128,12 +128,17 @@ steps:
 outputs:
   all: ${{ steps.each.output }}
 """
-    in_flight, most = [0], [0]
+    in_flight, most, two = [0], [0], asyncio.Event()
 
     async def upper(request):
         in_flight[0] += 1
         most[0] = max(most[0], in_flight[0])
-        for _ in range(10):  # let every other item that may start, start
+        if in_flight[0] == 2:
+            two.set()
+        # The first call waits for the second, on an event: under load the second item took more
+        # than the ten loop turns this test used to give it (seen once with two busy loops running).
+        await asyncio.wait_for(two.wait(), 60)
+        for _ in range(10):  # then every other item that may start (none should), starts
             await asyncio.sleep(0)
         in_flight[0] -= 1
         return reply(request.messages[-1]["content"].upper())
